@@ -1,0 +1,300 @@
+//! The one configuration model both front ends (INI and TOML) produce.
+//!
+//! Everything here is resolved: `%(name)s` expanded, numprocs unrolled into processes, defaults applied,
+//! sizes in bytes, signals as numbers. The engine, the logs and the control server read only this.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// A fully loaded configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// The main file that was loaded (absolute).
+    pub source: PathBuf,
+    /// Every file read, main file first, then includes in the order they were read.
+    pub files: Vec<PathBuf>,
+    pub supervisord: SupervisordSpec,
+    /// Process groups sorted by (priority, name): the start order.
+    pub groups: Vec<GroupSpec>,
+    pub unix_http_server: Option<UnixServerSpec>,
+    pub inet_http_server: Option<InetServerSpec>,
+    pub supervisorctl: Option<CtlSpec>,
+    /// Non-fatal findings (unknown keys, unmatched include globs, unsupported features) with file:line.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Config {
+    /// All processes of all groups, in start order.
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessSpec> {
+        self.groups.iter().flat_map(|g| g.processes.iter())
+    }
+
+    pub fn group(&self, name: &str) -> Option<&GroupSpec> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+}
+
+/// A warning or error located in a config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line number; 0 when the finding is about the file as a whole.
+    pub line: usize,
+    pub section: Option<String>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        match (&self.section, &self.key) {
+            (Some(s), Some(k)) => write!(f, ": [{s}] {k}: ")?,
+            (Some(s), None) => write!(f, ": [{s}]: ")?,
+            (None, Some(k)) => write!(f, ": {k}: ")?,
+            (None, None) => write!(f, ": ")?,
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum LogLevel {
+    Critical,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+    Blather,
+}
+
+impl LogLevel {
+    /// supervisord's four-letter tag in its main log.
+    pub fn tag(self) -> &'static str {
+        match self {
+            LogLevel::Critical => "CRIT",
+            LogLevel::Error => "ERRO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBG",
+            LogLevel::Trace => "TRAC",
+            LogLevel::Blather => "BLAT",
+        }
+    }
+}
+
+/// `[supervisord]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SupervisordSpec {
+    /// `None` when `logfile` is NONE/OFF (steward extension: supervisord has no off switch).
+    pub logfile: LogTarget,
+    pub logfile_maxbytes: u64,
+    pub logfile_backups: u32,
+    pub loglevel: LogLevel,
+    pub pidfile: Option<PathBuf>,
+    pub umask: u32,
+    pub nodaemon: bool,
+    pub silent: bool,
+    pub minfds: u64,
+    pub minprocs: u64,
+    pub nocleanup: bool,
+    pub childlogdir: PathBuf,
+    pub user: Option<String>,
+    pub directory: Option<PathBuf>,
+    pub strip_ansi: bool,
+    pub environment: Vec<(String, String)>,
+    pub identifier: String,
+}
+
+/// Where a log stream goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum LogTarget {
+    /// Discarded.
+    None,
+    /// A file in `childlogdir` with supervisord's AUTO naming, chosen when the group is added.
+    Auto,
+    /// steward's own inherited stdout (`/dev/stdout`, `/proc/self/fd/1`, `/dev/fd/1`): never reopened or rotated.
+    Stdout,
+    /// steward's own inherited stderr (`/dev/stderr`, `/proc/self/fd/2`, `/dev/fd/2`).
+    Stderr,
+    /// `syslog` (deprecated supervisord alias).
+    Syslog,
+    /// A regular file path (absolute, `~` expanded).
+    File(PathBuf),
+}
+
+/// One output stream (stdout or stderr) of a process.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogSpec {
+    pub target: LogTarget,
+    /// Extra destinations beyond `target` (steward extension `stdout_logfile_also=` etc.).
+    pub also: Vec<LogTarget>,
+    pub maxbytes: u64,
+    pub backups: u32,
+    pub capture_maxbytes: u64,
+    pub events_enabled: bool,
+    pub syslog: bool,
+}
+
+/// `autorestart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AutoRestart {
+    Never,
+    Unexpected,
+    Always,
+}
+
+/// Console line prefix for output written to steward's stdout/stderr (steward extension).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ConsolePrefix {
+    /// No prefix: bytes pass through exactly as supervisord would write them.
+    Off,
+    /// A format with `%(program_name)s`, `%(process_name)s`, `%(group_name)s`, `%(process_num)d`
+    /// already expanded, e.g. `"web | "`.
+    Text(String),
+}
+
+/// `[program:x]`, `[eventlistener:x]` or `[fcgi-program:x]`: the kind of section a group came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum GroupKind {
+    Program,
+    EventListener(ListenerSpec),
+    FcgiProgram(FcgiSpec),
+    /// A `[group:x]` section gathering several programs.
+    Group { programs: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListenerSpec {
+    pub events: Vec<String>,
+    pub buffer_size: u32,
+    pub result_handler: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FcgiSpec {
+    pub socket: String,
+    pub socket_backlog: Option<u32>,
+    pub socket_owner: Option<String>,
+    pub socket_mode: u32,
+}
+
+/// A process group: what `addProcessGroup`/`removeProcessGroup`/`group:*` act on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupSpec {
+    pub name: String,
+    pub priority: i64,
+    pub kind: GroupKind,
+    /// Sorted by (priority, name).
+    pub processes: Vec<ProcessSpec>,
+}
+
+/// A resolved `user=`: looked up in our own /etc/passwd and /etc/group reader at load time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserSpec {
+    /// As written in the config (name or number).
+    pub name: String,
+    /// `None` when the user was not found at load time: spawning then fails with a spawn error.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Supplementary groups: the primary gid first, then every group listing the user.
+    pub groups: Vec<u32>,
+}
+
+/// One process, after numprocs has been unrolled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessSpec {
+    /// Process name (`process_name` expanded).
+    pub name: String,
+    /// Group name (`[group:x]` name, or the program name).
+    pub group: String,
+    /// The section name after the colon (`[program:NAME]`).
+    pub program: String,
+    /// `command` as written after expansion (for getAllConfigInfo and display).
+    pub command_line: String,
+    /// `command` split with POSIX shell-like rules (no expansion of `$VAR`).
+    pub argv: Vec<String>,
+    pub process_num: i64,
+    pub numprocs: i64,
+    pub priority: i64,
+    pub autostart: bool,
+    pub startsecs: u64,
+    pub startretries: u32,
+    pub autorestart: AutoRestart,
+    pub exitcodes: Vec<i32>,
+    pub stopsignal: i32,
+    pub stopwaitsecs: u64,
+    pub stopasgroup: bool,
+    pub killasgroup: bool,
+    pub user: Option<UserSpec>,
+    pub redirect_stderr: bool,
+    pub stdout: LogSpec,
+    pub stderr: LogSpec,
+    /// `environment=` pairs in the order written (applied on top of the inherited environment).
+    pub environment: Vec<(String, String)>,
+    pub directory: Option<PathBuf>,
+    pub umask: Option<u32>,
+    /// `serverurl`: `None` means AUTO.
+    pub serverurl: Option<String>,
+    /// Prefix for lines written to the console (steward extension `console_prefix=`).
+    pub console_prefix: ConsolePrefix,
+    /// Where the section was defined, for messages.
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl ProcessSpec {
+    /// `group:name`, or `name` when the group has the process's own name (supervisorctl's namespec).
+    pub fn namespec(&self) -> String {
+        if self.group == self.name {
+            self.name.clone()
+        } else {
+            format!("{}:{}", self.group, self.name)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Credentials {
+    pub username: String,
+    /// Plaintext, or `{SHA}` + lowercase hex SHA-1 (server side only).
+    pub password: String,
+}
+
+/// `[unix_http_server]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnixServerSpec {
+    pub file: PathBuf,
+    pub chmod: u32,
+    /// `user` or `user:group`, resolved to ids.
+    pub chown: Option<(u32, Option<u32>)>,
+    pub auth: Option<Credentials>,
+}
+
+/// `[inet_http_server]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InetServerSpec {
+    /// Empty for all interfaces.
+    pub host: String,
+    pub port: u16,
+    pub auth: Option<Credentials>,
+}
+
+/// `[supervisorctl]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CtlSpec {
+    pub serverurl: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub prompt: String,
+    pub history_file: Option<PathBuf>,
+}
+
+/// Raw key/value view kept for diagnostics and `reread` comparisons.
+pub type RawSection = BTreeMap<String, String>;

@@ -1,0 +1,3 @@
+//! steward: a supervisord-compatible PID-1 init for multi-process containers.
+
+pub mod config;
