@@ -1,3 +1,21 @@
-fn main() {
-    println!("steward");
+use std::process::ExitCode;
+
+use steward::cli::{self, Mode};
+
+fn main() -> ExitCode {
+    let mode = match cli::parse(std::env::args_os().collect()) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match mode {
+        Mode::Check(a) => steward::check::main(&a),
+        Mode::Run(a) => steward::engine::run_main(&a),
+        Mode::Single(cmd) => steward::engine::run_single(&cmd),
+        Mode::Ctl(a) => steward::ctl::main(&a),
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
 }

@@ -167,7 +167,9 @@ pub enum GroupKind {
     EventListener(ListenerSpec),
     FcgiProgram(FcgiSpec),
     /// A `[group:x]` section gathering several programs.
-    Group { programs: Vec<String> },
+    Group {
+        programs: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

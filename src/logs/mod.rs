@@ -1,0 +1,1 @@
+//! Child output: pipe readers, rotating files, console prefixing, tail buffers; steward's own log.
