@@ -222,6 +222,9 @@ pub struct ProcessSpec {
     pub command_line: String,
     /// `command` split with POSIX shell-like rules (no expansion of `$VAR`).
     pub argv: Vec<String>,
+    /// Why `command` could not be split (e.g. `No closing quotation`); `argv` is then empty and spawning
+    /// fails with `can't parse command '…': <reason>`, as supervisord does at spawn time.
+    pub argv_error: Option<String>,
     pub process_num: i64,
     pub numprocs: i64,
     pub priority: i64,
