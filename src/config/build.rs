@@ -1131,8 +1131,10 @@ impl<'a> Builder<'a> {
                         .lookup(&at, "console_prefix")
                         .cloned()
                         .unwrap_or_else(|| s_entry_stub(s));
+                    // INI strips trailing blanks, so `web |` means `web | `: one space is implied.
                     match self.expand(&at, &entry, tpl, &pv) {
-                        Some(p) => ConsolePrefix::Text(p),
+                        Some(p) if p.ends_with(char::is_whitespace) => ConsolePrefix::Text(p),
+                        Some(p) => ConsolePrefix::Text(format!("{p} ")),
                         None => ConsolePrefix::Off,
                     }
                 }
