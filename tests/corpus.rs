@@ -58,7 +58,10 @@ fn index_programs() -> BTreeMap<String, BTreeSet<String>> {
                     l
                 } else if let Some(l) = part.strip_prefix("fcgi-program: ") {
                     l
-                } else if part.starts_with("groups: ") || part.starts_with("no [program:x]") {
+                } else if part.starts_with("groups: ")
+                    || part.starts_with("no [program:x]")
+                    || part.starts_with("none ")
+                {
                     continue;
                 } else {
                     part.strip_prefix("fcgi-program: ").unwrap_or(part)
@@ -97,7 +100,9 @@ fn corpus_verdicts_match_supervisord() {
         } else {
             format!("[supervisord]\n{text}")
         };
-        let copy = tmp.path().join(&name);
+        // One directory per file, so a relative `[include] files=*.conf` sees no other corpus file.
+        let copy = tmp.path().join(num).join(&name);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
         std::fs::write(&copy, &shifted).unwrap();
         let opts = LoadOptions {
             env: placeholder_env(&text),
