@@ -8,6 +8,8 @@ need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v unshare >/dev/null || need_apt+=(util-linux)
+command -v runc >/dev/null || need_apt+=(runc)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_apt+=(busybox-static)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -23,5 +25,9 @@ if [ ! -x "$venv/bin/supervisord" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check 'supervisor==4.3.0'
 fi
 export STEWARD_SUPERVISOR_VENV="$venv"
+
+# The container tests run a static steward inside an OCI bundle with runc.
+RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target x86_64-unknown-linux-gnu --target-dir target/static
+export STEWARD_STATIC_BIN="$PWD/target/static/x86_64-unknown-linux-gnu/debug/steward"
 
 cargo test --all-targets "$@"
