@@ -41,12 +41,50 @@ struct Spec {
     prec: Option<usize>,
 }
 
+/// The argument a directive takes, as CPython tracks it: a bare directive gets the whole mapping
+/// (once per string), a named one the value of its name (once per directive); `*` uses it up too.
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Mapping,
+    Value(&'a Var),
+    /// The name is not in the mapping; already recorded.
+    Unknown,
+}
+
+struct Ctx<'a> {
+    arg: Arg<'a>,
+    used: bool,
+}
+
+impl<'a> Ctx<'a> {
+    fn next_arg(&mut self) -> Result<Arg<'a>, String> {
+        if self.used {
+            return Err("not enough arguments for format string".to_string());
+        }
+        self.used = true;
+        Ok(self.arg)
+    }
+
+    /// `*` for a width or precision: `Some(n)` from an int, `None` when the name was unknown.
+    fn star(&mut self) -> Result<Option<i64>, String> {
+        match self.next_arg()? {
+            Arg::Value(Var::Int(n)) => Ok(Some(*n)),
+            Arg::Unknown => Ok(None),
+            _ => Err("* wants int".to_string()),
+        }
+    }
+}
+
 /// Expand `template`. The first problem met decides the kind of error, as in Python; once an unknown
 /// name is met we keep scanning only to list the other unknown names.
 pub fn expand(template: &str, vars: &Vars) -> Result<String, ExpandError> {
     let chars: Vec<char> = template.chars().collect();
     let mut out = String::with_capacity(template.len());
     let mut unknown: Vec<String> = Vec::new();
+    let mut ctx = Ctx {
+        arg: Arg::Mapping,
+        used: false,
+    };
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -55,7 +93,7 @@ pub fn expand(template: &str, vars: &Vars) -> Result<String, ExpandError> {
             out.push(c);
             continue;
         }
-        match directive(&chars, &mut i, vars, &mut unknown) {
+        match directive(&chars, &mut i, vars, &mut ctx, &mut unknown) {
             Ok(Some(s)) => out.push_str(&s),
             Ok(None) => {}
             Err(msg) => {
@@ -74,10 +112,11 @@ pub fn expand(template: &str, vars: &Vars) -> Result<String, ExpandError> {
 }
 
 /// One directive, `i` just past its `%`. `Ok(None)`: an unknown name (recorded in `unknown`).
-fn directive(
+fn directive<'a>(
     chars: &[char],
     i: &mut usize,
-    vars: &Vars,
+    vars: &'a Vars,
+    ctx: &mut Ctx<'a>,
     unknown: &mut Vec<String>,
 ) -> Result<Option<String>, String> {
     const INCOMPLETE: &str = "incomplete format";
@@ -93,8 +132,6 @@ fn directive(
     if c == '%' {
         return Ok(Some("%".to_string()));
     }
-    let mut value: Option<&Var> = None;
-    let mut named = false;
     if c == '(' {
         // Python allows nested parentheses inside the key: `%(a(b))s` names `a(b)`.
         let start = *i;
@@ -110,15 +147,16 @@ fn directive(
         }
         let key: String = chars[start..*i - 1].iter().collect();
         // Python looks the key up before reading the rest of the directive.
-        match vars.get(&key) {
-            Some(v) => value = Some(v),
+        ctx.arg = match vars.get(&key) {
+            Some(v) => Arg::Value(v),
             None => {
                 if !unknown.contains(&key) {
                     unknown.push(key);
                 }
+                Arg::Unknown
             }
-        }
-        named = true;
+        };
+        ctx.used = false;
         c = next(i)?;
     }
     let mut spec = Spec::default();
@@ -134,36 +172,56 @@ fn directive(
         c = next(i)?;
     }
     if c == '*' {
-        return Err("not enough arguments for format string".to_string());
-    }
-    let mut width = 0usize;
-    while let Some(d) = c.to_digit(10) {
-        width = width * 10 + d as usize;
-        if width > MAX_WIDTH {
-            return Err("width too big".to_string());
+        if let Some(n) = ctx.star()? {
+            if n < 0 {
+                spec.left = true;
+            }
+            spec.width = usize::try_from(n.unsigned_abs())
+                .ok()
+                .filter(|&w| w <= MAX_WIDTH)
+                .ok_or_else(|| "width too big".to_string())?;
         }
         c = next(i)?;
-    }
-    spec.width = width;
-    if c == '.' {
-        c = next(i)?;
-        if c == '*' {
-            return Err("not enough arguments for format string".to_string());
-        }
-        let mut prec = 0usize;
+    } else {
+        let mut width = 0usize;
         while let Some(d) = c.to_digit(10) {
-            prec = prec * 10 + d as usize;
-            if prec > MAX_WIDTH {
-                return Err("precision too big".to_string());
+            width = width * 10 + d as usize;
+            if width > MAX_WIDTH {
+                return Err("width too big".to_string());
             }
             c = next(i)?;
         }
-        spec.prec = Some(prec);
+        spec.width = width;
+    }
+    if c == '.' {
+        c = next(i)?;
+        if c == '*' {
+            let p = ctx.star()?.unwrap_or(0).max(0);
+            spec.prec = Some(
+                usize::try_from(p)
+                    .ok()
+                    .filter(|&p| p <= MAX_WIDTH)
+                    .ok_or_else(|| "precision too big".to_string())?,
+            );
+            c = next(i)?;
+        } else {
+            let mut prec = 0usize;
+            while let Some(d) = c.to_digit(10) {
+                prec = prec * 10 + d as usize;
+                if prec > MAX_WIDTH {
+                    return Err("precision too big".to_string());
+                }
+                c = next(i)?;
+            }
+            spec.prec = Some(prec);
+        }
     }
     if matches!(c, 'h' | 'l' | 'L') {
         c = next(i)?;
     }
     let conv_index = *i - 1;
+    // Python takes the argument before it looks at the conversion character.
+    let arg = ctx.next_arg()?;
     if !matches!(
         c,
         's' | 'r'
@@ -188,15 +246,13 @@ fn directive(
             c as u32
         ));
     }
-    if !named {
-        return Err(format!(
+    match arg {
+        Arg::Mapping => Err(format!(
             "format requires a mapping key: write %(name){c}, not a bare %{c}"
-        ));
+        )),
+        Arg::Unknown => Ok(None),
+        Arg::Value(v) => format_one(c, &spec, v).map(Some),
     }
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    format_one(c, &spec, value).map(Some)
 }
 
 fn format_one(conv: char, spec: &Spec, value: &Var) -> Result<String, String> {
