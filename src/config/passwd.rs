@@ -120,7 +120,7 @@ pub fn lookup_group(root: &Path, name_or_gid: &str) -> Option<u32> {
 pub fn groups_of(root: &Path, user: &User) -> Vec<u32> {
     let mut out = vec![user.gid];
     for g in groups(root) {
-        if g.members.iter().any(|m| *m == user.name) && !out.contains(&g.gid) {
+        if g.members.contains(&user.name) && !out.contains(&g.gid) {
             out.push(g.gid);
         }
     }
