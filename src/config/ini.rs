@@ -90,7 +90,7 @@ fn py_rstrip(s: &str) -> &str {
     s.trim_end_matches(is_py_space)
 }
 
-/// Lines as Python's text mode yields them (terminator removed), with their 1-based numbers.
+/// Lines as Python's text mode yields them, terminators removed; a final terminator adds no line.
 fn universal_lines(text: &str) -> Vec<&str> {
     let mut lines = Vec::new();
     let bytes = text.as_bytes();
