@@ -55,10 +55,53 @@ def env(arg):
     return list(out.items())
 VARS = {'here': '/etc/sup', 'program_name': 'web', 'process_num': 3, 'numprocs': 12,
         'ENV_HOME': '/root', 'neg': -42, 'q': "it's", 'e': 'é'}
+import signal
+SIGNUMS = {int(getattr(signal, k)) for k in dir(signal) if k.startswith('SIG')}
+def signal_number(value):
+    try:
+        num = int(value)
+    except ValueError:
+        name = value.strip().upper()
+        if not name.startswith('SIG'):
+            name = 'SIG' + name
+        num = getattr(signal, name, None)
+        if num is None:
+            raise ValueError('name')
+    if num not in SIGNUMS:
+        raise ValueError('number')
+    return int(num)
+def byte_size(v):
+    v = v.lower()
+    for suffix, mult in (('kb', 1024), ('mb', 1024 ** 2), ('gb', 1024 ** 3)):
+        if v[-2:] == suffix:
+            return int(v[:-2]) * mult
+    return int(v)
+def exitcodes(arg):
+    vals = list(map(int, arg.split(','))) if arg else []
+    if any(v < 0 or v > 255 for v in vals):
+        raise ValueError('range')
+    return vals
+def bool_(s):
+    s = s.lower()
+    if s in ('true', 'yes', 'on', '1'): return True
+    if s in ('false', 'no', 'off', '0'): return False
+    raise ValueError('bool')
+def attempt(f, s):
+    try:
+        v = f(s)
+    except ValueError:
+        return None
+    if isinstance(v, int) and not isinstance(v, bool) and not -2 ** 63 <= v < 2 ** 64:
+        return 'big'
+    return v
 res = []
 for s in json.load(open(path, encoding='utf-8')):
     try:
-        if kind == 'split':
+        if kind == 'values':
+            res.append({'int': attempt(int, s), 'size': attempt(byte_size, s),
+                        'octal': attempt(lambda v: int(v, 8), s), 'signal': attempt(signal_number, s),
+                        'bool': attempt(bool_, s), 'exitcodes': attempt(exitcodes, s)})
+        elif kind == 'split':
             res.append({'ok': shlex.split(s)})
         elif kind == 'env':
             res.append({'ok': env(s)})
@@ -583,6 +626,76 @@ fn expand_matches_python_percent_format() {
     assert!(
         oks > 300 && skipped < 3000,
         "generator balance: {oks} ok, {skipped} skipped"
+    );
+    assert!(bad.is_empty(), "{} differ:\n{}", bad.len(), bad.join("\n"));
+}
+
+#[test]
+fn value_parsers_match_python() {
+    const PIECES: &[&str] = &[
+        "1", "0", "5", "9", "_", "-", "+", " ", "\t", "k", "K", "m", "M", "B", "b", "g", "o", "O",
+        "x", "s", "SIG", "sig", "TERM", "rtmin", "usr1", "CHLD", "_DFL", "_IGN", "\u{a0}",
+        "\u{212a}", "\u{17f}", ",", "true", "On", "no", "2", "55", "256",
+    ];
+    const NUMBERISH: &[&str] = &[
+        "1",
+        "0",
+        "7",
+        "9",
+        "_",
+        "-",
+        "+",
+        " ",
+        "KB",
+        "mb",
+        "Gb",
+        "kB",
+        "0o",
+        "\u{212a}b",
+        ",",
+        "  ",
+    ];
+    let mut inputs = draw(chars_from(PIECES, 6), 3000);
+    inputs.extend(draw(chars_from(NUMBERISH, 6), 3000));
+    let theirs = python_strings("values", &inputs);
+    let mut bad = Vec::new();
+    let mut accepted = [0usize; 6];
+    for (s, py) in inputs.iter().zip(theirs) {
+        let opt = |r: Result<Value, String>| r.ok().unwrap_or(Value::Null);
+        let ours = [
+            ("int", opt(values::parse_int(s).map(Value::from))),
+            ("size", opt(values::parse_byte_size(s).map(Value::from))),
+            ("octal", opt(values::parse_octal(s).map(Value::from))),
+            ("signal", opt(values::parse_signal(s).map(Value::from))),
+            ("bool", opt(values::parse_bool(s).map(Value::from))),
+            (
+                "exitcodes",
+                opt(values::parse_exitcodes(s).map(Value::from)),
+            ),
+        ];
+        for (n, (name, mine)) in ours.into_iter().enumerate() {
+            let theirs = &py[name];
+            if !mine.is_null() {
+                accepted[n] += 1;
+            }
+            // Deliberate refusals (values.rs docs): negative sizes/umasks, numbers beyond our
+            // types, signal 0 and the non-signal `SIG_*` constants.
+            let deliberate = mine.is_null()
+                && (theirs == "big"
+                    || (matches!(name, "size" | "octal")
+                        && theirs.as_i64().is_some_and(|v| v < 0))
+                    || (name == "octal"
+                        && theirs.as_u64().is_some_and(|v| v > u64::from(u32::MAX)))
+                    || (name == "int" && theirs.as_u64().is_some_and(|v| v > i64::MAX as u64))
+                    || (name == "signal" && (theirs == 0 || s.contains('_'))));
+            if mine != *theirs && !deliberate {
+                bad.push(format!("{name}({s:?}): python {theirs}, ours {mine}"));
+            }
+        }
+    }
+    assert!(
+        accepted.iter().all(|&a| a > 50),
+        "generator balance: {accepted:?}"
     );
     assert!(bad.is_empty(), "{} differ:\n{}", bad.len(), bad.join("\n"));
 }

@@ -403,3 +403,147 @@ fn py_repr(s: &str, ascii: bool) -> String {
 fn is_format_char(c: char) -> bool {
     matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        let mut v = Vars::new();
+        v.insert("here".into(), Var::Str("/etc".into()));
+        v.insert("program_name".into(), Var::Str("web".into()));
+        v.insert("q".into(), Var::Str("it's".into()));
+        v.insert("process_num".into(), Var::Int(3));
+        v.insert("neg".into(), Var::Int(-5));
+        v
+    }
+
+    fn ex(t: &str) -> Result<String, ExpandError> {
+        expand(t, &vars())
+    }
+
+    fn bad(t: &str) -> String {
+        match ex(t) {
+            Err(ExpandError::BadFormat(m)) => m,
+            other => panic!("{t:?}: expected BadFormat, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_and_literals() {
+        assert_eq!(ex("plain"), Ok("plain".into()));
+        assert_eq!(ex(""), Ok("".into()));
+        assert_eq!(
+            ex("%(here)s/%(program_name)s.conf"),
+            Ok("/etc/web.conf".into())
+        );
+        assert_eq!(ex("100%% %(process_num)s"), Ok("100% 3".into()));
+        assert_eq!(
+            ex("%(program_name)s_%(process_num)02d"),
+            Ok("web_03".into())
+        );
+        assert_eq!(ex("é%(here)sé"), Ok("é/etcé".into()));
+        assert_eq!(ex("%(here)ls"), Ok("/etc".into()));
+    }
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(
+            ex("%(process_num)d|%(process_num)i|%(process_num)u"),
+            Ok("3|3|3".into())
+        );
+        assert_eq!(
+            ex("%(process_num)5d|%(process_num)-5d|"),
+            Ok("    3|3    |".into())
+        );
+        assert_eq!(
+            ex("%(neg)05d %(neg)+d %(process_num)+d %(process_num) d"),
+            Ok("-0005 -5 +3  3".into())
+        );
+        assert_eq!(
+            ex("%(process_num).3d %(process_num)05.3d"),
+            Ok("003 00003".into())
+        );
+        assert_eq!(
+            ex("%(process_num)#x %(process_num)#o %(process_num)X"),
+            Ok("0x3 0o3 3".into())
+        );
+        assert_eq!(ex("%(neg)#5x|%(neg)-#6x|"), Ok(" -0x5|-0x5  |".into()));
+        assert_eq!(
+            ex("%(process_num).2f %(process_num)f"),
+            Ok("3.00 3.000000".into())
+        );
+        assert_eq!(ex("%(process_num)c"), Ok("\u{3}".into()));
+        assert_eq!(
+            ex("%(process_num)r %(q)r %(here)r"),
+            Ok("3 \"it's\" '/etc'".into())
+        );
+        assert_eq!(
+            ex("%(here)6s|%(here)-6s|%(here).2s|%(here)06s"),
+            Ok("  /etc|/etc  |/e|  /etc".into())
+        );
+    }
+
+    #[test]
+    fn unknown_names_all_listed_once() {
+        assert_eq!(
+            ex("%(a)s %(here)s %(b)d %(a)s %(ENV_X)s"),
+            Err(ExpandError::UnknownNames(vec![
+                "a".into(),
+                "b".into(),
+                "ENV_X".into()
+            ]))
+        );
+        // The name is looked up before the rest of the directive is read, as in Python.
+        assert_eq!(
+            ex("%(zz)"),
+            Err(ExpandError::UnknownNames(vec!["zz".into()]))
+        );
+        // A malformed directive after an unknown name ends the listing, not the verdict.
+        assert_eq!(
+            ex("%(a)s %(b"),
+            Err(ExpandError::UnknownNames(vec!["a".into()]))
+        );
+    }
+
+    #[test]
+    fn malformed() {
+        assert_eq!(
+            bad("%U"),
+            "unsupported format character 'U' (0x55) at index 1"
+        );
+        assert_eq!(
+            bad("ab%(here)é"),
+            "unsupported format character '?' (0xe9) at index 9"
+        );
+        assert_eq!(
+            bad("%(here)%"),
+            "unsupported format character '%' (0x25) at index 7"
+        );
+        assert_eq!(bad("%"), "incomplete format");
+        assert_eq!(bad("x %(here)"), "incomplete format");
+        assert_eq!(bad("%(here)05"), "incomplete format");
+        assert_eq!(bad("%(here"), "incomplete format key");
+        assert_eq!(bad("%(a(b)s"), "incomplete format key");
+        assert_eq!(
+            bad("%(here)d"),
+            "%d format: a real number is required, not str"
+        );
+        assert_eq!(
+            bad("%(here)x"),
+            "%x format: an integer is required, not str"
+        );
+        assert_eq!(bad("%(here)c"), "%c requires int or char");
+        assert_eq!(bad("%(neg)c"), "%c arg not in range(0x110000)");
+        assert_eq!(bad("%(here)*d"), "* wants int");
+        assert_eq!(
+            bad("%(process_num)*d"),
+            "not enough arguments for format string"
+        );
+        assert_eq!(bad("%(process_num)9999999d"), "width too big");
+        // Deliberate: a bare directive does not format the whole mapping.
+        assert!(bad("%s").starts_with("format requires a mapping key"));
+        assert!(bad("a %d b").starts_with("format requires a mapping key"));
+        assert!(bad("%(process_num)e").contains("exponent"));
+    }
+}

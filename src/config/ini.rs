@@ -90,7 +90,7 @@ fn py_rstrip(s: &str) -> &str {
     s.trim_end_matches(is_py_space)
 }
 
-/// Lines as Python's text mode yields them (terminator removed), with their 1-based numbers.
+/// Lines as Python's text mode yields them, terminators removed; a final terminator adds no line.
 fn universal_lines(text: &str) -> Vec<&str> {
     let mut lines = Vec::new();
     let bytes = text.as_bytes();
@@ -331,4 +331,149 @@ fn section_header(value: &str) -> Option<&str> {
         return None;
     }
     Some(&rest[..close])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Ini {
+        match parse(text) {
+            Ok(ini) => ini,
+            Err(e) => panic!("{text:?} failed: {e:?}"),
+        }
+    }
+
+    fn val<'a>(ini: &'a Ini, section: &str, key: &str) -> &'a str {
+        &ini.section(section)
+            .and_then(|s| s.get(key))
+            .unwrap_or_else(|| panic!("no {section}.{key}"))
+            .value
+    }
+
+    fn error_lines(text: &str) -> Vec<usize> {
+        parse(text)
+            .expect_err("should fail")
+            .iter()
+            .map(|e| e.line)
+            .collect()
+    }
+
+    #[test]
+    fn comments() {
+        let ini = ok("# top\n; top\n[a]\n  # indented\nk=v ;c\nx = a;b\ny=x#y\nz=q \t# c\nw=\"a ; b\"\ne = ; only\n");
+        assert_eq!(val(&ini, "a", "k"), "v");
+        assert_eq!(val(&ini, "a", "x"), "a;b");
+        assert_eq!(val(&ini, "a", "y"), "x#y");
+        assert_eq!(val(&ini, "a", "z"), "q");
+        // Quotes do not protect a comment.
+        assert_eq!(val(&ini, "a", "w"), "\"a");
+        assert_eq!(val(&ini, "a", "e"), "");
+        // A no-break space counts as whitespace before a comment, as in Python.
+        assert_eq!(val(&ok("[a]\nk=v\u{a0};c\n"), "a", "k"), "v");
+    }
+
+    #[test]
+    fn inline_comment_round_quirk() {
+        // configparser looks at the n-th `;` and n-th `#` together, round by round: the valid `;`
+        // (first `;`) beats the valid `#` at an earlier column that is only the third `#`.
+        let ini = ok("[a]\nk=x#a#b #c d ;e\n");
+        assert_eq!(val(&ini, "a", "k"), "x#a#b #c d");
+        let ini = ok("[a]\nk=x #c d;e\n");
+        assert_eq!(val(&ini, "a", "k"), "x");
+    }
+
+    #[test]
+    fn delimiters_and_keys() {
+        let ini = ok("[s]\nk:v=w\nK2 = v:w\nCOMMAND: echo\nSpaced Key  =  v  \n");
+        assert_eq!(val(&ini, "s", "k"), "v=w");
+        assert_eq!(val(&ini, "s", "k2"), "v:w");
+        assert_eq!(val(&ini, "s", "command"), "echo");
+        assert_eq!(val(&ini, "s", "spaced key"), "v");
+        // Unicode lower-casing like Python's str.lower().
+        assert_eq!(ok("[s]\nΣΑΣ=1\n").sections[0].entries[0].key, "σας");
+    }
+
+    #[test]
+    fn continuation_lines() {
+        let ini = ok("[a]\nk=1\n\n  cont\n\n\n[b]\nx=\n  b\n  ; c\n\n  d\ny=v\n\t# c\n  more\n");
+        assert_eq!(val(&ini, "a", "k"), "1\n\ncont");
+        assert_eq!(val(&ini, "b", "x"), "\nb\n\nd");
+        assert_eq!(val(&ini, "b", "y"), "v\nmore");
+        // Deeper than the key line, not than column 0; an indented header after a key continues it.
+        let ini = ok("[a]\n  k=1\n  j=2\n   more\n   [c]\n  [d]\n");
+        assert_eq!(val(&ini, "a", "k"), "1");
+        assert_eq!(val(&ini, "a", "j"), "2\nmore\n[c]");
+        assert!(ini.section("d").is_some());
+        // Trailing blank lines are dropped.
+        assert_eq!(val(&ok("[a]\nk=v\n\n\n"), "a", "k"), "v");
+    }
+
+    #[test]
+    fn sections() {
+        let ini = ok("[a] x\nk=1\n[a]]\nk=2\n[a]\nj=3\nk=4\n[Program:x]\n[DEFAULT]\nautostart=false\n[default]\n");
+        let names: Vec<&str> = ini.sections.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "a]", "Program:x", "default"]);
+        let a = ini.section("a").expect("a");
+        assert_eq!(a.line, 1);
+        // Merged; the repeated key keeps its first position, its last value and its last line.
+        assert_eq!(
+            a.entries,
+            vec![
+                Entry {
+                    key: "k".into(),
+                    value: "4".into(),
+                    line: 7
+                },
+                Entry {
+                    key: "j".into(),
+                    value: "3".into(),
+                    line: 6
+                },
+            ]
+        );
+        assert_eq!(
+            ini.defaults,
+            vec![Entry {
+                key: "autostart".into(),
+                value: "false".into(),
+                line: 10
+            }]
+        );
+        assert_eq!(ok("[a=b]\n").sections[0].name, "a=b");
+    }
+
+    #[test]
+    fn line_endings() {
+        let ini = ok("[a]\r\nk=v \r\nj=w\rl=x");
+        assert_eq!(val(&ini, "a", "k"), "v");
+        assert_eq!(val(&ini, "a", "j"), "w");
+        assert_eq!(val(&ini, "a", "l"), "x");
+        assert_eq!(
+            ini.section("a").and_then(|s| s.get("l")).map(|e| e.line),
+            Some(4)
+        );
+        assert_eq!(ok(""), Ini::default());
+        assert_eq!(error_lines("[a]\r\nno delimiter\r\n"), [2]);
+    }
+
+    #[test]
+    fn errors() {
+        let errs = parse("# c\n\nk=v\n[a]\n").expect_err("no header");
+        assert_eq!(errs.len(), 1);
+        assert_eq!((errs[0].line, errs[0].text.as_str()), (3, "k=v"));
+        assert_eq!(errs[0].message, MSG_MISSING_SECTION_HEADER);
+        // The header pattern is anchored at the start only, and indentation is stripped first.
+        assert_eq!(ok("  [a]x\nk=1\n").sections[0].name, "a");
+        assert_eq!(error_lines("[]\n"), [1]);
+        // All bad lines are reported; an empty key is one, and its indented follower is not a
+        // continuation (configparser's option name is then falsy).
+        let errs = parse("[a]\n=x\n  y\nnodelim\nk=1\n  ok\n").expect_err("bad lines");
+        assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(errs[0].message, MSG_EMPTY_KEY);
+        assert_eq!(errs[2].text, "nodelim");
+        assert_eq!(errs[2].message, MSG_NO_DELIMITER);
+        // A UTF-8 BOM is not whitespace to Python either.
+        assert_eq!(error_lines("\u{feff}[a]\n"), [1]);
+    }
 }

@@ -409,3 +409,210 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans() {
+        for s in ["true", "TRUE", "Yes", "on", "1"] {
+            assert_eq!(parse_bool(s), Ok(true), "{s}");
+        }
+        for s in ["false", "No", "OFF", "0"] {
+            assert_eq!(parse_bool(s), Ok(false), "{s}");
+        }
+        for s in ["", "y", "t", "2", " true", "truee", "nope"] {
+            assert_eq!(parse_bool(s), Err(EXPECTED_BOOL.to_string()), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_int("42"), Ok(42));
+        assert_eq!(parse_int(" -7 "), Ok(-7));
+        assert_eq!(parse_int("+1_000"), Ok(1000));
+        assert_eq!(parse_int("007"), Ok(7));
+        assert_eq!(parse_int("\t5\u{a0}"), Ok(5));
+        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
+        for s in [
+            "",
+            " ",
+            "1__0",
+            "_1",
+            "1_",
+            "1.5",
+            "0x10",
+            "- 1",
+            "++1",
+            "9223372036854775808",
+            "١",
+        ] {
+            assert!(parse_int(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_byte_size("0"), Ok(0));
+        assert_eq!(parse_byte_size("1024"), Ok(1024));
+        assert_eq!(parse_byte_size("10KB"), Ok(10 * 1024));
+        assert_eq!(parse_byte_size("10mb"), Ok(10 << 20));
+        assert_eq!(parse_byte_size("10 MB"), Ok(10 << 20));
+        assert_eq!(parse_byte_size("1GB"), Ok(1 << 30));
+        assert_eq!(parse_byte_size("1_0Kb"), Ok(10 * 1024));
+        assert_eq!(parse_byte_size("-0"), Ok(0));
+        // U+212A KELVIN SIGN lower-cases to `k`, in Python as here.
+        assert_eq!(parse_byte_size("1\u{212a}B"), Ok(1024));
+        for s in [
+            "",
+            "MB",
+            " mb",
+            "10M",
+            "1.5MB",
+            "100B",
+            "10 MB ",
+            "-1",
+            "-1KB",
+            "99999999999GB",
+        ] {
+            assert!(parse_byte_size(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn octals() {
+        assert_eq!(parse_octal("022"), Ok(0o22));
+        assert_eq!(parse_octal("0700"), Ok(0o700));
+        assert_eq!(parse_octal("0o17"), Ok(0o17));
+        assert_eq!(parse_octal("0O_17"), Ok(0o17));
+        assert_eq!(parse_octal(" 7 "), Ok(7));
+        for s in ["", "8", "09", "-1", "0x1", "0o", "abc", "77777777777777"] {
+            assert!(parse_octal(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("TERM"), Ok(15));
+        assert_eq!(parse_signal("sigterm"), Ok(15));
+        assert_eq!(parse_signal(" HUP "), Ok(1));
+        assert_eq!(parse_signal("SigKill"), Ok(9));
+        assert_eq!(parse_signal("winch"), Ok(28));
+        assert_eq!(parse_signal("RTMIN"), Ok(34));
+        assert_eq!(parse_signal("SIGRTMAX"), Ok(64));
+        assert_eq!(parse_signal("cld"), Ok(17));
+        assert_eq!(parse_signal("15"), Ok(15));
+        assert_eq!(parse_signal(" 9 "), Ok(9));
+        assert_eq!(parse_signal("64"), Ok(64));
+        // Python's upper() maps the long s to S.
+        assert_eq!(parse_signal("\u{17f}igterm"), Ok(15));
+        for s in [
+            "", "0", "32", "35", "63", "65", "-15", "SIG", "TERMX", "SIG_IGN", "_DFL", "RTMIN+1",
+            "1.0",
+        ] {
+            assert!(parse_signal(s).is_err(), "{s:?}");
+        }
+        assert_eq!(signal_name(15), Some("TERM"));
+        assert_eq!(signal_name(6), Some("ABRT"));
+        assert_eq!(signal_name(17), Some("CHLD"));
+        assert_eq!(signal_name(29), Some("IO"));
+        assert_eq!(signal_name(0), None);
+        assert_eq!(signal_name(40), None);
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(parse_exitcodes("0"), Ok(vec![0]));
+        assert_eq!(parse_exitcodes("0,2, 3"), Ok(vec![0, 2, 3]));
+        assert_eq!(parse_exitcodes("255,1,1"), Ok(vec![255, 1, 1]));
+        assert_eq!(parse_exitcodes(""), Ok(vec![]));
+        for s in ["256", "-1", "0,", ",0", "a", "0;1", " "] {
+            assert!(parse_exitcodes(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn autorestart_and_loglevel() {
+        assert_eq!(parse_autorestart("true"), Ok(AutoRestart::Always));
+        assert_eq!(parse_autorestart("ON"), Ok(AutoRestart::Always));
+        assert_eq!(parse_autorestart("0"), Ok(AutoRestart::Never));
+        assert_eq!(parse_autorestart("Unexpected"), Ok(AutoRestart::Unexpected));
+        assert!(parse_autorestart("always").is_err());
+        assert_eq!(parse_loglevel("WARN"), Ok(LogLevel::Warn));
+        assert_eq!(parse_loglevel("blather"), Ok(LogLevel::Blather));
+        assert_eq!(parse_loglevel("Critical"), Ok(LogLevel::Critical));
+        for s in ["warning", "crit", "", "debg"] {
+            assert!(parse_loglevel(s).is_err(), "{s:?}");
+        }
+    }
+
+    fn env(s: &str) -> Result<Vec<(String, String)>, String> {
+        parse_environment(s)
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Result<Vec<(String, String)>, String> {
+        Ok(p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
+    #[test]
+    fn environment_430() {
+        assert_eq!(env(""), pairs(&[]));
+        assert_eq!(
+            env("A=\"x,y\",B=z, C='q r'"),
+            pairs(&[("A", "x,y"), ("B", "z"), ("C", "q r")])
+        );
+        assert_eq!(env("A=\"\""), pairs(&[("A", "")]));
+        assert_eq!(
+            env("PATH=/usr/bin:/bin,X=1.5"),
+            pairs(&[("PATH", "/usr/bin:/bin"), ("X", "1.5")])
+        );
+        // The fourth token is eaten unchecked.
+        assert_eq!(env("A=hello world"), pairs(&[("A", "hello")]));
+        // Repeated keys: first position, last value.
+        assert_eq!(env("A=1,B=2,A=3"), pairs(&[("A", "3"), ("B", "2")]));
+        // A comment ends the token stream; inside a word it is cut out up to the end of the line.
+        assert_eq!(env("A=1 # B=2"), pairs(&[("A", "1")]));
+        assert_eq!(env("A=ab#c\nd"), pairs(&[("A", "abd")]));
+        let unexpected = |s: &str| Err(format!("Unexpected end of key/value pairs in value '{s}'"));
+        // Alone, `$HOME` is the value `$` plus an eaten separator; with a pair after it, it fails
+        // (the reference's "A=$HOME is an error" holds for the usual multi-pair case).
+        assert_eq!(env("A=$HOME"), pairs(&[("A", "$")]));
+        for s in ["A=$HOME,B=x", "B=a=b", "A=user@host", "A", "A=", "=", "A B"] {
+            assert_eq!(env(s), unexpected(s), "{s:?}");
+        }
+        assert_eq!(env("A='x"), Err("No closing quotation".to_string()));
+    }
+
+    fn split(s: &str) -> Result<Vec<String>, String> {
+        split_command(s)
+    }
+
+    fn words(w: &[&str]) -> Result<Vec<String>, String> {
+        Ok(w.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn split_like_shlex() {
+        assert_eq!(split(""), words(&[]));
+        assert_eq!(split(" \t\n "), words(&[]));
+        assert_eq!(
+            split("nginx -g 'daemon off;'"),
+            words(&["nginx", "-g", "daemon off;"])
+        );
+        assert_eq!(split("a\"b c\"d"), words(&["ab cd"]));
+        assert_eq!(split("'' \"\""), words(&["", ""]));
+        assert_eq!(
+            split(r#"a\ b "x\"y\z" 'p\q'"#),
+            words(&["a b", "x\"y\\z", "p\\q"])
+        );
+        assert_eq!(split("echo a\nb # c"), words(&["echo", "a", "b", "#", "c"]));
+        // Only space, tab, CR and LF separate words.
+        assert_eq!(split("a\x0cb\u{a0}c"), words(&["a\x0cb\u{a0}c"]));
+        assert_eq!(split("bash -c 'a"), Err("No closing quotation".to_string()));
+        assert_eq!(split("a\\"), Err("No escaped character".to_string()));
+        assert_eq!(split("\"a\\"), Err("No escaped character".to_string()));
+    }
+}
