@@ -1,1 +1,3 @@
 //! Child output: pipe readers, rotating files, console prefixing, tail buffers; steward's own log.
+
+pub mod rotate;
