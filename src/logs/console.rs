@@ -120,9 +120,19 @@ impl Console {
         lock(&self.shared.queue).pool.pop().unwrap_or_default()
     }
 
+    /// Give back a buffer that was not sent.
+    pub fn recycle(&self, mut buf: Vec<u8>) {
+        let mut q = lock(&self.shared.queue);
+        if q.pool.len() < POOL && buf.capacity() > 0 {
+            buf.clear();
+            q.pool.push(buf);
+        }
+    }
+
     /// Queue whole lines for writing, waiting while the queue is over its bound.
     pub async fn send(&self, buf: Vec<u8>) {
         if buf.is_empty() {
+            self.recycle(buf);
             return;
         }
         let mut buf = Some(buf);
@@ -154,7 +164,7 @@ impl Console {
     /// blocked, like any logger on a full pipe; never splits a line written by the writer thread.
     pub fn write_direct(&self, data: &[u8]) -> io::Result<()> {
         let _g = lock(&self.shared.write_lock);
-        write_all_vectored(self.shared.target.fd(), &mut [IoSlice::new(data)])
+        write_all_vectored(self.shared.target.fd(), &[data])
     }
 
     /// Wait until everything queued so far has been written (shutdown), at most `timeout`.
@@ -206,8 +216,8 @@ fn writer_thread(s: &Shared) {
         }
         let result = {
             let _g = lock(&s.write_lock);
-            let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
-            write_all_vectored(s.target.fd(), &mut slices)
+            let bufs: Vec<&[u8]> = batch.iter().map(|b| &b[..]).collect();
+            write_all_vectored(s.target.fd(), &bufs)
         };
         match result {
             Ok(()) if failing => {
@@ -237,22 +247,50 @@ fn writer_thread(s: &Shared) {
     }
 }
 
-/// Write every byte of `slices`, resuming after partial writes and waiting out EAGAIN on an fd someone
-/// else made non-blocking.
-fn write_all_vectored(fd: BorrowedFd<'_>, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    while !slices.is_empty() {
-        let iovcnt = slices.len().min(1024) as libc::c_int;
-        // SAFETY: IoSlice is guaranteed ABI-compatible with iovec; the slices outlive the call.
+/// Write every byte of `bufs` with as few `writev` calls as possible, resuming after partial writes and
+/// waiting out EAGAIN on an fd someone else made non-blocking.
+fn write_all_vectored(fd: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
+    const IOV_MAX: usize = 1024;
+    let (mut i, mut off) = (0, 0);
+    let mut iov: Vec<IoSlice<'_>> = Vec::with_capacity(bufs.len().min(IOV_MAX));
+    while i < bufs.len() {
+        if off == bufs[i].len() {
+            i += 1;
+            off = 0;
+            continue;
+        }
+        iov.clear();
+        iov.push(IoSlice::new(&bufs[i][off..]));
+        iov.extend(
+            bufs[i + 1..]
+                .iter()
+                .take(IOV_MAX - 1)
+                .map(|b| IoSlice::new(b)),
+        );
+        // SAFETY: IoSlice is guaranteed ABI-compatible with iovec; the buffers outlive the call.
         let n = unsafe {
             libc::writev(
                 fd.as_raw_fd(),
-                slices.as_ptr().cast::<libc::iovec>(),
-                iovcnt,
+                iov.as_ptr().cast::<libc::iovec>(),
+                iov.len() as libc::c_int,
             )
         };
         match nix::errno::Errno::result(n) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n as usize),
+            Ok(n) => {
+                let mut n = n as usize;
+                while n > 0 {
+                    let left = bufs[i].len() - off;
+                    if n >= left {
+                        n -= left;
+                        i += 1;
+                        off = 0;
+                    } else {
+                        off += n;
+                        n = 0;
+                    }
+                }
+            }
             Err(nix::errno::Errno::EINTR) => {}
             Err(nix::errno::Errno::EAGAIN) => {
                 let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLOUT)];

@@ -144,9 +144,7 @@ impl RotatingFile {
                 return r;
             }
         }
-        let Some(file) = self.file.as_mut() else {
-            return None;
-        };
+        let file = self.file.as_mut()?;
         let mut rest = data;
         while !rest.is_empty() {
             match file.write(rest) {

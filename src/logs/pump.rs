@@ -1,0 +1,144 @@
+//! The per-stream pump: read a child's pipe in large chunks and hand every chunk to the stream's sinks.
+//!
+//! Backpressure comes from the loop's shape: the next read happens only after every sink took the chunk.
+//! Files are written synchronously (page cache), the console through its bounded queue; while either is
+//! slow the pipe fills and the child blocks in `write`. Nothing is dropped on the way, and the loop drains
+//! the pipe to EOF, so output written just before exit still arrives.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use super::console::{AnsiStripper, LineFramer};
+use super::{lock, StreamLogs};
+
+/// One read. supervisord reads at most 128 KiB; the pipe rarely holds more.
+pub const READ_BUF: usize = 128 << 10;
+/// Pipe capacity asked for: fewer, larger reads and fewer child wakeups. Best effort (the per-user pipe
+/// budget may refuse it).
+pub const PIPE_SIZE: libc::c_int = 1 << 20;
+
+/// Per-pump settings that do not depend on the stream's sinks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PumpOptions {
+    pub strip_ansi: bool,
+    /// `loglevel=debug`: copy each chunk into steward's log.
+    pub debug: bool,
+}
+
+pub(crate) fn prepare(fd: &OwnedFd) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = fcntl(fd.as_fd(), FcntlArg::F_GETFL)?;
+    fcntl(
+        fd.as_fd(),
+        FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK),
+    )?;
+    // Ignored on failure: the default 64 KiB pipe works, only a little slower.
+    let _ = fcntl(fd.as_fd(), FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    Ok(())
+}
+
+async fn read_chunk(fd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        let mut guard = fd.ready(Interest::READABLE).await?;
+        match guard.try_io(|inner| loop {
+            match nix::unistd::read(inner.get_ref().as_fd(), buf) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => return r.map_err(io::Error::from),
+            }
+        }) {
+            Ok(r) => return r,
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<OwnedFd>) {
+    let mut buf = vec![0u8; READ_BUF];
+    let mut stripped = Vec::new();
+    let mut stripper = AnsiStripper::default();
+    let mut framer = LineFramer::new(&stream.prefix);
+    loop {
+        let n = match read_chunk(&fd, &mut buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                // EIO and friends: the pipe is unusable; treat it as the end of output.
+                tracing::warn!(
+                    "reading {} {} output failed: {e}",
+                    stream.name,
+                    stream.stream
+                );
+                break;
+            }
+        };
+        let data = if opts.strip_ansi {
+            stripper.strip(&buf[..n], &mut stripped);
+            &stripped[..]
+        } else {
+            &buf[..n]
+        };
+        deliver(&stream, opts, data, &mut framer).await;
+    }
+    if opts.strip_ansi {
+        stripper.finish(&mut stripped);
+        deliver(&stream, opts, &stripped, &mut framer).await;
+    }
+    if let Some(first) = stream.consoles.first() {
+        let mut out = first.buffer();
+        framer.finish(&mut out);
+        send_consoles(&stream, out).await;
+    }
+    tracing::trace!(
+        "{} {} output reached EOF (fd {})",
+        stream.name,
+        stream.stream,
+        fd.as_raw_fd()
+    );
+}
+
+async fn deliver(stream: &StreamLogs, opts: PumpOptions, data: &[u8], framer: &mut LineFramer) {
+    if data.is_empty() {
+        return;
+    }
+    for f in &stream.files {
+        let report = lock(f).write_all(data);
+        if let Some(r) = report {
+            super::log_report(&r);
+        }
+    }
+    if let Some(t) = &stream.tail {
+        lock(t).push(data);
+    }
+    if opts.debug {
+        tracing::debug!(
+            "'{}' {} output:\n{}",
+            stream.name,
+            stream.stream,
+            String::from_utf8_lossy(data)
+        );
+    }
+    if let Some(first) = stream.consoles.first() {
+        let mut out = first.buffer();
+        framer.feed(data, &mut out);
+        send_consoles(stream, out).await;
+    }
+}
+
+async fn send_consoles(stream: &StreamLogs, out: Vec<u8>) {
+    if out.is_empty() {
+        return;
+    }
+    // Rare: a stream listing both /dev/stdout and /dev/stderr gets a copy per extra console.
+    for c in stream.consoles.iter().skip(1) {
+        let mut copy = c.buffer();
+        copy.extend_from_slice(&out);
+        c.send(copy).await;
+    }
+    if let Some(first) = stream.consoles.first() {
+        first.send(out).await;
+    }
+}
