@@ -6,13 +6,14 @@
 //! the pipe to EOF, so output written just before exit still arrives.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use super::console::{AnsiStripper, LineFramer};
+use super::rotate::Splice;
 use super::{lock, StreamLogs};
 
 /// One read. supervisord reads at most 128 KiB; the pipe rarely holds more.
@@ -42,21 +43,76 @@ pub(crate) fn prepare(fd: &OwnedFd) -> io::Result<()> {
 }
 
 async fn read_chunk(fd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> io::Result<usize> {
+    // async_io, not ready() + try_io: it spends tokio's cooperative budget, so a child that always has
+    // output cannot starve the engine and the other pumps on the single-threaded runtime.
+    fd.async_io(Interest::READABLE, |inner| loop {
+        match nix::unistd::read(inner.as_fd(), buf) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return r.map_err(io::Error::from),
+        }
+    })
+    .await
+}
+
+/// The common case — one file and nothing else — moves pipe pages into the file with splice(2), skipping
+/// the copy through user space. Returns at EOF.
+async fn splice_loop(stream: &StreamLogs, fd: &AsyncFd<OwnedFd>) {
+    let file = &stream.files[0];
+    let mut buf: Vec<u8> = Vec::new();
     loop {
-        let mut guard = fd.ready(Interest::READABLE).await?;
-        match guard.try_io(|inner| loop {
-            match nix::unistd::read(inner.get_ref().as_fd(), buf) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                r => return r.map_err(io::Error::from),
+        let outcome = fd
+            .async_io(Interest::READABLE, |inner| {
+                match lock(file).splice_from(inner.as_fd(), READ_BUF) {
+                    Splice::WouldBlock => Err(io::ErrorKind::WouldBlock.into()),
+                    other => Ok(other),
+                }
+            })
+            .await;
+        match outcome {
+            Ok(Splice::Moved(_, report)) => {
+                if let Some(r) = report {
+                    super::log_report(&r);
+                }
             }
-        }) {
-            Ok(r) => return r,
-            Err(_would_block) => continue,
+            Ok(Splice::Eof) => return,
+            Ok(Splice::Unavailable) | Ok(Splice::WouldBlock) => {
+                if buf.is_empty() {
+                    buf = vec![0; READ_BUF];
+                }
+                match read_chunk(fd, &mut buf).await {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        let report = lock(file).write_all(&buf[..n]);
+                        if let Some(r) = report {
+                            super::log_report(&r);
+                        }
+                    }
+                    Err(e) => return read_failed(stream, &e),
+                }
+            }
+            Err(e) => return read_failed(stream, &e),
         }
     }
 }
 
+fn read_failed(stream: &StreamLogs, e: &io::Error) {
+    // EIO and friends: the pipe is unusable; treat it as the end of output.
+    tracing::warn!(
+        "reading {} {} output failed: {e}",
+        stream.name,
+        stream.stream
+    );
+}
+
 pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<OwnedFd>) {
+    if stream.files.len() == 1
+        && stream.consoles.is_empty()
+        && stream.tail.is_none()
+        && !opts.strip_ansi
+        && !opts.debug
+    {
+        return splice_loop(&stream, &fd).await;
+    }
     let mut buf = vec![0u8; READ_BUF];
     let mut stripped = Vec::new();
     let mut stripper = AnsiStripper::default();
@@ -92,12 +148,6 @@ pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<
         framer.finish(&mut out);
         send_consoles(&stream, out).await;
     }
-    tracing::trace!(
-        "{} {} output reached EOF (fd {})",
-        stream.name,
-        stream.stream,
-        fd.as_raw_fd()
-    );
 }
 
 async fn deliver(stream: &StreamLogs, opts: PumpOptions, data: &[u8], framer: &mut LineFramer) {

@@ -10,7 +10,10 @@
 //! from inside the writer would re-enter it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::errno::Errno;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -57,6 +60,20 @@ pub struct RotatingFile {
     /// Set while failing, so a broken file is reported once, not once per chunk.
     failing: bool,
     rotate_failing: bool,
+    splice_unsupported: bool,
+}
+
+/// What [`RotatingFile::splice_from`] did.
+#[derive(Debug)]
+pub enum Splice {
+    /// Moved this many bytes; a report to log if the rotation that followed had trouble.
+    Moved(usize, Option<Report>),
+    /// The pipe's write end is closed and the pipe is empty.
+    Eof,
+    /// The pipe is empty for now.
+    WouldBlock,
+    /// Use read + [`RotatingFile::write_all`] for this chunk.
+    Unavailable,
 }
 
 impl RotatingFile {
@@ -76,6 +93,7 @@ impl RotatingFile {
             regular: true,
             failing: false,
             rotate_failing: false,
+            splice_unsupported: false,
         };
         let report = f.try_open(false).err().flatten();
         (f, report)
@@ -112,11 +130,9 @@ impl RotatingFile {
         self.file = None;
         let mut oo = OpenOptions::new();
         oo.create(true).mode(0o644).custom_flags(libc::O_CLOEXEC);
-        if truncate {
-            oo.write(true).truncate(true);
-        } else {
-            oo.append(true);
-        }
+        // Not O_APPEND: splice(2) refuses O_APPEND files. Every write seeks to the end first instead
+        // (`seek_end`), which keeps append behaviour for logrotate's copytruncate.
+        oo.write(true).truncate(truncate);
         let opened = oo
             .open(&self.path)
             .and_then(|f| f.metadata().map(|m| (f, m)));
@@ -127,9 +143,71 @@ impl RotatingFile {
                     ft.is_file() && !(ft.is_fifo() || ft.is_socket() || ft.is_char_device());
                 self.size = if self.regular { m.len() } else { 0 };
                 self.file = Some(f);
+                self.seek_end();
                 Ok(())
             }
             Err(e) => Err(self.failed("open", &e)),
+        }
+    }
+
+    /// Position at the end of the file and learn its real size: someone may have truncated it
+    /// (copytruncate) or appended to it since our last write.
+    fn seek_end(&mut self) {
+        if let (true, Some(f)) = (self.regular, self.file.as_mut()) {
+            if let Ok(end) = f.seek(SeekFrom::End(0)) {
+                self.size = end;
+            }
+        }
+    }
+
+    /// Move up to `max` bytes from the pipe `from` straight into the file, without a copy through user
+    /// space, then rotate if the size limit is reached.
+    ///
+    /// Only for the common case (the file is open and regular); anything unusual answers
+    /// [`Splice::Unavailable`] so the caller reads and writes the chunk the ordinary way, which reports,
+    /// drops what cannot be written and reopens. A failed splice consumes nothing from the pipe.
+    pub fn splice_from(&mut self, from: BorrowedFd<'_>, max: usize) -> Splice {
+        if !self.regular || self.splice_unsupported || self.failing {
+            return Splice::Unavailable;
+        }
+        self.seek_end();
+        let Some(file) = self.file.as_ref() else {
+            return Splice::Unavailable;
+        };
+        let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+        loop {
+            let (fin, fout) = (from.as_raw_fd(), file.as_raw_fd());
+            // SAFETY: both fds are open for the call (borrowed / owned by self); null offsets mean "use and
+            // advance the file positions", which is what we want.
+            let n = unsafe {
+                libc::splice(
+                    fin,
+                    std::ptr::null_mut(),
+                    fout,
+                    std::ptr::null_mut(),
+                    max,
+                    flags,
+                )
+            };
+            match Errno::result(n).map(|n| n as usize) {
+                Ok(0) => return Splice::Eof,
+                Ok(n) => {
+                    self.size += n as u64;
+                    let mut report = None;
+                    if self.maxbytes > 0 && self.size >= self.maxbytes {
+                        report = self.rotate();
+                    }
+                    return Splice::Moved(n, report);
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return Splice::WouldBlock,
+                Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {
+                    // A filesystem without splice support: stop trying.
+                    self.splice_unsupported = true;
+                    return Splice::Unavailable;
+                }
+                Err(_) => return Splice::Unavailable,
+            }
         }
     }
 
@@ -144,6 +222,7 @@ impl RotatingFile {
                 return r;
             }
         }
+        self.seek_end();
         let file = self.file.as_mut()?;
         let mut rest = data;
         while !rest.is_empty() {
@@ -269,6 +348,7 @@ pub fn numbered(path: &Path, n: u32) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     fn names(dir: &Path) -> Vec<(String, u64)> {
         let mut v: Vec<_> = std::fs::read_dir(dir)
@@ -404,6 +484,39 @@ mod tests {
             assert!(f.write_all(b"yyyy").is_none());
         }
         assert!(!Path::new("/dev/full.1").exists());
+    }
+
+    #[test]
+    fn copytruncate_leaves_no_hole_and_splice_rotates_too() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.log");
+        let (mut f, _) = RotatingFile::open(&p, 7, 1);
+        f.write_all(b"abc");
+        // logrotate's copytruncate: the file shrinks under us; writing continues at the new end.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        f.write_all(b"d");
+        assert_eq!(std::fs::read(&p).unwrap(), b"d");
+
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
+        let mut w = File::from(w);
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 16),
+            Splice::WouldBlock
+        ));
+        w.write_all(b"efghij").unwrap();
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 16),
+            Splice::Moved(6, None)
+        ));
+        assert_eq!(std::fs::read(numbered(&p, 1)).unwrap(), b"defghij");
+        assert_eq!(std::fs::read(&p).unwrap(), b"");
+        drop(w);
+        assert!(matches!(f.splice_from(r.as_fd(), 1 << 16), Splice::Eof));
     }
 
     #[test]
