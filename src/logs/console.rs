@@ -160,6 +160,24 @@ impl Console {
         }
     }
 
+    /// Queue a copy of `data` without waiting (steward's own log lines, written from synchronous code).
+    /// Allowed past the pumps' bound up to twice [`QUEUE_BYTES`]; beyond that the console has been stuck
+    /// for a long while and the record is dropped (false), because steward — PID 1 — must not hang on
+    /// a log line. Its log file still gets every record.
+    pub fn send_nowait(&self, data: &[u8]) -> bool {
+        let mut q = lock(&self.shared.queue);
+        if q.closed || q.bytes + data.len() > 2 * QUEUE_BYTES {
+            return false;
+        }
+        let mut b = q.pool.pop().unwrap_or_default();
+        b.extend_from_slice(data);
+        q.bytes += b.len();
+        q.items.push_back(b);
+        drop(q);
+        self.shared.cond.notify_all();
+        true
+    }
+
     /// Write `data` now, from the calling thread (steward's own log lines). Blocks while the console is
     /// blocked, like any logger on a full pipe; never splits a line written by the writer thread.
     pub fn write_direct(&self, data: &[u8]) -> io::Result<()> {
@@ -557,6 +575,21 @@ mod tests {
         assert_eq!(out, b"end");
         s.finish(&mut out);
         assert_eq!(out, b"\x1b");
+    }
+
+    #[test]
+    fn own_log_lines_never_block_on_a_stuck_console() {
+        let (_r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let console = Console::from_fd(w);
+        let line = [b'l'; 1023];
+        let mut queued = 0usize;
+        // Nobody reads the pipe: after the pipe and twice the queue bound are full, records are dropped.
+        while console.send_nowait(&line) {
+            queued += line.len();
+            assert!(queued <= 2 * QUEUE_BYTES + (4 << 20), "unbounded");
+        }
+        assert!(queued >= QUEUE_BYTES);
+        assert!(!console.flush(Duration::from_millis(1)));
     }
 
     #[test]

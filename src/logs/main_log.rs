@@ -11,8 +11,9 @@
 //! for r in reports { tracing::warn!("{r}") }
 //! ```
 //!
-//! Console echo goes through the same [`Console`] as child output, so steward's own lines never split a
-//! child's line either.
+//! Console echo goes through the same [`Console`] queue as child output, so steward's own lines never
+//! split a child's line either, and a stuck console never blocks the caller (see
+//! [`Console::send_nowait`]).
 
 use std::io;
 use std::path::PathBuf;
@@ -94,6 +95,16 @@ impl MainLog {
             .map(|f| lock(f).path().to_path_buf())
     }
 
+    /// Wait (at most `timeout`) until the log lines queued for the console are written (shutdown).
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let i = &self.inner;
+        [&i.console, &i.echo]
+            .into_iter()
+            .flatten()
+            .all(|c| c.flush(timeout))
+            && i.errors.flush(timeout)
+    }
+
     /// SIGUSR2.
     pub fn reopen(&self) -> Option<Report> {
         self.inner.file.as_ref().and_then(|f| lock(f).reopen())
@@ -116,14 +127,14 @@ impl MainLog {
         if let Some(f) = &i.file {
             let report = lock(f).write_all(buf);
             if let Some(r) = report {
-                let _ = i.errors.write_direct(format!("steward: {r}\n").as_bytes());
+                i.errors.send_nowait(format!("steward: {r}\n").as_bytes());
             }
         }
         if let Some(c) = &i.console {
-            let _ = c.write_direct(buf);
+            c.send_nowait(buf);
         }
         if let Some(c) = &i.echo {
-            let _ = c.write_direct(buf);
+            c.send_nowait(buf);
         }
     }
 }
@@ -242,7 +253,9 @@ mod tests {
         (Console::from_fd(w), std::fs::File::from(r))
     }
 
-    fn drain(f: &mut std::fs::File) -> Vec<u8> {
+    fn drain(log: &MainLog, f: &mut std::fs::File) -> Vec<u8> {
+        // Console writes are queued: wait until the writer thread has written them.
+        assert!(log.flush(std::time::Duration::from_secs(10)));
         use std::io::Read;
         let mut v = vec![0; 1 << 16];
         match f.read(&mut v) {
@@ -273,14 +286,14 @@ mod tests {
             111
         );
         assert!(!super::super::rotate::numbered(&p, 3).exists());
-        assert!(drain(&mut out_r).starts_with(b"2026-01-01 00:00:00,000 INFO line 00\n"));
+        assert!(drain(&log, &mut out_r).starts_with(b"2026-01-01 00:00:00,000 INFO line 00\n"));
         assert_eq!(log.read(0, 0), Ok(Vec::new()));
 
         let (out, mut out_r) = pipe_console();
         let (err, _err_r) = pipe_console();
         let (log, _) = MainLog::with_consoles(&spec(LogTarget::File(p.clone()), true), out, err);
         log.write_record(b"quiet\n");
-        assert!(drain(&mut out_r).is_empty());
+        assert!(drain(&log, &mut out_r).is_empty());
         assert_eq!(log.read(-6, 0).unwrap(), b"quiet\n");
     }
 
@@ -290,7 +303,7 @@ mod tests {
         let (err, _err_r) = pipe_console();
         let (log, _) = MainLog::with_consoles(&spec(LogTarget::Stdout, false), out, err);
         log.write_record(b"once\n");
-        assert_eq!(drain(&mut out_r), b"once\n");
+        assert_eq!(drain(&log, &mut out_r), b"once\n");
         assert_eq!(log.read(0, 0), Err(ReadError::NoFile));
         assert!(log.reopen().is_none());
     }
@@ -305,7 +318,10 @@ mod tests {
         assert_eq!(reports.len(), 1);
         log.write_record(b"x\n");
         log.write_record(b"y\n");
-        assert!(drain(&mut err_r).is_empty(), "already reported at open");
+        assert!(
+            drain(&log, &mut err_r).is_empty(),
+            "already reported at open"
+        );
         assert!(timestamp().len() == 23);
     }
 
