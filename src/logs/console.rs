@@ -377,6 +377,13 @@ impl LineFramer {
         }
     }
 
+    /// Write the held partial line now (the child went quiet); its continuation will not be prefixed.
+    pub fn flush_partial(&mut self, out: &mut Vec<u8>) {
+        if !self.partial.is_empty() {
+            self.emit_partial(out);
+        }
+    }
+
     fn emit_partial(&mut self, out: &mut Vec<u8>) {
         if self.at_line_start {
             out.extend_from_slice(&self.prefix);

@@ -22,6 +22,11 @@ pub const READ_BUF: usize = 128 << 10;
 /// budget may refuse it).
 pub const PIPE_SIZE: libc::c_int = 1 << 20;
 
+/// How long the console holds a partial line when the child goes quiet before writing it anyway.
+/// Long enough that a line written in two calls (Python's unbuffered `print` writes the text, then the
+/// newline) stays whole.
+pub const PARTIAL_LINE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Per-pump settings that do not depend on the stream's sinks.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PumpOptions {
@@ -118,16 +123,27 @@ pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<
     let mut stripper = AnsiStripper::default();
     let mut framer = LineFramer::new(&stream.prefix);
     loop {
-        let n = match read_chunk(&fd, &mut buf).await {
+        // A partial line waits for its newline only so long: a prompt or a progress bar must show.
+        let read = if framer.pending() > 0 {
+            match tokio::time::timeout(PARTIAL_LINE_WAIT, read_chunk(&fd, &mut buf)).await {
+                Ok(r) => r,
+                Err(_idle) => {
+                    if let Some(first) = stream.consoles.first() {
+                        let mut out = first.buffer();
+                        framer.flush_partial(&mut out);
+                        send_consoles(&stream, out).await;
+                    }
+                    continue;
+                }
+            }
+        } else {
+            read_chunk(&fd, &mut buf).await
+        };
+        let n = match read {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                // EIO and friends: the pipe is unusable; treat it as the end of output.
-                tracing::warn!(
-                    "reading {} {} output failed: {e}",
-                    stream.name,
-                    stream.stream
-                );
+                read_failed(&stream, &e);
                 break;
             }
         };

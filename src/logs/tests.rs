@@ -489,3 +489,51 @@ fn unwritable_childlogdir_falls_back_to_the_memory_tail() {
         b"still here\n"
     );
 }
+
+#[test]
+fn a_prompt_without_newline_shows_after_a_short_wait() {
+    let d = tempfile::tempdir().unwrap();
+    let (out, mut out_r) = test_console();
+    let (err, _err_r) = test_console();
+    let spec = process(
+        "p",
+        log_spec(LogTarget::Stdout, 0, 0),
+        log_spec(LogTarget::None, 0, 0),
+    );
+    let logs = Logs::with_consoles(&config(d.path(), vec![spec.clone()]), out, err);
+    let (r, w) = pipe();
+    let mut w = std::fs::File::from(w);
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        let mut told = false;
+        while !got.ends_with(b"next\n") {
+            let n = out_r.read(&mut buf).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+            if !told && got.ends_with(b"p | Password: ") {
+                told = true;
+                seen_tx.send(()).unwrap();
+            }
+        }
+        got
+    });
+    rt().block_on(async {
+        let h = logs.pump(&spec, Stream::Stdout, r).unwrap();
+        w.write_all(b"Password: ").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while seen_rx.try_recv().is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the prompt never reached the console"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        w.write_all(b"secret\nnext\n").unwrap();
+        drop(w);
+        h.await.unwrap();
+    });
+    // The continuation of the flushed line carries no second prefix.
+    assert_eq!(reader.join().unwrap(), b"p | Password: secret\np | next\n");
+}
