@@ -2,39 +2,74 @@
 //!
 //! # Wiring it into the engine
 //!
+//! The runtime must have IO and time enabled (`Builder::new_current_thread().enable_all()`).
+//!
 //! ```text
-//! // At start (and again after a full reload), inside the current_thread runtime:
-//! let (main_log, reports) = MainLog::new(&config.supervisord);     // before anything logs
-//! tracing_subscriber::fmt().with_writer(main_log.clone()) … .init(); // then log `reports` (see below)
-//! let logs = Logs::new(&config);          // cleans old AUTO files unless nocleanup, creates AUTO names,
-//!                                         // opens (and shares) every log file
+//! // At start, before anything logs:
+//! let (main_log, reports) = MainLog::new(&config.supervisord);
+//! tracing_subscriber::fmt()
+//!     .event_format(SupervisordFormat)            // "2026-01-01 12:00:00,123 INFO spawned: 'web' …"
+//!     .with_writer(main_log.clone())
+//!     .with_max_level(/* from config.supervisord.loglevel */)
+//!     .init();
+//! for r in reports { tracing::warn!("{r}") }
+//! let logs = Logs::new(&config);   // removes old AUTO files unless nocleanup, names AUTO files,
+//!                                  // opens every log file once (two processes may share one)
 //!
-//! // Spawning a process: create the pipes (O_CLOEXEC), give the child the write ends, then
-//! let out = logs.pump(&spec, Stream::Stdout, stdout_read_end)?;  // -> tokio JoinHandle<()>
-//! let err = logs.pump(&spec, Stream::Stderr, stderr_read_end)?;  // skip when spec.redirect_stderr
-//! // Drop the parent's copies of the write ends right after fork/exec, or EOF never comes.
-//! // The handles finish at EOF, i.e. once the child *and everything that inherited its stdout* closed it;
-//! // the engine need not await them (supervisord does not), but may, e.g. before reporting a one-shot
-//! // program's exit or before exiting steward.
+//! // Spawning a process (inside the runtime):
+//! let (out_r, out_w) = logs::output_pipe()?;      // O_CLOEXEC; out_w becomes the child's fd 1
+//! let (err_r, err_w) = logs::output_pipe()?;      // not when spec.redirect_stderr (fd 2 = out_w too)
+//! /* fork/exec with dup2(out_w, 1), dup2(err_w, 2); then drop out_w / err_w in the parent — the pump
+//!    sees EOF only once every copy of the write end is closed */
+//! let h_out = logs.pump(&spec, Stream::Stdout, out_r)?;   // tokio JoinHandle<()>, ends at EOF
+//! let h_err = logs.pump(&spec, Stream::Stderr, err_r)?;
+//! // Awaiting the handles is optional (supervisord does not); await them before steward exits so the
+//! // last output of every child is written, then `logs.flush(..)` and `main_log.flush(..)`.
 //!
-//! // SIGUSR2:             logs.reopen(); main_log.reopen();
-//! // readProcessStdoutLog  logs.read(&namespec, Stream::Stdout, offset, length)   -> Result<Vec<u8>, ReadError>
-//! // tailProcessStdoutLog  logs.tail(&namespec, Stream::Stdout, offset, length)   -> (Vec<u8>, u64, bool)
-//! // clearProcessLogs      logs.clear(&namespec)
-//! // readLog / clearLog    main_log.read(offset, length) / main_log.clear()
-//! // getProcessInfo        logs.logfile(&namespec, Stream::Stdout)  (the stdout_logfile field)
-//! // addProcessGroup       logs.add_process(&spec) for each process (pump() also adds on first use)
-//! // removeProcessGroup    logs.remove_process(&namespec)
-//! // shutdown, last step   logs.flush(Duration::from_secs(5))  (console lines still queued)
+//! // SIGUSR2                 logs.reopen(); main_log.reopen();
+//! // readProcessStdoutLog    logs.read(&namespec, Stream::Stdout, offset, length)  -> Result<Vec<u8>, ReadError>
+//! // tailProcessStdoutLog    logs.tail(&namespec, Stream::Stdout, offset, length)  -> (Vec<u8>, u64, bool)
+//! // clearProcessLogs        logs.clear(&namespec)                                 -> bool (false: unknown)
+//! // readLog / clearLog      main_log.read(offset, length) / main_log.clear()
+//! // getProcessInfo          logs.logfile(&namespec, Stream::Stdout)  (stdout_logfile; AUTO resolved)
+//! // addProcessGroup         logs.add_process(&spec) per process (pump() also adds on first use)
+//! // removeProcessGroup      logs.remove_process(&namespec)
+//! // reload (restart())      after every child exited and its pumps ended: Logs::new(&new_config)
+//! // shutdown, last step     logs.flush(Duration::from_secs(5)); main_log.flush(..)
 //! ```
 //!
-//! `namespec` is [`ProcessSpec::namespec`]. A stream whose output goes to no file (console only, or
-//! `NONE`) keeps a bounded in-memory tail, so `read`/`tail` answer for it too; a stream with a file is
+//! `namespec` is [`ProcessSpec::namespec`]. [`ReadError`] maps to supervisord's faults `NO_FILE`,
+//! `BAD_ARGUMENTS`, `FAILED`. A stream whose output goes to no file (console only, or `NONE`) keeps a
+//! bounded in-memory tail ([`TAIL_BYTES`]), so `read`/`tail` answer for it too; a stream with a file is
 //! read back from its first file, like supervisord.
 //!
-//! Failures never stop a program: a log directory that is missing or not writable, or a full disk, is
-//! logged once (at WARN, through `tracing`) and retried on every later write; what could not be written
-//! is dropped, and writing resumes by itself (INFO "writable again").
+//! # Behaviour
+//!
+//! * Files rotate with supervisord's rule and names ([`rotate`]); targets naming steward's own
+//!   stdout/stderr (`/dev/stdout`, `/proc/self/fd/1`, `/dev/fd/1`, same for 2) write to the inherited fd
+//!   and never rotate, whatever maxbytes says.
+//! * Console output is line-atomic and prefixed with [`ProcessSpec::console_prefix`] ([`console`]); a
+//!   partial line is held until its newline, 64 KiB, 200 ms of silence, or EOF.
+//! * Backpressure, not loss: a slow sink stops the pump reading, and the child blocks on its pipe.
+//! * `strip_ansi` applies to every sink; `loglevel=debug` copies each chunk into steward's log as
+//!   `'name' stdout output:\n…`.
+//! * Failures never stop a program: a log directory that is missing or not writable, or a full disk, is
+//!   logged once (WARN) and retried on every later write; what could not be written is dropped, and
+//!   writing resumes by itself (INFO "writable again").
+//! * Not implemented yet: `*_capture_maxbytes` / `*_events_enabled` (need event listeners),
+//!   `*_syslog` and `syslog` targets (a warning; output discarded).
+//!
+//! # Config keys this module expects from the loader (steward extensions)
+//!
+//! * `console_prefix` in `[program:x]`, `[eventlistener:x]`, `[fcgi-program:x]`, with a default for all
+//!   programs in `[supervisord]`: `true`/`on`/… (the default) means `%(process_name)s | `;
+//!   `false`/`off`/`none` means [`ConsolePrefix::Off`]; anything else is a format with the program
+//!   expansions. INI strips trailing blanks, so a value in double quotes keeps them
+//!   (`console_prefix="%(process_name)s: "`). TOML: `console_prefix = false` or a string.
+//! * `stdout_logfile_also` / `stderr_logfile_also`: more destinations for the stream, comma-separated
+//!   (`stdout_logfile_also=/dev/stdout` beside a rotated `stdout_logfile`); each a path, `AUTO`, or a
+//!   console name, rotated with the stream's maxbytes/backups. TOML: a string or an array of strings.
+//!   Filled into [`LogSpec::also`].
 
 pub mod console;
 pub mod main_log;
@@ -55,7 +90,7 @@ use tokio::io::Interest;
 use tokio::task::JoinHandle;
 
 pub use console::{AnsiStripper, Console, LineFramer};
-pub use main_log::{MainLog, MainLogWriter};
+pub use main_log::{MainLog, MainLogWriter, SupervisordFormat};
 pub use rotate::{Report, RotatingFile};
 pub use tail::{ReadError, TailBuffer};
 
@@ -421,6 +456,12 @@ impl Logs {
         let b = self.inner.stderr.flush(timeout);
         a && b
     }
+}
+
+/// A pipe for a child's output: `(read end for [`Logs::pump`], write end for the child)`, both
+/// close-on-exec (the child gets its copy through dup2, which clears the flag).
+pub fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
 fn none_spec() -> LogSpec {
