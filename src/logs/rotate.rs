@@ -77,7 +77,7 @@ pub enum Splice {
 }
 
 impl RotatingFile {
-    /// Open `path` for appending (creating it). Never fails: a file that cannot be opened yet is retried on
+    /// Open `path` (creating it) to add to its end. Never fails: a file that cannot be opened yet is retried on
     /// every later write and on [`reopen`](Self::reopen); the returned report says why it failed.
     pub fn open(
         path: impl Into<PathBuf>,
@@ -129,13 +129,21 @@ impl RotatingFile {
     fn try_open(&mut self, truncate: bool) -> Result<(), Option<Report>> {
         self.file = None;
         let mut oo = OpenOptions::new();
-        oo.create(true).mode(0o644).custom_flags(libc::O_CLOEXEC);
+        // O_NONBLOCK only for the open itself: opening a FIFO without a reader would otherwise hang
+        // steward; with it the open fails (ENXIO), is reported, and is retried later.
+        oo.create(true)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK);
         // Not O_APPEND: splice(2) refuses O_APPEND files. Every write seeks to the end first instead
         // (`seek_end`), which keeps append behaviour for logrotate's copytruncate.
         oo.write(true).truncate(truncate);
-        let opened = oo
-            .open(&self.path)
-            .and_then(|f| f.metadata().map(|m| (f, m)));
+        let opened = oo.open(&self.path).and_then(|f| {
+            // Blocking writes again: a slow FIFO reader should push back, not lose data.
+            let fl = nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_GETFL)?;
+            let fl = nix::fcntl::OFlag::from_bits_retain(fl) - nix::fcntl::OFlag::O_NONBLOCK;
+            nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_SETFL(fl))?;
+            f.metadata().map(|m| (f, m))
+        });
         match opened {
             Ok((f, m)) => {
                 let ft = m.file_type();
@@ -517,6 +525,32 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"");
         drop(w);
         assert!(matches!(f.splice_from(r.as_fd(), 1 << 16), Splice::Eof));
+    }
+
+    #[test]
+    fn a_fifo_without_reader_does_not_hang() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("fifo");
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (mut f, r) = RotatingFile::open(&p, 1, 1);
+        assert!(
+            matches!(r, Some(Report::Failed { what: "open", .. })),
+            "{r:?}"
+        );
+        assert!(f.write_all(b"dropped").is_none());
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&p)
+            .unwrap();
+        assert!(matches!(
+            f.write_all(b"hello\n"),
+            Some(Report::Recovered { .. })
+        ));
+        let mut got = String::new();
+        std::io::Read::read_to_string(&mut &reader, &mut got).ok();
+        assert_eq!(got, "hello\n");
+        assert!(!numbered(&p, 1).exists(), "a FIFO is never rotated");
     }
 
     #[test]
