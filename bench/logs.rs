@@ -5,9 +5,12 @@
 //! `cargo bench --bench logs [-- MIB [DIR]]` (default 256 MiB in /tmp). Prints MiB/s; asserts nothing.
 //!
 //! `cargo bench --bench logs -- --e2e [MIB [DIR]]` (what `bench/logs.sh` runs) is the end-to-end figure:
-//! one `[program:bench] command=cat SRC` with a rotated `stdout_logfile` (50MB, 10 backups), run by
+//! one `[program:bench] command=dd if=SRC bs=128K status=none` with a rotated `stdout_logfile` (50MB, 10 backups), run by
 //! `$STEWARD -c CONF` and by `$SUPERVISORD -c CONF` on the same config, timed from the main log's
-//! `spawned:` line to the moment every byte is in the log files, beside `cat SRC > file`.
+//! `spawned:` line to the moment every byte is in the log files, beside the same `dd` writing straight to a file.
+//!
+//! The writer is `dd`, not `cat`: with a file on both sides `cat` uses copy_file_range(2), a copy inside
+//! the kernel that no program producing its own output can use, so it would not be "the same command".
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -130,15 +133,20 @@ fn clean(dir: &Path) {
     }
 }
 
+/// `dd if=SRC bs=128K` (read + write, like a program emitting its own output).
+fn dd(src: &Path) -> Command {
+    let mut c = Command::new("dd");
+    c.arg(format!("if={}", src.display()))
+        .arg("bs=128K")
+        .arg("status=none");
+    c
+}
+
 fn direct(src: &Path, dir: &Path) -> Duration {
     clean(dir);
     let out = std::fs::File::create(dir.join("out.log")).unwrap();
     let t = Instant::now();
-    let st = Command::new("cat")
-        .arg(src)
-        .stdout(Stdio::from(out))
-        .status()
-        .unwrap();
+    let st = dd(src).stdout(Stdio::from(out)).status().unwrap();
     assert!(st.success());
     t.elapsed()
 }
@@ -157,11 +165,7 @@ fn pumped(src: &Path, dir: &Path, target: LogTarget, console: Option<Console>) -
         .unwrap();
     let (r, w): (OwnedFd, OwnedFd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     let t = Instant::now();
-    let mut child = Command::new("cat")
-        .arg(src)
-        .stdout(Stdio::from(w))
-        .spawn()
-        .unwrap();
+    let mut child = dd(src).stdout(Stdio::from(w)).spawn().unwrap();
     rt.block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
     assert!(logs.flush(Duration::from_secs(60)));
     let el = t.elapsed();
@@ -232,7 +236,7 @@ fn supervised(bin: &Path, src: &Path, dir: &Path, total: u64) -> Result<f64, Str
         &conf,
         format!(
             "[supervisord]\nnodaemon=true\nlogfile={main}\npidfile={dir}/bench.pid\nchildlogdir={dir}\n\
-             [program:bench]\ncommand=cat {src}\nstdout_logfile={out}/out.log\n\
+             [program:bench]\ncommand=dd if={src} bs=128K status=none\nstdout_logfile={out}/out.log\n\
              stdout_logfile_maxbytes=50MB\nstdout_logfile_backups=10\nstartsecs=0\nautorestart=false\n",
             main = main_log.display(),
             dir = dir.display(),
@@ -283,9 +287,9 @@ fn e2e(mib: usize, dir: &Path) {
     let total = (mib << 20) as u64;
     let runs = 3;
     let d_direct = best(runs, || direct(&src, dir)).as_secs_f64();
-    println!("end-to-end: {mib} MiB of ~80-byte lines from `cat` into a rotated log (50MB x 10), best of {runs}");
+    println!("end-to-end: {mib} MiB of ~80-byte lines from `dd` into a rotated log (50MB x 10), best of {runs}");
     println!(
-        "  direct: cat > file          {:8.0} MiB/s  (the limit)",
+        "  direct: dd > file           {:8.0} MiB/s  (the limit)",
         mib as f64 / d_direct
     );
     let steward = std::env::var_os("STEWARD")
@@ -375,11 +379,11 @@ fn main() {
     }
     clean(&dir);
     println!(
-        "log pump micro-benchmark: {mib} MiB of ~80-byte lines from `cat`, best of {runs}, in {}",
+        "log pump micro-benchmark: {mib} MiB of ~80-byte lines from `dd bs=128K`, best of {runs}, in {}",
         dir.display()
     );
     println!(
-        "  direct: cat > file                         {:8.0} MiB/s  (the limit)",
+        "  direct: dd > file                          {:8.0} MiB/s  (the limit)",
         rate(d_direct)
     );
     println!(
