@@ -151,7 +151,21 @@ fn direct(src: &Path, dir: &Path) -> Duration {
     t.elapsed()
 }
 
-fn pumped(src: &Path, dir: &Path, target: LogTarget, console: Option<Console>) -> Duration {
+fn cpu_self() -> Duration {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let u = getrusage(UsageWho::RUSAGE_SELF).unwrap();
+    let tv =
+        |t: nix::sys::time::TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
+    tv(u.user_time()) + tv(u.system_time())
+}
+
+/// Wall time of the whole transfer, and the CPU time steward's side (pump and console thread) used.
+fn pumped(
+    src: &Path,
+    dir: &Path,
+    target: LogTarget,
+    console: Option<Console>,
+) -> (Duration, Duration) {
     clean(dir);
     let spec = process("bench", log_spec(target, 50_000_000, 10));
     let cfg = config(dir, spec.clone());
@@ -164,13 +178,15 @@ fn pumped(src: &Path, dir: &Path, target: LogTarget, console: Option<Console>) -
         .build()
         .unwrap();
     let (r, w): (OwnedFd, OwnedFd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let cpu = cpu_self();
     let t = Instant::now();
     let mut child = dd(src).stdout(Stdio::from(w)).spawn().unwrap();
     rt.block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
     assert!(logs.flush(Duration::from_secs(60)));
     let el = t.elapsed();
+    let cpu = cpu_self().saturating_sub(cpu);
     assert!(child.wait().unwrap().success());
-    el
+    (el, cpu)
 }
 
 fn best(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
@@ -362,20 +378,13 @@ fn main() {
         .unwrap();
     let null_console = Console::from_fd(OwnedFd::from(devnull));
     let (mut d_direct, mut d_file, mut d_console) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let (mut c_file, mut c_console) = (Duration::MAX, Duration::MAX);
     for _ in 0..runs {
         d_direct = d_direct.min(direct(&src, &dir));
-        d_file = d_file.min(pumped(
-            &src,
-            &dir,
-            LogTarget::File(dir.join("out.log")),
-            None,
-        ));
-        d_console = d_console.min(pumped(
-            &src,
-            &dir,
-            LogTarget::Stdout,
-            Some(null_console.clone()),
-        ));
+        let (w, c) = pumped(&src, &dir, LogTarget::File(dir.join("out.log")), None);
+        (d_file, c_file) = (d_file.min(w), c_file.min(c));
+        let (w, c) = pumped(&src, &dir, LogTarget::Stdout, Some(null_console.clone()));
+        (d_console, c_console) = (d_console.min(w), c_console.min(c));
     }
     clean(&dir);
     println!(
@@ -386,13 +395,16 @@ fn main() {
         "  direct: dd > file                          {:8.0} MiB/s  (the limit)",
         rate(d_direct)
     );
+    let per_gib = |c: Duration| c.as_secs_f64() * 1024.0 / mib as f64;
     println!(
-        "  steward pump: pipe -> rotated file         {:8.0} MiB/s  ({:.0}% of direct)",
+        "  steward pump: pipe -> rotated file         {:8.0} MiB/s  ({:.0}% of direct; steward CPU {:.2} s/GiB)",
         rate(d_file),
-        100.0 * d_direct.as_secs_f64() / d_file.as_secs_f64()
+        100.0 * d_direct.as_secs_f64() / d_file.as_secs_f64(),
+        per_gib(c_file)
     );
     println!(
-        "  steward pump: pipe -> prefixed console     {:8.0} MiB/s  (console = /dev/null)",
-        rate(d_console)
+        "  steward pump: pipe -> prefixed console     {:8.0} MiB/s  (console = /dev/null; steward CPU {:.2} s/GiB)",
+        rate(d_console),
+        per_gib(c_console)
     );
 }
