@@ -14,6 +14,8 @@ if [ ! -x "$VENV/bin/supervisord" ]; then
     "$VENV/bin/pip" install -q supervisor==4.3.0
 fi
 cargo build --release --bin steward
-SUPERVISORD="$VENV/bin/supervisord" STEWARD="$PWD/target/release/steward" \
-    cargo bench --bench logs -- --e2e "$@"
-cargo bench --bench logs -- "$@"
+for bs in 128K 4K; do
+    BENCH_BS=$bs SUPERVISORD="$VENV/bin/supervisord" STEWARD="$PWD/target/release/steward" \
+        cargo bench --bench logs -- --e2e "$@"
+    BENCH_BS=$bs cargo bench --bench logs -- "$@"
+done
