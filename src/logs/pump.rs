@@ -18,9 +18,23 @@ use super::{lock, StreamLogs};
 
 /// One read. supervisord reads at most 128 KiB; the pipe rarely holds more.
 pub const READ_BUF: usize = 128 << 10;
-/// Pipe capacity asked for: fewer, larger reads and fewer child wakeups. Best effort (the per-user pipe
-/// budget may refuse it).
+/// Pipe capacity for a busy stream: fewer, larger reads and fewer child wakeups. A pipe starts at the
+/// kernel's default (64 KiB) and grows once its child filled it, because pipe memory counts against a
+/// per-user budget that a container's root usually shares with the host's root; quiet programs keep
+/// small pipes. Best effort: the budget may refuse.
 pub const PIPE_SIZE: libc::c_int = 1 << 20;
+/// A read this large means the pipe was full: the child writes faster than one read drains.
+const PIPE_FULL: usize = 64 << 10;
+
+fn grow_pipe(fd: &AsyncFd<OwnedFd>, grown: &mut bool) {
+    if !*grown {
+        *grown = true;
+        let _ = nix::fcntl::fcntl(
+            fd.get_ref().as_fd(),
+            nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE),
+        );
+    }
+}
 
 /// How long the console holds a partial line when the child goes quiet before writing it anyway.
 /// Long enough that a line written in two calls (Python's unbuffered `print` writes the text, then the
@@ -42,8 +56,6 @@ pub(crate) fn prepare(fd: &OwnedFd) -> io::Result<()> {
         fd.as_fd(),
         FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK),
     )?;
-    // Ignored on failure: the default 64 KiB pipe works, only a little slower.
-    let _ = fcntl(fd.as_fd(), FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
     Ok(())
 }
 
@@ -64,6 +76,7 @@ async fn read_chunk(fd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> io::Result<usize> 
 async fn splice_loop(stream: &StreamLogs, fd: &AsyncFd<OwnedFd>) {
     let file = &stream.files[0];
     let mut buf: Vec<u8> = Vec::new();
+    let mut grown = false;
     loop {
         let outcome = fd
             .async_io(Interest::READABLE, |inner| {
@@ -74,7 +87,10 @@ async fn splice_loop(stream: &StreamLogs, fd: &AsyncFd<OwnedFd>) {
             })
             .await;
         match outcome {
-            Ok(Splice::Moved(_, report)) => {
+            Ok(Splice::Moved(n, report)) => {
+                if n >= PIPE_FULL {
+                    grow_pipe(fd, &mut grown);
+                }
                 if let Some(r) = report {
                     super::log_report(&r);
                 }
@@ -122,6 +138,7 @@ pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<
     let mut stripped = Vec::new();
     let mut stripper = AnsiStripper::default();
     let mut framer = LineFramer::new(&stream.prefix);
+    let mut grown = false;
     loop {
         // A partial line waits for its newline only so long: a prompt or a progress bar must show.
         let read = if framer.pending() > 0 {
@@ -141,7 +158,12 @@ pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<
         };
         let n = match read {
             Ok(0) => break,
-            Ok(n) => n,
+            Ok(n) => {
+                if n >= PIPE_FULL {
+                    grow_pipe(&fd, &mut grown);
+                }
+                n
+            }
             Err(e) => {
                 read_failed(&stream, &e);
                 break;
