@@ -283,6 +283,15 @@ fn two_processes_share_one_file_and_file_plus_console_both_get_everything() {
 
 #[test]
 fn reopen_follows_logrotate_and_strip_ansi_applies_to_files() {
+    reopen_case(true);
+}
+
+#[test]
+fn reopen_follows_logrotate_on_the_splice_path() {
+    reopen_case(false);
+}
+
+fn reopen_case(strip_ansi: bool) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("c.log");
     let spec = process(
@@ -291,14 +300,18 @@ fn reopen_follows_logrotate_and_strip_ansi_applies_to_files() {
         log_spec(LogTarget::None, 0, 0),
     );
     let mut cfg = config(d.path(), vec![spec.clone()]);
-    cfg.supervisord.strip_ansi = true;
+    cfg.supervisord.strip_ansi = strip_ansi;
     let logs = Logs::new(&cfg);
     let (r, w) = pipe();
     let mut w = std::fs::File::from(w);
     let rt = rt();
     rt.block_on(async {
         let h = logs.pump(&spec, Stream::Stdout, r).unwrap();
-        w.write_all(b"\x1b[32mgreen\x1b[0m\n").unwrap();
+        if strip_ansi {
+            w.write_all(b"\x1b[32mgreen\x1b[0m\n").unwrap();
+        } else {
+            w.write_all(b"green\n").unwrap();
+        }
         wait_until(|| std::fs::read(&p).unwrap_or_default() == b"green\n").await;
         std::fs::rename(&p, d.path().join("c.log.old")).unwrap();
         logs.reopen();
@@ -536,4 +549,34 @@ fn a_prompt_without_newline_shows_after_a_short_wait() {
     });
     // The continuation of the flushed line carries no second prefix.
     assert_eq!(reader.join().unwrap(), b"p | Password: secret\np | next\n");
+}
+
+#[test]
+fn loglevel_debug_copies_child_output_into_the_main_log() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = process(
+        "dbg",
+        log_spec(LogTarget::None, 0, 0),
+        log_spec(LogTarget::None, 0, 0),
+    );
+    let mut cfg = config(d.path(), vec![spec.clone()]);
+    cfg.supervisord.loglevel = LogLevel::Debug;
+    cfg.supervisord.logfile = LogTarget::File(d.path().join("main.log"));
+    let (main, _) = MainLog::new(&cfg.supervisord);
+    let logs = Logs::new(&cfg);
+    let sub = tracing_subscriber::fmt()
+        .event_format(main_log::SupervisordFormat)
+        .with_writer(main.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let (r, w) = pipe();
+    std::fs::File::from(w).write_all(b"hello\n").unwrap();
+    tracing::subscriber::with_default(sub, || {
+        rt().block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() })
+    });
+    let text = std::fs::read_to_string(d.path().join("main.log")).unwrap();
+    assert!(
+        text.contains(" DEBG 'dbg' stdout output:\nhello\n"),
+        "{text:?}"
+    );
 }
