@@ -157,6 +157,22 @@ fn direct(src: &Path, dir: &Path) -> Duration {
     t.elapsed()
 }
 
+/// `dd | cat > file`: the same pipe hop with the simplest possible reader, no supervisor at all.
+fn piped_cat(src: &Path, dir: &Path) -> Duration {
+    clean(dir);
+    let out = std::fs::File::create(dir.join("out.log")).unwrap();
+    let t = Instant::now();
+    let mut w = dd(src).stdout(Stdio::piped()).spawn().unwrap();
+    let stdin = Stdio::from(w.stdout.take().unwrap());
+    let st = Command::new("cat")
+        .stdin(stdin)
+        .stdout(Stdio::from(out))
+        .status()
+        .unwrap();
+    assert!(st.success() && w.wait().unwrap().success());
+    t.elapsed()
+}
+
 fn cpu_self() -> Duration {
     use nix::sys::resource::{getrusage, UsageWho};
     let u = getrusage(UsageWho::RUSAGE_SELF).unwrap();
@@ -389,8 +405,10 @@ fn main() {
     let null_console = Console::from_fd(OwnedFd::from(devnull));
     let (mut d_direct, mut d_file, mut d_console) = (Duration::MAX, Duration::MAX, Duration::MAX);
     let (mut c_file, mut c_console) = (Duration::MAX, Duration::MAX);
+    let mut d_cat = Duration::MAX;
     for _ in 0..runs {
         d_direct = d_direct.min(direct(&src, &dir));
+        d_cat = d_cat.min(piped_cat(&src, &dir));
         let (w, c) = pumped(&src, &dir, LogTarget::File(dir.join("out.log")), None);
         (d_file, c_file) = (d_file.min(w), c_file.min(c));
         let (w, c) = pumped(&src, &dir, LogTarget::Stdout, Some(null_console.clone()));
@@ -407,6 +425,11 @@ fn main() {
         rate(d_direct)
     );
     let per_gib = |c: Duration| c.as_secs_f64() * 1024.0 / mib as f64;
+    println!(
+        "  no supervisor: dd | cat > file             {:8.0} MiB/s  ({:.0}% of direct: the cost of any pipe hop)",
+        rate(d_cat),
+        100.0 * d_direct.as_secs_f64() / d_cat.as_secs_f64()
+    );
     println!(
         "  steward pump: pipe -> rotated file         {:8.0} MiB/s  ({:.0}% of direct; steward CPU {:.2} s/GiB)",
         rate(d_file),
