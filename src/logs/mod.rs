@@ -1,1 +1,575 @@
 //! Child output: pipe readers, rotating files, console prefixing, tail buffers; steward's own log.
+//!
+//! # Wiring it into the engine
+//!
+//! The runtime must have IO and time enabled (`Builder::new_current_thread().enable_all()`).
+//!
+//! ```text
+//! // At start, before anything logs:
+//! let (main_log, reports) = MainLog::new(&config.supervisord);
+//! tracing_subscriber::fmt()
+//!     .event_format(SupervisordFormat)            // "2026-01-01 12:00:00,123 INFO spawned: 'web' …"
+//!     .with_writer(main_log.clone())
+//!     .with_max_level(/* from config.supervisord.loglevel */)
+//!     .init();
+//! for r in reports { tracing::warn!("{r}") }
+//! let logs = Logs::new(&config);   // removes old AUTO files unless nocleanup, names AUTO files,
+//!                                  // opens every log file once (two processes may share one)
+//!
+//! // Spawning a process (inside the runtime):
+//! let (out_r, out_w) = logs::output_pipe()?;      // O_CLOEXEC; out_w becomes the child's fd 1
+//! let (err_r, err_w) = logs::output_pipe()?;      // not when spec.redirect_stderr (fd 2 = out_w too)
+//! /* fork/exec with dup2(out_w, 1), dup2(err_w, 2); then drop out_w / err_w in the parent — the pump
+//!    sees EOF only once every copy of the write end is closed */
+//! let h_out = logs.pump(&spec, Stream::Stdout, out_r)?;   // tokio JoinHandle<()>, ends at EOF
+//! let h_err = logs.pump(&spec, Stream::Stderr, err_r)?;
+//! // Awaiting the handles is optional (supervisord does not); await them before steward exits so the
+//! // last output of every child is written, then `logs.flush(..)` and `main_log.flush(..)`.
+//!
+//! // SIGUSR2                 logs.reopen(); main_log.reopen();
+//! // readProcessStdoutLog    logs.read(&namespec, Stream::Stdout, offset, length)  -> Result<Vec<u8>, ReadError>
+//! // tailProcessStdoutLog    logs.tail(&namespec, Stream::Stdout, offset, length)  -> (Vec<u8>, u64, bool)
+//! // clearProcessLogs        logs.clear(&namespec)                                 -> bool (false: unknown)
+//! // readLog / clearLog      main_log.read(offset, length) / main_log.clear()
+//! // getProcessInfo          logs.logfile(&namespec, Stream::Stdout)  (stdout_logfile; AUTO resolved)
+//! // addProcessGroup         logs.add_process(&spec) per process (pump() also adds on first use)
+//! // removeProcessGroup      logs.remove_process(&namespec)
+//! // reload (restart())      after every child exited and its pumps ended: Logs::new(&new_config)
+//! // shutdown, last step     logs.flush(Duration::from_secs(5)); main_log.flush(..)
+//! ```
+//!
+//! `namespec` is [`ProcessSpec::namespec`]. [`ReadError`] maps to supervisord's faults `NO_FILE`,
+//! `BAD_ARGUMENTS`, `FAILED`. A stream whose output goes to no file (console only, or `NONE`) keeps a
+//! bounded in-memory tail ([`TAIL_BYTES`]), so `read`/`tail` answer for it too; a stream with a file is
+//! read back from its first file, like supervisord.
+//!
+//! # Behaviour
+//!
+//! * Files rotate with supervisord's rule and names ([`rotate`]); targets naming steward's own
+//!   stdout/stderr (`/dev/stdout`, `/proc/self/fd/1`, `/dev/fd/1`, same for 2) write to the inherited fd
+//!   and never rotate, whatever maxbytes says.
+//! * Console output is line-atomic and prefixed with [`ProcessSpec::console_prefix`] ([`console`]); a
+//!   partial line is held until its newline, 64 KiB, 200 ms of silence, or EOF.
+//! * Backpressure, not loss: a slow sink stops the pump reading, and the child blocks on its pipe.
+//! * `strip_ansi` applies to every sink; `loglevel=debug` copies each chunk into steward's log as
+//!   `'name' stdout output:\n…`.
+//! * Failures never stop a program: a log directory that is missing or not writable, or a full disk, is
+//!   logged once (WARN) and retried on every later write; what could not be written is dropped, and
+//!   writing resumes by itself (INFO "writable again").
+//! * Not implemented yet: `*_capture_maxbytes` / `*_events_enabled` (need event listeners),
+//!   `*_syslog` and `syslog` targets (a warning; output discarded).
+//!
+//! # Config keys this module expects from the loader (steward extensions)
+//!
+//! * `console_prefix` in `[program:x]`, `[eventlistener:x]`, `[fcgi-program:x]`, with a default for all
+//!   programs in `[supervisord]`: `true`/`on`/… (the default) means `%(process_name)s | `;
+//!   `false`/`off`/`none` means [`ConsolePrefix::Off`]; anything else is a format with the program
+//!   expansions. INI strips trailing blanks, so a value in double quotes keeps them
+//!   (`console_prefix="%(process_name)s: "`). TOML: `console_prefix = false` or a string.
+//! * `stdout_logfile_also` / `stderr_logfile_also`: more destinations for the stream, comma-separated
+//!   (`stdout_logfile_also=/dev/stdout` beside a rotated `stdout_logfile`); each a path, `AUTO`, or a
+//!   console name, rotated with the stream's maxbytes/backups. TOML: a string or an array of strings.
+//!   Filled into [`LogSpec::also`].
+
+pub mod console;
+pub mod main_log;
+mod pump;
+pub mod rotate;
+pub mod tail;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::task::JoinHandle;
+
+pub use console::{AnsiStripper, Console, LineFramer};
+pub use main_log::{MainLog, MainLogWriter, SupervisordFormat};
+pub use rotate::{Report, RotatingFile};
+pub use tail::{ReadError, TailBuffer};
+
+use crate::config::{Config, ConsolePrefix, LogLevel, LogSpec, LogTarget, ProcessSpec};
+
+/// Bytes of in-memory tail kept per stream that has no log file.
+pub const TAIL_BYTES: usize = 64 << 10;
+
+/// Which of a child's output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Poisoning only means another thread panicked mid-write; the file/ring is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn log_report(r: &Report) {
+    match r {
+        Report::Failed { .. } => tracing::warn!("{r}"),
+        Report::Recovered { .. } => tracing::info!("{r}"),
+    }
+}
+
+/// A log file shared by every stream that names it.
+pub type SharedFile = Arc<Mutex<RotatingFile>>;
+
+/// steward's inherited stdout, one writer thread for the whole process.
+pub fn console_stdout() -> Console {
+    static C: OnceLock<Console> = OnceLock::new();
+    C.get_or_init(Console::stdout).clone()
+}
+
+/// steward's inherited stderr.
+pub fn console_stderr() -> Console {
+    static C: OnceLock<Console> = OnceLock::new();
+    C.get_or_init(Console::stderr).clone()
+}
+
+/// Where one stream of one process goes.
+pub(crate) struct StreamLogs {
+    pub name: String,
+    pub stream: Stream,
+    /// The file `read`/`tail`/`clear` use: the first file destination.
+    pub path: Option<PathBuf>,
+    pub files: Vec<SharedFile>,
+    pub consoles: Vec<Console>,
+    /// Empty for none.
+    pub prefix: Vec<u8>,
+    /// Only for streams without a file.
+    pub tail: Option<Mutex<TailBuffer>>,
+}
+
+struct ProcLogs {
+    stdout: Arc<StreamLogs>,
+    stderr: Arc<StreamLogs>,
+}
+
+impl ProcLogs {
+    fn get(&self, s: Stream) -> &Arc<StreamLogs> {
+        match s {
+            Stream::Stdout => &self.stdout,
+            Stream::Stderr => &self.stderr,
+        }
+    }
+}
+
+struct Inner {
+    childlogdir: PathBuf,
+    identifier: String,
+    opts: pump::PumpOptions,
+    files: Mutex<HashMap<PathBuf, SharedFile>>,
+    procs: Mutex<HashMap<String, ProcLogs>>,
+    stdout: Console,
+    stderr: Console,
+}
+
+/// All child log streams of one configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct Logs {
+    inner: Arc<Inner>,
+}
+
+/// The target, if it names steward's own stdout/stderr.
+fn console_of(t: &LogTarget) -> Option<Stream> {
+    match t {
+        LogTarget::Stdout => Some(Stream::Stdout),
+        LogTarget::Stderr => Some(Stream::Stderr),
+        // The loader maps these already; repeated here so a path never gets reopened or rotated.
+        LogTarget::File(p) => match p.to_str()? {
+            "/dev/stdout" | "/proc/self/fd/1" | "/dev/fd/1" => Some(Stream::Stdout),
+            "/dev/stderr" | "/proc/self/fd/2" | "/dev/fd/2" => Some(Stream::Stderr),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Logs {
+    /// Set up every process of `config`: remove old AUTO files (unless `nocleanup`), pick AUTO names,
+    /// open every file. Problems are logged, never fatal.
+    pub fn new(config: &Config) -> Logs {
+        Logs::with_consoles(config, console_stdout(), console_stderr())
+    }
+
+    /// [`Logs::new`] with other console destinations (tests, benchmarks).
+    pub fn with_consoles(config: &Config, stdout: Console, stderr: Console) -> Logs {
+        let sv = &config.supervisord;
+        if !sv.nocleanup {
+            cleanup_auto_logs(&sv.childlogdir, &sv.identifier);
+        }
+        let logs = Logs {
+            inner: Arc::new(Inner {
+                childlogdir: sv.childlogdir.clone(),
+                identifier: sv.identifier.clone(),
+                opts: pump::PumpOptions {
+                    strip_ansi: sv.strip_ansi,
+                    debug: sv.loglevel >= LogLevel::Debug,
+                },
+                files: Mutex::new(HashMap::new()),
+                procs: Mutex::new(HashMap::new()),
+                stdout,
+                stderr,
+            }),
+        };
+        for p in config.processes() {
+            logs.add_process(p);
+        }
+        logs
+    }
+
+    /// Register a process (group added). Idempotent: a process already known keeps its files and tails.
+    pub fn add_process(&self, spec: &ProcessSpec) {
+        let key = spec.namespec();
+        if lock(&self.inner.procs).contains_key(&key) {
+            return;
+        }
+        let stdout = self.stream_logs(spec, Stream::Stdout, &spec.stdout);
+        let stderr = if spec.redirect_stderr {
+            // stderr shares the stdout pipe; this entry only answers read/tail calls (with nothing).
+            self.stream_logs(spec, Stream::Stderr, &none_spec())
+        } else {
+            self.stream_logs(spec, Stream::Stderr, &spec.stderr)
+        };
+        lock(&self.inner.procs).insert(
+            key,
+            ProcLogs {
+                stdout: Arc::new(stdout),
+                stderr: Arc::new(stderr),
+            },
+        );
+    }
+
+    /// Forget a process (group removed). Its running pumps finish normally; shared files stay open for
+    /// other users.
+    pub fn remove_process(&self, namespec: &str) {
+        lock(&self.inner.procs).remove(namespec);
+        lock(&self.inner.files).retain(|_, f| Arc::strong_count(f) > 1);
+    }
+
+    fn stream_logs(&self, spec: &ProcessSpec, stream: Stream, ls: &LogSpec) -> StreamLogs {
+        let mut path = None;
+        let mut files = Vec::new();
+        let mut consoles: Vec<Console> = Vec::new();
+        for t in std::iter::once(&ls.target).chain(ls.also.iter()) {
+            if let Some(s) = console_of(t) {
+                let c = match s {
+                    Stream::Stdout => &self.inner.stdout,
+                    Stream::Stderr => &self.inner.stderr,
+                };
+                if !consoles.iter().any(|x| x.raw_fd() == c.raw_fd()) {
+                    consoles.push(c.clone());
+                }
+                continue;
+            }
+            let p = match t {
+                LogTarget::None => continue,
+                LogTarget::Syslog => {
+                    tracing::warn!(
+                        "{}: {stream}_logfile=syslog is not supported; output is discarded",
+                        spec.name
+                    );
+                    continue;
+                }
+                LogTarget::Auto => match auto_log_path(
+                    &self.inner.childlogdir,
+                    &spec.name,
+                    stream,
+                    &self.inner.identifier,
+                ) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(
+                            "{}: cannot create an AUTO {stream} log in {}: {e}; keeping only an in-memory tail",
+                            spec.name,
+                            self.inner.childlogdir.display()
+                        );
+                        continue;
+                    }
+                },
+                LogTarget::File(p) => p.clone(),
+                LogTarget::Stdout | LogTarget::Stderr => continue,
+            };
+            let f = self.shared_file(&p, ls.maxbytes, ls.backups);
+            if !files.iter().any(|x| Arc::ptr_eq(x, &f)) {
+                files.push(f);
+            }
+            path.get_or_insert(p);
+        }
+        let prefix = match (&spec.console_prefix, consoles.is_empty()) {
+            (ConsolePrefix::Text(t), false) => t.as_bytes().to_vec(),
+            _ => Vec::new(),
+        };
+        let tail = files
+            .is_empty()
+            .then(|| Mutex::new(TailBuffer::new(TAIL_BYTES)));
+        StreamLogs {
+            name: spec.name.clone(),
+            stream,
+            path,
+            files,
+            consoles,
+            prefix,
+            tail,
+        }
+    }
+
+    fn shared_file(&self, path: &Path, maxbytes: u64, backups: u32) -> SharedFile {
+        let mut files = lock(&self.inner.files);
+        if let Some(f) = files.get(path) {
+            return f.clone();
+        }
+        let (f, report) = RotatingFile::open(path, maxbytes, backups);
+        if let Some(r) = report {
+            log_report(&r);
+        }
+        let f = Arc::new(Mutex::new(f));
+        files.insert(path.to_path_buf(), f.clone());
+        f
+    }
+
+    fn stream(&self, namespec: &str, s: Stream) -> Option<Arc<StreamLogs>> {
+        lock(&self.inner.procs)
+            .get(namespec)
+            .map(|p| p.get(s).clone())
+    }
+
+    /// Start pumping `fd` (the read end of the child's pipe for `stream`) into the process's sinks.
+    /// Must be called inside the tokio runtime. The task ends when the pipe reaches EOF.
+    pub fn pump(
+        &self,
+        spec: &ProcessSpec,
+        stream: Stream,
+        fd: OwnedFd,
+    ) -> io::Result<JoinHandle<()>> {
+        self.add_process(spec);
+        let sl = self
+            .stream(&spec.namespec(), stream)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "process not registered"))?;
+        pump::prepare(&fd)?;
+        // Registering and spawning panic outside a runtime; a missing runtime is an error here instead.
+        let rt = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        let _guard = rt.enter();
+        // SAFETY: an OwnedFd stays open and names the same file description until the AsyncFd drops it.
+        let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+            .map_err(io::Error::from)?;
+        Ok(rt.spawn(pump::run(sl, self.inner.opts, afd)))
+    }
+
+    /// SIGUSR2: close and reopen every child log file (after an external logrotate).
+    pub fn reopen(&self) {
+        let files: Vec<SharedFile> = lock(&self.inner.files).values().cloned().collect();
+        for f in files {
+            let report = lock(&f).reopen();
+            if let Some(r) = report {
+                log_report(&r);
+            }
+        }
+    }
+
+    /// The stream's log file (what getProcessInfo reports as `stdout_logfile`), if it has one.
+    pub fn logfile(&self, namespec: &str, s: Stream) -> Option<PathBuf> {
+        self.stream(namespec, s)?.path.clone()
+    }
+
+    /// `readProcessStdoutLog` / `readProcessStderrLog`.
+    pub fn read(
+        &self,
+        namespec: &str,
+        s: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, ReadError> {
+        let sl = self.stream(namespec, s).ok_or(ReadError::NoFile)?;
+        match (&sl.path, &sl.tail) {
+            (Some(p), _) => tail::read_file(p, offset, length),
+            (None, Some(t)) => lock(t).read(offset, length),
+            (None, None) => Err(ReadError::NoFile),
+        }
+    }
+
+    /// `tailProcessStdoutLog` / `tailProcessStderrLog`: `(bytes, new offset, overflow)`.
+    pub fn tail(
+        &self,
+        namespec: &str,
+        s: Stream,
+        offset: i64,
+        length: i64,
+    ) -> (Vec<u8>, u64, bool) {
+        let Some(sl) = self.stream(namespec, s) else {
+            return (Vec::new(), 0, false);
+        };
+        match (&sl.path, &sl.tail) {
+            (Some(p), _) => tail::tail_file(p, offset, length),
+            (None, Some(t)) => lock(t).tail(offset, length),
+            (None, None) => (Vec::new(), 0, false),
+        }
+    }
+
+    /// `clearProcessLogs`: empty both streams' first files (backups stay) and tails. False if unknown.
+    pub fn clear(&self, namespec: &str) -> bool {
+        let Some((out, err)) = lock(&self.inner.procs)
+            .get(namespec)
+            .map(|p| (p.stdout.clone(), p.stderr.clone()))
+        else {
+            return false;
+        };
+        for sl in [out, err] {
+            if let Some(f) = sl.files.first() {
+                let report = lock(f).clear();
+                if let Some(r) = report {
+                    log_report(&r);
+                }
+            }
+            if let Some(t) = &sl.tail {
+                lock(t).clear();
+            }
+        }
+        true
+    }
+
+    /// Wait (at most `timeout`) until console output already queued has been written.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let a = self.inner.stdout.flush(timeout);
+        let b = self.inner.stderr.flush(timeout);
+        a && b
+    }
+}
+
+/// A pipe for a child's output: `(read end for [`Logs::pump`], write end for the child)`, both
+/// close-on-exec (the child gets its copy through dup2, which clears the flag).
+pub fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+}
+
+fn none_spec() -> LogSpec {
+    LogSpec {
+        target: LogTarget::None,
+        also: Vec::new(),
+        maxbytes: 0,
+        backups: 0,
+        capture_maxbytes: 0,
+        events_enabled: false,
+        syslog: false,
+    }
+}
+
+/// Eight characters from the alphabet Python's `tempfile` uses, from std's per-process random keys.
+fn random8() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let mut x = h.finish();
+    (0..8)
+        .map(|_| {
+            let c = ALPHABET[(x % ALPHABET.len() as u64) as usize] as char;
+            x /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
+}
+
+/// Create a new AUTO log file, named as supervisord names it:
+/// `<childlogdir>/<procname>-<stdout|stderr>---<identifier>-<random8>.log`.
+pub fn auto_log_path(
+    childlogdir: &Path,
+    procname: &str,
+    s: Stream,
+    identifier: &str,
+) -> io::Result<PathBuf> {
+    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+    for _ in 0..100 {
+        let p = childlogdir.join(format!("{procname}-{s}---{identifier}-{}.log", random8()));
+        // create_new: like mkstemp, never adopt someone else's file.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(_) => return Ok(p),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+/// Whether `name` is an AUTO log of `identifier` (supervisord's pattern `.+?---ID-\S+\.log\.?\d{0,4}`,
+/// matched from the start of the name and not anchored at the end).
+pub fn is_auto_log_name(name: &str, identifier: &str) -> bool {
+    let marker = format!("---{identifier}-");
+    let mut from = 1;
+    while let Some(i) = name
+        .get(from..)
+        .and_then(|s| s.find(&marker))
+        .map(|i| i + from)
+    {
+        if name[..i].contains('\n') {
+            return false;
+        }
+        let rest = &name[i + marker.len()..];
+        // `\S+\.log`: one or more non-space characters, then ".log", all without whitespace.
+        let ws = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        if rest[..ws].get(1..).is_some_and(|r| r.contains(".log")) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
+/// Remove old AUTO logs of `identifier` from `childlogdir` (supervisord does this at every start).
+pub fn cleanup_auto_logs(childlogdir: &Path, identifier: &str) -> usize {
+    let entries = match std::fs::read_dir(childlogdir) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(
+                "Could not clear childlog dir {}: {e}",
+                childlogdir.display()
+            );
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if is_auto_log_name(name, identifier) {
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => removed += 1,
+                Err(err) => tracing::warn!("Failed to clean up {}: {err}", e.path().display()),
+            }
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
