@@ -25,9 +25,11 @@ if [ ! -x "$venv/bin/supervisord" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check 'supervisor==4.3.0'
 fi
 export STEWARD_SUPERVISOR_VENV="$venv"
+export SUPERVISORD="$venv/bin/supervisord" SUPERVISORCTL="$venv/bin/supervisorctl"
 
 # The container tests run a static steward inside an OCI bundle with runc.
 RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target x86_64-unknown-linux-gnu --target-dir target/static
 export STEWARD_STATIC_BIN="$PWD/target/static/x86_64-unknown-linux-gnu/debug/steward"
 
-cargo test --all-targets "$@"
+# Benchmarks are not tests: they run with `cargo bench` (see bench/).
+cargo test --lib --bins --tests "$@"
