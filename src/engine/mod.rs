@@ -1,15 +1,224 @@
 //! The supervisor proper.
+//!
+//! * [`process`]: the per-process state machine, pure.
+//! * [`supervisor`]: the single owner of the process table and its event loop.
+//! * [`spawn`]: fork/exec of one process. [`reaper`]: the only `waitpid` caller.
+//! * [`signals`]: what each signal means. [`output`]: minimal child-output sink (to be replaced by
+//!   `logs`). [`mainlog`]: steward's own log. [`api`]: requests and snapshots for `control`.
+
+pub mod api;
+pub mod mainlog;
+pub mod output;
+pub mod process;
+pub mod reaper;
+pub mod signals;
+pub mod spawn;
+pub mod supervisor;
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::RunArgs;
+use crate::config::model::{Config, LogLevel, LogTarget};
+use crate::config::{self, LoadOptions};
+use crate::engine::process::Level;
+use crate::engine::spawn::SpawnError;
+use crate::engine::supervisor::{emit, Supervisor};
+
+/// `-e/--loglevel` as supervisord spells it.
+fn parse_loglevel(s: &str) -> Option<LogLevel> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "critical" => LogLevel::Critical,
+        "error" => LogLevel::Error,
+        "warn" => LogLevel::Warn,
+        "info" => LogLevel::Info,
+        "debug" => LogLevel::Debug,
+        "trace" => LogLevel::Trace,
+        "blather" => LogLevel::Blather,
+        _ => return None,
+    })
+}
+
+/// `-l/--logfile`: the special names become the inherited fds.
+fn parse_logfile(s: &str) -> LogTarget {
+    match s {
+        "/dev/stdout" | "/proc/self/fd/1" | "/dev/fd/1" => LogTarget::Stdout,
+        "/dev/stderr" | "/proc/self/fd/2" | "/dev/fd/2" => LogTarget::Stderr,
+        "syslog" => LogTarget::Syslog,
+        p => LogTarget::File(PathBuf::from(p)),
+    }
+}
+
+/// Command-line flags override the file, as in supervisord. Only the ones the engine itself consumes.
+fn apply_overrides(config: &mut Config, args: &RunArgs) {
+    let sd = &mut config.supervisord;
+    if args.silent {
+        sd.silent = true;
+    }
+    if let Some(l) = args.loglevel.as_deref().and_then(parse_loglevel) {
+        sd.loglevel = l;
+    }
+    if let Some(l) = &args.logfile {
+        sd.logfile = parse_logfile(l);
+    }
+    if let Some(i) = &args.identifier {
+        sd.identifier = i.clone();
+    }
+    if let Some(d) = &args.childlogdir {
+        sd.childlogdir = d.clone();
+    }
+    if args.nocleanup {
+        sd.nocleanup = true;
+    }
+}
+
+fn configure_log(config: &Config) {
+    let sd = &config.supervisord;
+    mainlog::configure(&sd.logfile, sd.loglevel, !sd.silent);
+}
+
+fn load(path: &Path, args: &RunArgs) -> Result<Config, Vec<String>> {
+    let opts = LoadOptions::from_process();
+    match config::load(path, &opts) {
+        Ok(mut c) => {
+            apply_overrides(&mut c, args);
+            Ok(c)
+        }
+        Err(e) => Err(e.errors.iter().map(|d| d.to_string()).collect()),
+    }
+}
 
 /// `steward -c FILE`: run the supervisor in the foreground until shutdown; returns the exit status.
-pub fn run_main(_args: &RunArgs) -> i32 {
-    eprintln!("Error: run mode is not built yet");
-    2
+/// steward never daemonizes: `nodaemon` is accepted and always true in effect.
+pub fn run_main(args: &RunArgs) -> i32 {
+    let argv0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| "steward".into());
+    let prog = Path::new(&argv0)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "steward".into());
+    if args.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let path = match &args.configuration {
+        Some(p) => p.clone(),
+        None => match config::locate(Path::new(&argv0)) {
+            Some(p) => p,
+            None => {
+                eprintln!(
+                    "Error: No config file found at default paths; use the -c option to specify a config file at a different path"
+                );
+                eprintln!("For help, use {prog} -h");
+                return 2;
+            }
+        },
+    };
+    let config = match load(&path, args) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("Error: {e}");
+            }
+            eprintln!("For help, use {prog} -h");
+            return 2;
+        }
+    };
+    configure_log(&config);
+    for w in &config.warnings {
+        emit(Level::Warn, &w.to_string());
+    }
+    signals::become_subreaper_unless_pid1();
+    let pidfile = config.supervisord.pidfile.clone();
+    if let Some(p) = &pidfile {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            emit(
+                Level::Warn,
+                &format!("could not write pidfile {}: {e}", p.display()),
+            );
+        }
+    }
+    emit(
+        Level::Info,
+        &format!("steward started with pid {}", std::process::id()),
+    );
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            emit(Level::Crit, &format!("cannot start the runtime: {e}"));
+            return 2;
+        }
+    };
+    let reload_args = args.clone();
+    let reloader = Box::new(move || load(&path, &reload_args).map_err(|errors| errors.join("; ")));
+    let code = runtime.block_on(async move {
+        let mut sup = Supervisor::new(config, reloader);
+        sup.set_on_reload(Box::new(configure_log));
+        // The control server (src/control) is started here with `sup.handle()`.
+        sup.run().await
+    });
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    emit(Level::Info, "steward exiting");
+    code
 }
 
 /// `steward [--] CMD ARGS…`: run one program tini-style; returns its exit status (128+signal if killed).
-pub fn run_single(_cmd: &[String]) -> i32 {
-    eprintln!("Error: single-command mode is not built yet");
-    2
+///
+/// No runtime here: the forwarded signals and SIGCHLD are blocked and taken synchronously with
+/// `sigwait`, so an idle steward sleeps in one system call.
+pub fn run_single(cmd: &[String]) -> i32 {
+    use nix::sys::signal::{SigSet, Signal};
+
+    if cmd.is_empty() {
+        eprintln!("Error: no command given");
+        return 2;
+    }
+    signals::become_subreaper_unless_pid1();
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    for s in signals::FORWARDED {
+        if let Ok(sig) = Signal::try_from(s) {
+            set.add(sig);
+        }
+    }
+    if let Err(e) = set.thread_block() {
+        eprintln!("steward: cannot block signals: {e}");
+        return 2;
+    }
+    let child = match spawn::spawn_single(cmd) {
+        Ok(pid) => pid,
+        Err(e) => {
+            eprintln!("steward: {e}");
+            return match e {
+                SpawnError::NoFile(_) => 127,
+                _ => 126,
+            };
+        }
+    };
+    loop {
+        let mut status = None;
+        reaper::reap_all(|pid, s| {
+            if pid == child {
+                status = Some(s);
+            }
+        });
+        if let Some(s) = status {
+            return s.shell_code();
+        }
+        match set.wait() {
+            Ok(Signal::SIGCHLD) | Err(_) => {}
+            Ok(sig) => {
+                // SAFETY: kill(2) with integer arguments on our own child.
+                unsafe {
+                    libc::kill(child, sig as i32);
+                }
+            }
+        }
+    }
 }
