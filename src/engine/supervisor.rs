@@ -28,6 +28,12 @@ const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(3);
 /// Re-reads the configuration for a reload (SIGHUP / `restart`). An error keeps the running config.
 pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
 
+/// Called after a successful reload with the new config (e.g. to reconfigure the main log).
+pub type OnReload = Box<dyn FnMut(&Config)>;
+
+/// A reply to send now, or `None` when the request was parked until its process settles.
+type Answer = Option<(Reply<()>, Result<(), Fault>)>;
+
 /// Write one line to steward's main log at `level`.
 pub fn emit(level: Level, msg: &str) {
     match level {
@@ -80,8 +86,7 @@ pub struct Supervisor {
     rx: mpsc::UnboundedReceiver<Request>,
     reloader: Reloader,
     exit_code: Option<i32>,
-    /// Called after a successful reload with the new config (e.g. to reconfigure the main log).
-    on_reload: Option<Box<dyn FnMut(&Config)>>,
+    on_reload: Option<OnReload>,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -155,7 +160,7 @@ impl Supervisor {
         self.handle.clone()
     }
 
-    pub fn set_on_reload(&mut self, f: Box<dyn FnMut(&Config)>) {
+    pub fn set_on_reload(&mut self, f: OnReload) {
         self.on_reload = Some(f);
     }
 
@@ -547,15 +552,7 @@ impl Supervisor {
         }
     }
 
-    /// Returns the reply to send now, or `None` when it was parked until the process settles.
-    #[allow(clippy::type_complexity)]
-    fn start_request(
-        &mut self,
-        name: &str,
-        wait: bool,
-        reply: Reply<()>,
-        now: Instant,
-    ) -> Option<(Reply<()>, Result<(), Fault>)> {
+    fn start_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
         let i = match self.find(name) {
             Ok(i) => i,
             Err(f) => return Some((reply, Err(f))),
@@ -604,14 +601,7 @@ impl Supervisor {
         Some((reply, Ok(())))
     }
 
-    #[allow(clippy::type_complexity)]
-    fn stop_request(
-        &mut self,
-        name: &str,
-        wait: bool,
-        reply: Reply<()>,
-        now: Instant,
-    ) -> Option<(Reply<()>, Result<(), Fault>)> {
+    fn stop_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
         let i = match self.find(name) {
             Ok(i) => i,
             Err(f) => return Some((reply, Err(f))),
@@ -692,12 +682,6 @@ impl Supervisor {
             description: description(e, now),
         }
     }
-
-    /// Test access: the current state of a process by name.
-    #[cfg(test)]
-    fn state_of(&self, name: &str) -> ProcessState {
-        self.entries[self.find(name).unwrap()].proc.state
-    }
 }
 
 fn reopen_logs() {
@@ -770,4 +754,253 @@ fn short_local_time(t: i64) -> String {
         hour12,
         tm.tm_min
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::*;
+    use crate::engine::process::tests::spec;
+    use std::sync::Mutex;
+
+    /// These tests fork real children and reap with waitpid(-1): one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn config(specs: Vec<ProcessSpec>) -> Config {
+        let groups = specs
+            .into_iter()
+            .map(|s| GroupSpec {
+                name: s.group.clone(),
+                priority: s.priority,
+                kind: GroupKind::Program,
+                processes: vec![s],
+            })
+            .collect();
+        Config {
+            source: "/test.conf".into(),
+            files: vec![],
+            supervisord: SupervisordSpec {
+                logfile: LogTarget::None,
+                logfile_maxbytes: 0,
+                logfile_backups: 0,
+                loglevel: LogLevel::Info,
+                pidfile: None,
+                umask: 0o22,
+                nodaemon: true,
+                silent: true,
+                minfds: 1024,
+                minprocs: 200,
+                nocleanup: true,
+                childlogdir: "/tmp".into(),
+                user: None,
+                directory: None,
+                strip_ansi: false,
+                environment: vec![],
+                identifier: "supervisor".into(),
+            },
+            groups,
+            unix_http_server: None,
+            inet_http_server: None,
+            supervisorctl: None,
+            warnings: vec![],
+        }
+    }
+
+    /// Run a supervisor over `specs` next to `body`, then shut it down; returns steward's exit code.
+    fn with_supervisor<F, Fut>(specs: Vec<ProcessSpec>, body: F) -> i32
+    where
+        F: FnOnce(Handle) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sup = Supervisor::new(config(specs), Box::new(|| Err("no reload in tests".into())));
+        let h = sup.handle();
+        rt.block_on(async move {
+            let run = sup.run();
+            let drive = async {
+                body(h.clone()).await;
+                // The body may have shut down already.
+                let _ = h.shutdown().await;
+            };
+            let (code, ()) =
+                tokio::time::timeout(Duration::from_secs(20), async { tokio::join!(run, drive) })
+                    .await
+                    .expect("supervisor test timed out");
+            code
+        })
+    }
+
+    async fn info(h: &Handle, name: &str) -> ProcessInfo {
+        h.info(Some(name)).await.unwrap().remove(0)
+    }
+
+    async fn wait_state(h: &Handle, name: &str, state: ProcessState) -> ProcessInfo {
+        for _ in 0..500 {
+            let i = info(h, name).await;
+            if i.state == state {
+                return i;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{name} never reached {state:?}: {:?}", info(h, name).await);
+    }
+
+    fn quick(name: &str, argv: &[&str]) -> ProcessSpec {
+        let mut s = spec(name, argv);
+        s.autostart = false;
+        s.startsecs = 0;
+        s.stopwaitsecs = 2;
+        s
+    }
+
+    #[test]
+    fn start_stop_signal_info() {
+        let mut sleeper = quick("sleeper", &["sleep", "1000"]);
+        sleeper.autorestart = AutoRestart::Never;
+        let code = with_supervisor(vec![sleeper], |h| async move {
+            let i = info(&h, "sleeper").await;
+            assert_eq!(
+                (i.state, i.description.as_str()),
+                (ProcessState::Stopped, "Not started")
+            );
+            assert_eq!(
+                h.signal("sleeper", libc::SIGUSR1).await,
+                Err(Fault::NotRunning("sleeper".into()))
+            );
+            h.start("sleeper", true).await.unwrap();
+            let i = info(&h, "sleeper").await;
+            assert_eq!(i.state, ProcessState::Running);
+            assert!(i.pid > 0);
+            assert_eq!(i.description, format!("pid {}, uptime 0:00:00", i.pid));
+            assert_eq!(i.statename, "RUNNING");
+            assert!(matches!(
+                h.start("sleeper", true).await,
+                Err(Fault::AlreadyStarted(_))
+            ));
+            h.stop("sleeper", true).await.unwrap();
+            let i = info(&h, "sleeper").await;
+            assert_eq!(
+                (i.state, i.pid, i.exitstatus),
+                (ProcessState::Stopped, 0, -1)
+            );
+            assert!(i.stop > 0 && i.start > 0);
+            assert!(matches!(
+                h.stop("sleeper", true).await,
+                Err(Fault::NotRunning(_))
+            ));
+            // A signal goes to the process; USR1 kills sleep, which is not expected, no autorestart.
+            h.start("sleeper", false).await.unwrap();
+            h.signal("sleeper", libc::SIGUSR1).await.unwrap();
+            let i = wait_state(&h, "sleeper", ProcessState::Exited).await;
+            assert_eq!(i.exitstatus, -1);
+            assert_eq!(
+                h.signal("sleeper", 999).await,
+                Err(Fault::BadSignal("999".into()))
+            );
+            assert!(matches!(
+                h.info(Some("nosuch")).await,
+                Err(Fault::BadName(_))
+            ));
+            assert!(matches!(
+                h.start("sleeper:nosuch", false).await,
+                Err(Fault::BadName(_))
+            ));
+            assert_eq!(h.state().await, SupervisorState::Running);
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn start_faults() {
+        let mut flaky = quick("flaky", &["sh", "-c", "exit 1"]);
+        flaky.startsecs = 1;
+        flaky.startretries = 0;
+        let missing = quick("missing", &["/nonexistent/thing"]);
+        let mut baddir = quick("baddir", &["sleep", "100"]);
+        baddir.directory = Some("/nonexistent-dir".into());
+        baddir.startretries = 0;
+        with_supervisor(vec![flaky, missing, baddir], |h| async move {
+            assert_eq!(
+                h.start("flaky", true).await,
+                Err(Fault::SpawnError(
+                    "Exited too quickly (process log may have details)".into()
+                ))
+            );
+            assert_eq!(info(&h, "flaky").await.state, ProcessState::Fatal);
+            assert_eq!(
+                h.start("missing", true).await,
+                Err(Fault::NoFile(
+                    "can't find command '/nonexistent/thing'".into()
+                ))
+            );
+            assert_eq!(info(&h, "missing").await.state, ProcessState::Stopped);
+            assert_eq!(
+                h.start("baddir", true).await,
+                Err(Fault::SpawnError(
+                    "couldn't chdir to /nonexistent-dir: ENOENT".into()
+                ))
+            );
+            let i = info(&h, "baddir").await;
+            assert_eq!(i.state, ProcessState::Fatal);
+            assert_eq!(i.description, "couldn't chdir to /nonexistent-dir: ENOENT");
+        });
+    }
+
+    #[test]
+    fn shutdown_stops_in_reverse_priority_and_kills_stubborn() {
+        let mut a = quick("a", &["sleep", "1000"]);
+        a.autostart = true;
+        a.priority = 1;
+        let mut b = quick(
+            "b",
+            &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
+        );
+        b.autostart = true;
+        b.priority = 2;
+        b.stopwaitsecs = 1;
+        b.killasgroup = true;
+        let started = Instant::now();
+        let code = with_supervisor(vec![a, b], |h| async move {
+            wait_state(&h, "a", ProcessState::Running).await;
+            wait_state(&h, "b", ProcessState::Running).await;
+            // Let sh install its trap before the shutdown.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
+        assert_eq!(code, 0);
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn requests_during_shutdown_fault() {
+        let mut a = quick(
+            "a",
+            &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
+        );
+        a.autostart = true;
+        a.stopwaitsecs = 1;
+        a.killasgroup = true;
+        with_supervisor(vec![a], |h| async move {
+            wait_state(&h, "a", ProcessState::Running).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let h2 = h.clone();
+            h2.shutdown().await.unwrap();
+            assert_eq!(h2.state().await, SupervisorState::Shutdown);
+            assert_eq!(h2.start("a", false).await, Err(Fault::ShutdownState));
+            assert_eq!(info(&h2, "a").await.state, ProcessState::Stopping);
+        });
+    }
+
+    #[test]
+    fn description_formats() {
+        assert_eq!(uptime(5), "0:00:05");
+        assert_eq!(uptime(3600 * 25 + 61), "1 day, 1:01:01");
+        assert_eq!(uptime(86_400 * 3), "3 days, 0:00:00");
+        let t = short_local_time(0);
+        assert!(t.ends_with("AM") || t.ends_with("PM"), "{t}");
+    }
 }
