@@ -31,7 +31,10 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// Run `steward ARGS` to completion.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("run steward")
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run steward")
 }
 
 /// Poll `f` every 10 ms until it returns `Some`, or panic with `what` after `timeout`.
@@ -50,10 +53,14 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
 
 /// Poll until `path` exists and contains `needle`; returns the file's text.
 pub fn wait_for_text(path: &Path, needle: &str, timeout: Duration) -> String {
-    wait_for(timeout, &format!("{needle:?} in {}", path.display()), || {
-        let t = std::fs::read_to_string(path).ok()?;
-        t.contains(needle).then_some(t)
-    })
+    wait_for(
+        timeout,
+        &format!("{needle:?} in {}", path.display()),
+        || {
+            let t = std::fs::read_to_string(path).ok()?;
+            t.contains(needle).then_some(t)
+        },
+    )
 }
 
 /// steward running as PID 1 of a new PID namespace: `unshare --pid --fork --mount-proc steward ARGS`.
@@ -96,11 +103,16 @@ impl Pid1 {
     /// The pid of steward (PID 1 inside), seen from outside.
     pub fn init_pid(&self) -> i32 {
         let unshare = self.child.id();
-        wait_for(Duration::from_secs(5), "steward to start under unshare", || {
-            let kids =
-                std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children")).ok()?;
-            kids.split_whitespace().next()?.parse().ok()
-        })
+        wait_for(
+            Duration::from_secs(5),
+            "steward to start under unshare",
+            || {
+                let kids =
+                    std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+                        .ok()?;
+                kids.split_whitespace().next()?.parse().ok()
+            },
+        )
     }
 
     /// Send `sig` to steward (as `docker stop` does).

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs what the tests need when it is missing: python3 with venv, and the
+# real supervisor 4.3.0 (PyPI) in a venv under target/, used by the compatibility tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v unshare >/dev/null || need_apt+=(util-linux)
+command -v runc >/dev/null || need_apt+=(runc)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_apt+=(busybox-static)
+if ((${#need_apt[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing: ${need_apt[*]} (install them, or run as root)" >&2
+  fi
+fi
+
+venv="$PWD/target/supervisor-venv"
+if [ ! -x "$venv/bin/supervisord" ]; then
+  mkdir -p target
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'supervisor==4.3.0'
+fi
+export STEWARD_SUPERVISOR_VENV="$venv"
+
+# The container tests run a static steward inside an OCI bundle with runc.
+RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target x86_64-unknown-linux-gnu --target-dir target/static
+export STEWARD_STATIC_BIN="$PWD/target/static/x86_64-unknown-linux-gnu/debug/steward"
+
+cargo test --all-targets "$@"
