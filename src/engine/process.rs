@@ -164,6 +164,8 @@ impl Process {
     /// The fork/exec succeeded.
     pub fn spawned(&mut self, pid: i32, spec: &ProcessSpec, now: Instant, out: &mut Vec<Effect>) {
         self.pid = pid;
+        // startsecs count from the moment the program really runs.
+        self.laststart = Some(now);
         out.push(Effect::Log(
             Level::Info,
             format!("spawned: '{}' with pid {pid}", self.name),

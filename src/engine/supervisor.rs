@@ -234,7 +234,8 @@ impl Supervisor {
         for effect in effects {
             match effect {
                 Effect::Log(level, msg) => emit(level, &msg),
-                Effect::Spawn => self.spawn(i, now),
+                // A fresh clock: earlier spawns in this same step may have taken a while.
+                Effect::Spawn => self.spawn(i, Instant::now()),
                 Effect::Kill { pid, signal, group } => {
                     let target = if group { -pid } else { pid };
                     // SAFETY: kill(2) with integer arguments; the pid is our live (or unreaped) child.
