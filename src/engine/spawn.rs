@@ -212,36 +212,39 @@ fn discards(target: &LogTarget, also: &[LogTarget]) -> bool {
 
 /// Signal dispositions and mask as a freshly exec'd program expects them, prepared in the parent.
 struct SignalReset {
-    dfl: libc::sigaction,
     empty: libc::sigset_t,
-    max: libc::c_int,
 }
+
+/// The kernel's `struct sigaction` (handler, flags, restorer, mask) all zero: SIG_DFL. Going through
+/// the raw syscall also resets 32 and 33, which glibc's wrapper refuses to touch.
+const KERNEL_SIGACTION_DFL: [u64; 4] = [0; 4];
 
 impl SignalReset {
     fn new() -> SignalReset {
-        // SAFETY: an all-zero sigaction is SIG_DFL with no flags and an empty mask; sigemptyset and
-        // SIGRTMAX only write to or read from our locals.
+        // SAFETY: sigemptyset only writes to our zeroed local.
         unsafe {
-            let dfl: libc::sigaction = std::mem::zeroed();
             let mut empty: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut empty);
-            SignalReset {
-                dfl,
-                empty,
-                max: libc::SIGRTMAX(),
-            }
+            SignalReset { empty }
         }
     }
 
     /// In the child: async-signal-safe calls only.
     fn apply(&self) {
-        for sig in 1..=self.max {
+        for sig in 1..=64 {
             if sig == libc::SIGKILL || sig == libc::SIGSTOP {
                 continue;
             }
-            // SAFETY: sigaction with a valid struct; errors (invalid numbers) are harmless and ignored.
+            // SAFETY: rt_sigaction with a valid, zeroed kernel sigaction and the kernel's sigset size
+            // (8 bytes); errors are harmless and ignored.
             unsafe {
-                libc::sigaction(sig, &self.dfl, std::ptr::null_mut());
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    KERNEL_SIGACTION_DFL.as_ptr(),
+                    std::ptr::null_mut::<u64>(),
+                    8usize,
+                );
             }
         }
         // SAFETY: sets the mask from a set prepared in the parent.
@@ -250,11 +253,6 @@ impl SignalReset {
         }
     }
 }
-
-// SAFETY: the sigaction and sigset_t values are plain data only read in the child.
-unsafe impl Send for SignalReset {}
-// SAFETY: as above; nothing mutates them after construction.
-unsafe impl Sync for SignalReset {}
 
 /// Mark every fd from 3 up close-on-exec, so the child gets exactly 0, 1 and 2. Closing them outright
 /// would also close std's exec-status pipe, which must stay open until exec.

@@ -198,7 +198,7 @@ impl Supervisor {
             if e.spec.autostart && e.proc.laststart.is_none() {
                 let mut out = vec![];
                 if self.entries[i].proc.start(now, &mut out).is_ok() {
-                    self.apply(i, out, now);
+                    self.apply(i, out);
                 }
             }
         }
@@ -215,7 +215,7 @@ impl Supervisor {
                 let may = self.may_start();
                 let e = &mut self.entries[i];
                 e.proc.on_deadline(&e.spec, now, may, &mut out);
-                self.apply(i, out, now);
+                self.apply(i, out);
             }
         }
     }
@@ -230,7 +230,7 @@ impl Supervisor {
     }
 
     /// Carry out what the state machine decided for entry `i`.
-    fn apply(&mut self, i: usize, effects: Vec<Effect>, now: Instant) {
+    fn apply(&mut self, i: usize, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
                 Effect::Log(level, msg) => emit(level, &msg),
@@ -247,7 +247,7 @@ impl Supervisor {
                             self.entries[i]
                                 .proc
                                 .signal_failed(&err.to_string(), &mut out);
-                            self.apply(i, out, now);
+                            self.apply(i, out);
                         }
                     }
                 }
@@ -285,7 +285,7 @@ impl Supervisor {
             }
             Err(err) => e.proc.spawn_failed(err.message(), &e.spec, now, &mut out),
         }
-        self.apply(i, out, now);
+        self.apply(i, out);
     }
 
     fn on_signal(&mut self, action: Action) {
@@ -344,7 +344,7 @@ impl Supervisor {
         e.stdin = None;
         let mut out = vec![];
         e.proc.exited(status, &e.spec, now, may, &mut out);
-        self.apply(i, out, now);
+        self.apply(i, out);
     }
 
     /// Start the ordered stop of everything: for a shutdown, or for a reload.
@@ -404,7 +404,7 @@ impl Supervisor {
                     ProcessState::Backoff => e.proc.give_up(),
                     _ => {}
                 }
-                self.apply(i, out, now);
+                self.apply(i, out);
             }
             if members
                 .iter()
@@ -589,7 +589,7 @@ impl Supervisor {
                 ))
             }
         }
-        self.apply(i, out, now);
+        self.apply(i, out);
         let e = &mut self.entries[i];
         if e.proc.state == ProcessState::Backoff || e.proc.state == ProcessState::Fatal {
             let err = e.proc.spawnerr.clone().unwrap_or_default();
@@ -612,7 +612,7 @@ impl Supervisor {
         if let Err(_refused) = e.proc.stop(&e.spec, now, &mut out) {
             return Some((reply, Err(Fault::NotRunning(name.to_string()))));
         }
-        self.apply(i, out, now);
+        self.apply(i, out);
         let e = &mut self.entries[i];
         if wait && !e.proc.state.is_stopped() {
             e.stop_waiters.push(reply);
