@@ -286,3 +286,64 @@ fn child_output_goes_to_files_and_stdout() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn stopasgroup_takes_the_grandchildren_along() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:grp]\ncommand=sh -c 'sleep 1000 & wait'\nstartsecs=0\nstopasgroup=true\npriority=2\n\
+         [program:keeper]\ncommand=sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'\n\
+         startsecs=0\nstopwaitsecs=2\npriority=1\n",
+    );
+    p.wait_stdout("success: grp", T);
+    let gc = wait_for(T, "grp's sleep", || {
+        p.namespace_pids().into_iter().find(|&c| {
+            std::fs::read_to_string(format!("/proc/{c}/cmdline"))
+                .is_ok_and(|c| c == "sleep\x001000\x00")
+        })
+    });
+    p.signal(libc::SIGTERM);
+    p.wait_stdout("stopped: grp (terminated by SIGTERM)", T);
+    // keeper holds steward up for 2 s: the grandchild must already be gone (or reaped) by then.
+    wait_for(T, "grp's grandchild to be gone", || {
+        proc_state(gc).is_none().then_some(())
+    });
+    assert!(p.child.try_wait().unwrap().is_none(), "still shutting down");
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn sigusr2_reopens_the_main_log() {
+    let (mut p, dir) = Pid1::with_conf("[program:s]\ncommand=sleep 1000\nstartsecs=0\n");
+    let log = dir.path().join("steward.log");
+    wait_for_text(&log, "success: s", T);
+    std::fs::rename(&log, dir.path().join("steward.log.1")).unwrap();
+    p.signal(libc::SIGUSR2);
+    wait_for_text(&log, "received SIGUSR2 indicating log reopen request", T);
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn logfile_dev_stdout_is_written_once_to_fd_1() {
+    let dir = tempdir();
+    let conf = write(
+        dir.path(),
+        "s.conf",
+        &format!(
+            "[supervisord]\nlogfile=/dev/stdout\nlogfile_maxbytes=0\npidfile={}/pid\n\
+             [program:s]\ncommand=sleep 1000\nstartsecs=0\n",
+            dir.path().display()
+        ),
+    );
+    // As supervisord: `supervisord -n -c FILE` through an argv[0] symlink.
+    let link = dir.path().join("supervisord");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let mut p = Pid1::start_bin(&link, &["-n", "-c", conf.to_str().unwrap()]);
+    let out = p.wait_stdout("success: s", T);
+    assert_eq!(count(&out, "spawned: 's'"), 1, "{out}");
+    p.signal(libc::SIGINT);
+    assert_eq!(p.wait_exit(T), Some(0));
+    assert!(p
+        .stdout()
+        .contains("received SIGINT indicating exit request"));
+}

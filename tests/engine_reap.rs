@@ -31,7 +31,10 @@ fn a_thousand_orphaned_grandchildren_leave_no_zombie() {
 /// Voluntary + involuntary context switches of every thread of `pid`.
 fn switches(pid: i32) -> u64 {
     let mut total = 0;
-    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
         let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
         for l in status.lines() {
             if l.contains("ctxt_switches:") {
@@ -55,7 +58,12 @@ fn an_idle_steward_makes_no_wakeups() {
     // A measurement window, not synchronisation: with nothing pending steward must not wake at all.
     std::thread::sleep(Duration::from_millis(1500));
     let after = switches(init);
-    assert_eq!(after - before, 0, "steward woke {} times while idle", after - before);
+    assert_eq!(
+        after - before,
+        0,
+        "steward woke {} times while idle",
+        after - before
+    );
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }

@@ -87,6 +87,35 @@ fn load(path: &Path, args: &RunArgs) -> Result<Config, Vec<String>> {
     }
 }
 
+/// Write our pid to `path` when it is (or will be) a regular file; returns the path to remove at exit.
+/// Anything else (`/dev/null`, a fifo…) is left alone: removing it at exit would delete a device.
+fn write_pidfile(path: &Path) -> Option<PathBuf> {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            return None;
+        }
+    }
+    match std::fs::write(path, format!("{}\n", std::process::id())) {
+        Ok(()) => Some(path.to_path_buf()),
+        Err(e) => {
+            emit(
+                Level::Warn,
+                &format!("could not write pidfile {}: {e}", path.display()),
+            );
+            None
+        }
+    }
+}
+
+/// Remove the pidfile only if it is still a regular file holding our pid.
+fn remove_pidfile(path: &Path) {
+    let ours = format!("{}\n", std::process::id());
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if is_file && std::fs::read_to_string(path).is_ok_and(|t| t == ours) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// `steward -c FILE`: run the supervisor in the foreground until shutdown; returns the exit status.
 /// steward never daemonizes: `nodaemon` is accepted and always true in effect.
 pub fn run_main(args: &RunArgs) -> i32 {
@@ -129,15 +158,11 @@ pub fn run_main(args: &RunArgs) -> i32 {
         emit(Level::Warn, &w.to_string());
     }
     signals::become_subreaper_unless_pid1();
-    let pidfile = config.supervisord.pidfile.clone();
-    if let Some(p) = &pidfile {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            emit(
-                Level::Warn,
-                &format!("could not write pidfile {}: {e}", p.display()),
-            );
-        }
-    }
+    let pidfile = config
+        .supervisord
+        .pidfile
+        .clone()
+        .and_then(|p| write_pidfile(&p));
     emit(
         Level::Info,
         &format!("steward started with pid {}", std::process::id()),
@@ -162,7 +187,7 @@ pub fn run_main(args: &RunArgs) -> i32 {
         sup.run().await
     });
     if let Some(p) = &pidfile {
-        let _ = std::fs::remove_file(p);
+        remove_pidfile(p);
     }
     emit(Level::Info, "steward exiting");
     code
@@ -220,5 +245,33 @@ pub fn run_single(cmd: &[String]) -> i32 {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pidfile_is_written_and_removed_only_as_a_regular_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.pid");
+        assert_eq!(write_pidfile(&p), Some(p.clone()));
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            format!("{}\n", std::process::id())
+        );
+        remove_pidfile(&p);
+        assert!(!p.exists());
+        // Someone else's pid: not ours to remove.
+        std::fs::write(&p, "1\n").unwrap();
+        remove_pidfile(&p);
+        assert!(p.exists());
+        // A fifo (like /dev/null, not a regular file) is neither written nor removed.
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert_eq!(write_pidfile(&fifo), None);
+        remove_pidfile(&fifo);
+        assert!(fifo.exists());
     }
 }

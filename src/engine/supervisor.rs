@@ -313,11 +313,12 @@ impl Supervisor {
                 }
             }
             Action::ReopenLogs => {
+                // Reopen first, so this line already lands in the new file.
+                reopen_logs();
                 emit(
                     Level::Info,
                     "received SIGUSR2 indicating log reopen request",
                 );
-                reopen_logs();
             }
         }
     }

@@ -165,13 +165,22 @@ impl Pid1 {
         Self::start_in(args, None)
     }
 
+    /// Like [`Pid1::start`] with another binary path (e.g. a `supervisord` symlink to steward).
+    pub fn start_bin(bin: &Path, args: &[&str]) -> Pid1 {
+        Self::start_with(bin, args, None)
+    }
+
     pub fn start_in(args: &[&str], cwd: Option<&Path>) -> Pid1 {
+        Self::start_with(&bin(), args, cwd)
+    }
+
+    fn start_with(bin: &Path, args: &[&str], cwd: Option<&Path>) -> Pid1 {
         let dir = tempdir();
         let stdout_path = dir.path().join("stdout");
         let stderr_path = dir.path().join("stderr");
         let mut cmd = Command::new("unshare");
         cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
-            .arg(bin())
+            .arg(bin)
             .args(args)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout_path).unwrap())
