@@ -218,30 +218,38 @@ fn bad_input_goes_fatal_and_the_rest_keeps_running() {
 
 #[test]
 fn child_environment_credentials_and_hygiene() {
+    // `sig` and `fds` are exec'd by steward directly, so they show exactly what a program inherits.
     let (mut p, dir) = Pid1::with_conf(
         "[supervisord]\nenvironment=FROM_SUP=sup,BOTH=sup\n\
-         [program:env]\ncommand=sh -c 'while ! [ -d {dir}/out ]; do sleep 0.05; done; echo \"$SUPERVISOR_ENABLED $SUPERVISOR_PROCESS_NAME $SUPERVISOR_GROUP_NAME $FROM_SUP $BOTH $(id -u):$(id -g) $(umask) $(pwd)\" > {dir}/out/env; \
-         ls /proc/$$/fd | tr \"\\n\" \" \" > {dir}/out/fds; grep -E \"^Sig(Blk|Ign)\" /proc/$$/status > {dir}/out/sig; exec sleep 1000'\n\
-         startsecs=0\nuser=nobody\numask=027\ndirectory=/tmp\nenvironment=BOTH=prog\n",
+         [program:env]\ncommand=sh -c 'while ! [ -d {dir}/out ]; do sleep 0.05; done; echo \"$SUPERVISOR_ENABLED $SUPERVISOR_PROCESS_NAME $SUPERVISOR_GROUP_NAME $FROM_SUP $BOTH $(id -u):$(id -g) $(umask) $(pwd)\" > {dir}/out/env; exec sleep 1000'\n\
+         startsecs=0\nuser=nobody\numask=027\ndirectory=/tmp\nenvironment=BOTH=prog\n\
+         [program:sig]\ncommand=grep -E ^Sig(Blk|Ign) /proc/self/status\nstartsecs=0\nautorestart=false\n\
+         stdout_logfile={dir}/sig\n\
+         [program:fds]\ncommand=ls /proc/self/fd\nstartsecs=0\nautorestart=false\nstdout_logfile={dir}/fds\n",
     );
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
-    // SAFETY: chmod(2) on a path we just created; `nobody` must be able to write there.
+    // `nobody` must be able to write there.
     std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     std::fs::set_permissions(
         dir.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let _ = p.init_pid();
-    let sig = wait_for_text(&out.join("sig"), "SigIgn", T);
-    let env = std::fs::read_to_string(out.join("env")).unwrap();
+    let env = wait_for_text(&out.join("env"), "\n", T);
     let nobody = "65534:65534";
     assert_eq!(env.trim(), format!("1 env env sup prog {nobody} 0027 /tmp"));
+    let sig = wait_for_text(&dir.path().join("sig"), "SigIgn", T);
     assert!(sig.contains("SigBlk:\t0000000000000000"), "{sig}");
     assert!(sig.contains("SigIgn:\t0000000000000000"), "{sig}");
-    let fds = std::fs::read_to_string(out.join("fds")).unwrap();
-    assert_eq!(fds.trim(), "0 1 2", "fds: {fds}");
+    p.wait_stdout("exited: fds", T);
+    let fds = std::fs::read_to_string(dir.path().join("fds")).unwrap();
+    // 3 is the directory ls itself opened.
+    assert_eq!(
+        fds.split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2", "3"],
+        "fds: {fds}"
+    );
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
