@@ -106,8 +106,8 @@ fn startsecs_startretries_backoff_then_fatal() {
     );
     let t = times_of(&log, "spawned: 'flap'");
     let gaps: Vec<i64> = t.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!((950..1300).contains(&gaps[0]), "{gaps:?}");
-    assert!((1950..2300).contains(&gaps[1]), "{gaps:?}");
+    assert!((950..1600).contains(&gaps[0]), "{gaps:?}");
+    assert!((1950..2600).contains(&gaps[1]), "{gaps:?}");
     // The others keep running; steward is still up.
     assert!(log.contains("success: steady"));
     assert!(p.child.try_wait().unwrap().is_none());
@@ -176,7 +176,7 @@ fn a_program_that_ran_a_while_is_restarted_at_once() {
     let exited = times_of(&log, "exited: long");
     let spawned = times_of(&log, "spawned: 'long'");
     assert!(
-        spawned[1] - exited[0] < 200,
+        spawned[1] - exited[0] < 500,
         "exit {exited:?}, spawns {spawned:?}"
     );
     p.signal(libc::SIGTERM);

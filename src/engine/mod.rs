@@ -87,6 +87,35 @@ fn load(path: &Path, args: &RunArgs) -> Result<Config, Vec<String>> {
     }
 }
 
+/// supervisord's `minfds`/`minprocs`: raise the soft limit (and the hard one when we may) so children
+/// inherit it. Deliberate difference: when the environment forbids it we warn instead of exiting 2, since
+/// a PID 1 that refuses to start takes the whole container down.
+fn raise_limits(config: &Config) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let sd = &config.supervisord;
+    for (resource, want, key) in [
+        (Resource::RLIMIT_NOFILE, sd.minfds, "minfds"),
+        (Resource::RLIMIT_NPROC, sd.minprocs, "minprocs"),
+    ] {
+        let Ok((soft, hard)) = getrlimit(resource) else {
+            continue;
+        };
+        if soft >= want {
+            continue;
+        }
+        let raised = setrlimit(resource, want, hard.max(want))
+            .or_else(|_| setrlimit(resource, want.min(hard), hard));
+        match getrlimit(resource) {
+            Ok((now, _)) if raised.is_ok() && now >= want => {}
+            Ok((now, _)) => emit(
+                Level::Warn,
+                &format!("{key}={want} wanted, but the environment only allows {now}"),
+            ),
+            Err(_) => {}
+        }
+    }
+}
+
 /// Write our pid to `path` when it is (or will be) a regular file; returns the path to remove at exit.
 /// Anything else (`/dev/null`, a fifo…) is left alone: removing it at exit would delete a device.
 fn write_pidfile(path: &Path) -> Option<PathBuf> {
@@ -157,6 +186,7 @@ pub fn run_main(args: &RunArgs) -> i32 {
     for w in &config.warnings {
         emit(Level::Warn, &w.to_string());
     }
+    raise_limits(&config);
     signals::become_subreaper_unless_pid1();
     let pidfile = config
         .supervisord
@@ -251,6 +281,20 @@ pub fn run_single(cmd: &[String]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minfds_raises_the_soft_limit() {
+        use nix::sys::resource::{getrlimit, setrlimit, Resource};
+        let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        setrlimit(Resource::RLIMIT_NOFILE, 256.min(hard), hard).unwrap();
+        let mut c = crate::engine::supervisor::tests::config(vec![]);
+        c.supervisord.minfds = hard;
+        c.supervisord.minprocs = 0;
+        raise_limits(&c);
+        let (now, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        setrlimit(Resource::RLIMIT_NOFILE, soft, hard).unwrap();
+        assert_eq!(now, hard);
+    }
 
     #[test]
     fn pidfile_is_written_and_removed_only_as_a_regular_file() {

@@ -759,7 +759,7 @@ fn short_local_time(t: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::model::*;
     use crate::engine::process::tests::spec;
@@ -768,7 +768,8 @@ mod tests {
     /// These tests fork real children and reap with waitpid(-1): one at a time.
     static SERIAL: Mutex<()> = Mutex::new(());
 
-    fn config(specs: Vec<ProcessSpec>) -> Config {
+    /// A config with supervisord's defaults around `specs`, one group per process.
+    pub(crate) fn config(specs: Vec<ProcessSpec>) -> Config {
         let groups = specs
             .into_iter()
             .map(|s| GroupSpec {
