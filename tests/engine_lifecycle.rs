@@ -355,3 +355,20 @@ fn logfile_dev_stdout_is_written_once_to_fd_1() {
         .stdout()
         .contains("received SIGINT indicating exit request"));
 }
+
+#[test]
+fn supervisord_user_drops_privileges_after_start() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[supervisord]\nuser=nobody\n\
+         [program:who]\ncommand=sh -c 'echo \"uid=$(id -u)\"; exec sleep 1000'\nstartsecs=0\n\
+         stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n",
+    );
+    p.wait_stdout("uid=65534", T);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", p.init_pid())).unwrap();
+    assert!(
+        status.contains("\nUid:\t65534\t65534\t65534\t65534\n"),
+        "{status}"
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}

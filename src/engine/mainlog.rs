@@ -167,6 +167,10 @@ impl<'a> MakeWriter<'a> for MakeLineWriter {
     }
 }
 
+fn open_append(path: &std::path::Path) -> Option<File> {
+    OpenOptions::new().create(true).append(true).open(path).ok()
+}
+
 /// Install the subscriber (once per process) and point it at `logfile`. Called again on reload.
 /// Deliberate difference: with `logfile=/dev/stdout` and the stdout echo on, each line is written once.
 pub fn configure(logfile: &LogTarget, level: LogLevel, echo_stdout: bool) {
@@ -176,7 +180,8 @@ pub fn configure(logfile: &LogTarget, level: LogLevel, echo_stdout: bool) {
         st.file = match logfile {
             LogTarget::Stdout => MainLogFile::Fd1,
             LogTarget::Stderr => MainLogFile::Fd2,
-            LogTarget::File(p) => MainLogFile::Path(p.clone(), None),
+            // Opened now, while we may still be root (before `[supervisord] user=` takes effect).
+            LogTarget::File(p) => MainLogFile::Path(p.clone(), open_append(p)),
             LogTarget::None | LogTarget::Auto | LogTarget::Syslog => MainLogFile::None,
         };
     }

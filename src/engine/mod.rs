@@ -116,6 +116,40 @@ fn raise_limits(config: &Config) {
     }
 }
 
+/// `[supervisord] user=`: switch to that user once everything that needs root is done, as supervisord
+/// does. Not root: only "switching" to ourselves is allowed.
+fn drop_privileges(config: &Config) -> Result<(), String> {
+    let Some(name) = &config.supervisord.user else {
+        return Ok(());
+    };
+    let root = Path::new("/");
+    let user = config::passwd::lookup_user(root, name)
+        .ok_or_else(|| format!("Invalid user name {name}"))?;
+    let (euid, uid) = (nix::unistd::geteuid(), nix::unistd::getuid());
+    if !euid.is_root() {
+        return if user.uid == uid.as_raw() {
+            Ok(())
+        } else {
+            Err("Can't drop privilege as nonroot user".into())
+        };
+    }
+    if user.uid == 0 {
+        return Ok(());
+    }
+    let mut groups: Vec<nix::unistd::Gid> = vec![nix::unistd::Gid::from_raw(user.gid)];
+    for g in config::passwd::groups_of(root, &user) {
+        if g != user.gid {
+            groups.push(nix::unistd::Gid::from_raw(g));
+        }
+    }
+    nix::unistd::setgroups(&groups).map_err(|e| format!("Could not set groups of {name}: {e}"))?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(user.gid))
+        .map_err(|e| format!("Could not set group id of {name}: {e}"))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(user.uid))
+        .map_err(|e| format!("Could not set user id of {name}: {e}"))?;
+    Ok(())
+}
+
 /// Write our pid to `path` when it is (or will be) a regular file; returns the path to remove at exit.
 /// Anything else (`/dev/null`, a fifo…) is left alone: removing it at exit would delete a device.
 fn write_pidfile(path: &Path) -> Option<PathBuf> {
@@ -193,6 +227,14 @@ pub fn run_main(args: &RunArgs) -> i32 {
         .pidfile
         .clone()
         .and_then(|p| write_pidfile(&p));
+    if let Err(e) = drop_privileges(&config) {
+        eprintln!("Error: {e}");
+        emit(Level::Crit, &e);
+        if let Some(p) = &pidfile {
+            remove_pidfile(p);
+        }
+        return 2;
+    }
     emit(
         Level::Info,
         &format!("steward started with pid {}", std::process::id()),
