@@ -474,8 +474,9 @@ impl Supervisor {
             if !e.start_waiters.is_empty() && state != ProcessState::Starting {
                 let verdict = if state == ProcessState::Running {
                     Ok(())
-                } else if let Some(err) = &e.proc.spawnerr {
-                    Err(Fault::SpawnError(err.clone()))
+                } else if e.proc.spawnerr.is_some() {
+                    // As supervisord: the detail is the name; the reason is in the process info.
+                    Err(Fault::SpawnError(e.spec.namespec()))
                 } else {
                     Err(Fault::AbnormalTermination(e.spec.namespec()))
                 };
@@ -593,8 +594,7 @@ impl Supervisor {
         self.apply(i, out);
         let e = &mut self.entries[i];
         if e.proc.state == ProcessState::Backoff || e.proc.state == ProcessState::Fatal {
-            let err = e.proc.spawnerr.clone().unwrap_or_default();
-            return Some((reply, Err(Fault::SpawnError(err))));
+            return Some((reply, Err(Fault::SpawnError(name.to_string()))));
         }
         if wait && e.proc.state == ProcessState::Starting {
             e.start_waiters.push(reply);
@@ -929,11 +929,14 @@ pub(crate) mod tests {
         with_supervisor(vec![flaky, missing, baddir], |h| async move {
             assert_eq!(
                 h.start("flaky", true).await,
-                Err(Fault::SpawnError(
-                    "Exited too quickly (process log may have details)".into()
-                ))
+                Err(Fault::SpawnError("flaky".into()))
             );
-            assert_eq!(info(&h, "flaky").await.state, ProcessState::Fatal);
+            let i = info(&h, "flaky").await;
+            assert_eq!(i.state, ProcessState::Fatal);
+            assert_eq!(
+                i.spawnerr,
+                "Exited too quickly (process log may have details)"
+            );
             assert_eq!(
                 h.start("missing", true).await,
                 Err(Fault::NoFile(
@@ -943,9 +946,7 @@ pub(crate) mod tests {
             assert_eq!(info(&h, "missing").await.state, ProcessState::Stopped);
             assert_eq!(
                 h.start("baddir", true).await,
-                Err(Fault::SpawnError(
-                    "couldn't chdir to /nonexistent-dir: ENOENT".into()
-                ))
+                Err(Fault::SpawnError("baddir".into()))
             );
             let i = info(&h, "baddir").await;
             assert_eq!(i.state, ProcessState::Fatal);
