@@ -67,3 +67,29 @@ fn an_idle_steward_makes_no_wakeups() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn not_pid_1_steward_is_a_subreaper_and_still_reaps_orphans() {
+    let dir = tempdir();
+    let path = conf(
+        dir.path(),
+        "[program:forker]\ncommand=sh -c 'i=0; while [ $i -lt 20 ]; do (true &); i=$((i+1)); done; \
+         exec sleep 1000'\nstartsecs=0\n",
+    );
+    let out = dir.path().join("out");
+    let mut child = std::process::Command::new(bin())
+        .args(["-c", path.to_str().unwrap()])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    wait_for(T, "20 orphans reaped by steward", || {
+        let log = std::fs::read_to_string(&out).unwrap_or_default();
+        (count(&log, "reaped unknown pid") >= 20).then_some(())
+    });
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = wait_for(T, "steward to exit", || child.try_wait().ok().flatten());
+    assert_eq!(status.code(), Some(0));
+    assert!(descendants(pid).is_empty());
+}

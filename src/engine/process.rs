@@ -122,6 +122,12 @@ fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
+/// `now + n` seconds; absurd values (startsecs=10^19) saturate a century out instead of overflowing.
+fn later(now: Instant, n: u64) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    now.checked_add(secs(n).min(CENTURY)).unwrap_or(now)
+}
+
 impl Process {
     pub fn new(name: &str) -> Process {
         Process {
@@ -174,7 +180,7 @@ impl Process {
             // supervisord promotes on its next tick; with startsecs=0 that is "immediately".
             self.become_running(spec, out);
         } else {
-            self.deadline = Some((now + secs(spec.startsecs), Timer::Startsecs));
+            self.deadline = Some((later(now, spec.startsecs), Timer::Startsecs));
         }
     }
 
@@ -219,7 +225,7 @@ impl Process {
                 ),
             ));
         } else {
-            self.deadline = Some((now + secs(u64::from(self.backoff)), Timer::Retry));
+            self.deadline = Some((later(now, u64::from(self.backoff)), Timer::Retry));
         }
     }
 
@@ -374,7 +380,7 @@ impl Process {
                 ));
                 self.state = ProcessState::Stopping;
                 self.killing = true;
-                self.deadline = Some((now + secs(spec.stopwaitsecs), Timer::Kill));
+                self.deadline = Some((later(now, spec.stopwaitsecs), Timer::Kill));
                 out.push(Effect::Kill {
                     pid: self.pid,
                     signal: spec.stopsignal,
@@ -881,6 +887,20 @@ pub(crate) mod tests {
         p.signal_failed("EPERM", &mut out);
         assert_eq!(p.state, ProcessState::Unknown);
         assert!(matches!(out[0], Effect::Log(Level::Crit, _)));
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        let mut s = spec("w", &["x"]);
+        s.startsecs = u64::MAX;
+        s.stopwaitsecs = u64::MAX;
+        let mut p = Process::new("w");
+        let t0 = Instant::now();
+        launch(&mut p, &s, t0, 1);
+        assert!(p.deadline.unwrap().0 > t0);
+        let mut out = vec![];
+        p.stop(&s, t0, &mut out).unwrap();
+        assert!(p.deadline.unwrap().0 > t0);
     }
 
     #[test]
