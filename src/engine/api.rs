@@ -4,6 +4,8 @@
 //! the request's oneshot. Nothing here touches process state directly.
 
 use serde::Serialize;
+
+use crate::config::model::Config;
 use tokio::sync::{mpsc, oneshot};
 
 /// supervisord's process states, with its numeric codes (reference 2.2).
@@ -226,6 +228,9 @@ pub enum Request {
     State {
         reply: oneshot::Sender<SupervisorState>,
     },
+    /// The configuration in force (it changes on reload): for `getAllConfigInfo`, `reloadConfig`
+    /// comparisons, the identification and the log paths.
+    Config { reply: oneshot::Sender<Box<Config>> },
     /// `shutdown`: replies at once, then stops everything in order and exits 0.
     Shutdown { reply: Reply<()> },
     /// `restart`: replies at once, then stops everything, re-reads the config and starts again.
@@ -286,6 +291,13 @@ impl Handle {
             return SupervisorState::Shutdown;
         }
         rx.await.unwrap_or(SupervisorState::Shutdown)
+    }
+
+    /// The configuration in force; `None` once the supervisor is gone.
+    pub async fn config(&self) -> Option<Config> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Config { reply }).ok()?;
+        rx.await.ok().map(|c| *c)
     }
 
     pub async fn shutdown(&self) -> Result<(), Fault> {

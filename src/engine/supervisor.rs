@@ -509,6 +509,9 @@ impl Supervisor {
             Request::State { reply } => {
                 let _ = reply.send(self.state);
             }
+            Request::Config { reply } => {
+                let _ = reply.send(Box::new(self.config.clone()));
+            }
             Request::Info { name, reply } => {
                 let _ = reply.send(self.info(name.as_deref()));
             }
@@ -913,6 +916,8 @@ pub(crate) mod tests {
                 Err(Fault::BadName(_))
             ));
             assert_eq!(h.state().await, SupervisorState::Running);
+            let c = h.config().await.unwrap();
+            assert_eq!(c.groups[0].processes[0].name, "sleeper");
         });
         assert_eq!(code, 0);
     }
