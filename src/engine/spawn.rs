@@ -254,6 +254,20 @@ impl SignalReset {
     }
 }
 
+/// A failure in the child is reported to the parent as one integer (std passes the raw code through its
+/// exec-status pipe): the step times STEP_BASE plus the errno, so the spawn error can say what failed.
+const STEP_BASE: i32 = 100_000;
+const STEP_SETGROUPS: i32 = 1;
+const STEP_SETGID: i32 = 2;
+const STEP_SETUID: i32 = 3;
+const STEP_CHDIR: i32 = 4;
+
+/// In the child: the current errno tagged with `step`. Does not allocate.
+fn step_error(step: i32) -> io::Error {
+    let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    io::Error::from_raw_os_error(step * STEP_BASE + errno)
+}
+
 /// Mark every fd from 3 up close-on-exec, so the child gets exactly 0, 1 and 2. Closing them outright
 /// would also close std's exec-status pipe, which must stay open until exec.
 fn cloexec_from_3() {
@@ -304,11 +318,16 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
     let creds = resolve_user(spec)?;
     let dir = match &spec.directory {
         Some(d) => {
-            if let Err(e) = std::fs::read_dir(d) {
+            // Checked here for a clear spawn error; the child's chdir (as the target user) is the real test.
+            let problem = match std::fs::metadata(d) {
+                Ok(m) if m.is_dir() => None,
+                Ok(_) => Some("ENOTDIR".to_string()),
+                Err(e) => Some(errno_name(&e)),
+            };
+            if let Some(p) = problem {
                 return Err(SpawnError::Other(format!(
-                    "couldn't chdir to {}: {}",
-                    d.display(),
-                    errno_name(&e)
+                    "couldn't chdir to {}: {p}",
+                    d.display()
                 )));
             }
             Some(CString::new(d.as_os_str().as_bytes()).map_err(|_| {
@@ -357,6 +376,12 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
 
     let reset = SignalReset::new();
     let umask = spec.umask;
+    let dir_shown = spec
+        .directory
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let creds_for_msg = creds.clone();
     // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe calls
     // (setgroups, setgid, setuid, chdir, umask, sigaction, sigprocmask, close_range/fcntl) on data
     // prepared above; it allocates nothing (io::Error::last_os_error does not allocate).
@@ -364,16 +389,19 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
         cmd.pre_exec(move || {
             reset.apply();
             if let Some(c) = &creds {
-                if libc::setgroups(c.groups.len(), c.groups.as_ptr()) != 0
-                    || libc::setgid(c.gid) != 0
-                    || libc::setuid(c.uid) != 0
-                {
-                    return Err(io::Error::last_os_error());
+                if libc::setgroups(c.groups.len(), c.groups.as_ptr()) != 0 {
+                    return Err(step_error(STEP_SETGROUPS));
+                }
+                if libc::setgid(c.gid) != 0 {
+                    return Err(step_error(STEP_SETGID));
+                }
+                if libc::setuid(c.uid) != 0 {
+                    return Err(step_error(STEP_SETUID));
                 }
             }
             if let Some(d) = &dir {
                 if libc::chdir(d.as_ptr()) != 0 {
-                    return Err(io::Error::last_os_error());
+                    return Err(step_error(STEP_CHDIR));
                 }
             }
             if let Some(m) = umask {
@@ -384,11 +412,16 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
         });
     }
     let child = cmd.spawn().map_err(|e| {
-        SpawnError::Other(format!(
-            "couldn't exec {}: {}",
-            filename.display(),
-            errno_name(&e)
-        ))
+        let code = e.raw_os_error().unwrap_or(0);
+        let errno = errno_name(&io::Error::from_raw_os_error(code % STEP_BASE));
+        let (uid, gid) = creds_for_msg.as_ref().map_or((0, 0), |c| (c.uid, c.gid));
+        SpawnError::Other(match code / STEP_BASE {
+            STEP_SETGROUPS => format!("couldn't set supplementary groups: {errno}"),
+            STEP_SETGID => format!("couldn't setgid to {gid}: {errno}"),
+            STEP_SETUID => format!("couldn't setuid to {uid}: {errno}"),
+            STEP_CHDIR => format!("couldn't chdir to {}: {errno}", dir_shown),
+            _ => format!("couldn't exec {}: {errno}", filename.display()),
+        })
     })?;
     // Dropping `cmd` closes our copies of the child's pipe ends, so EOF comes when the child is gone.
     drop(cmd);
@@ -471,6 +504,39 @@ mod tests {
         let found = resolve_command("sh", Some(OsStr::new("/nonexistent:/bin:/usr/bin"))).unwrap();
         assert!(found.ends_with("sh"));
         assert!(found.is_absolute());
+    }
+
+    #[test]
+    fn failures_in_the_child_name_their_step() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIPPED: needs root to switch users");
+            return;
+        }
+        // Forks: keep away from the supervisor tests' waitpid(-1).
+        let _guard = crate::engine::supervisor::tests::SERIAL
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let d = tempfile::tempdir().unwrap();
+        let private = d.path().join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::fs::set_permissions(
+            &private,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let mut s = spec("web", &["/bin/true"]);
+        s.user = Some(crate::config::model::UserSpec {
+            name: "nobody".into(),
+            uid: Some(65534),
+            gid: Some(65534),
+            groups: vec![],
+        });
+        s.directory = Some(private.clone());
+        let e = spawn_process(&s, &SpawnContext::default()).unwrap_err();
+        assert_eq!(
+            e.message(),
+            format!("couldn't chdir to {}: EACCES", private.display())
+        );
     }
 
     #[test]

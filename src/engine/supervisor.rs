@@ -769,7 +769,7 @@ pub(crate) mod tests {
     use std::sync::Mutex;
 
     /// These tests fork real children and reap with waitpid(-1): one at a time.
-    static SERIAL: Mutex<()> = Mutex::new(());
+    pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
 
     /// A config with supervisord's defaults around `specs`, one group per process.
     pub(crate) fn config(specs: Vec<ProcessSpec>) -> Config {
