@@ -18,10 +18,14 @@ fn start_in_priority_order_stop_in_reverse_and_exit_0() {
     let log = p.wait_stdout("success: third", T);
     assert!(pos(&log, "spawned: 'first'") < pos(&log, "spawned: 'second'"));
     assert!(pos(&log, "spawned: 'second'") < pos(&log, "spawned: 'third'"));
-    assert_eq!(p.namespace_pids().len(), 3);
+    let programs = p.namespace_pids();
+    assert_eq!(programs.len(), 3);
     let asked = Instant::now();
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
+    for pid in programs {
+        assert_eq!(proc_state(pid), None, "pid {pid} outlived the namespace");
+    }
     assert!(
         asked.elapsed() < Duration::from_secs(2 + 2),
         "{:?}",

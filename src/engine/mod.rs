@@ -162,6 +162,10 @@ fn drop_privileges(config: &Config) -> Result<(), String> {
         .map_err(|e| format!("Could not set group id of {name}: {e}"))?;
     nix::unistd::setuid(nix::unistd::Uid::from_raw(user.uid))
         .map_err(|e| format!("Could not set user id of {name}: {e}"))?;
+    emit(
+        Level::Info,
+        &format!("Set uid to user {} succeeded", user.uid),
+    );
     Ok(())
 }
 
