@@ -63,6 +63,94 @@ pub fn wait_for_text(path: &Path, needle: &str, timeout: Duration) -> String {
     )
 }
 
+/// Direct children of `pid` (all its threads'), from /proc.
+pub fn children(pid: i32) -> Vec<i32> {
+    let mut out = vec![];
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let path = t.path().join("children");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// Every descendant of `pid` (not `pid` itself).
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut all = vec![];
+    let mut todo = children(pid);
+    while let Some(p) = todo.pop() {
+        all.push(p);
+        todo.extend(children(p));
+    }
+    all
+}
+
+/// The state letter of a process (`R`, `S`, `Z`…), `None` once it is gone.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: the state follows the last ')'.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// The command name of a process (`/proc/PID/comm` without the newline).
+pub fn comm(pid: i32) -> Option<String> {
+    let c = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(c.trim_end().to_string())
+}
+
+/// utime + stime of a process in clock ticks.
+pub fn cpu_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the command: state is field 3, utime 14, stime 15 (1-based over the whole line).
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// How many times `needle` occurs in `hay`.
+pub fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+/// Byte offset of the first occurrence of `needle` in `hay`, panicking with the log if missing.
+pub fn pos(hay: &str, needle: &str) -> usize {
+    hay.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in log:\n{hay}"))
+}
+
+/// Milliseconds since midnight of each log line containing `needle` (supervisord's
+/// `YYYY-MM-DD HH:MM:SS,mmm` prefix), in order.
+pub fn times_of(hay: &str, needle: &str) -> Vec<i64> {
+    hay.lines()
+        .filter(|l| l.contains(needle))
+        .filter_map(|l| {
+            let t = l.get(11..23)?;
+            let h: i64 = t.get(0..2)?.parse().ok()?;
+            let m: i64 = t.get(3..5)?.parse().ok()?;
+            let s: i64 = t.get(6..8)?.parse().ok()?;
+            let ms: i64 = t.get(9..12)?.parse().ok()?;
+            Some(((h * 60 + m) * 60 + s) * 1000 + ms)
+        })
+        .collect()
+}
+
+/// A supervisord.conf for tests: `[supervisord]` with everything inside `dir`, then `programs`.
+/// `{dir}` in `programs` is replaced by the directory.
+pub fn conf(dir: &Path, programs: &str) -> PathBuf {
+    let d = dir.display().to_string();
+    let text = format!(
+        "[supervisord]\nnodaemon=true\nlogfile={d}/steward.log\npidfile={d}/steward.pid\nchildlogdir={d}\n\n{}",
+        programs.replace("{dir}", &d)
+    );
+    write(dir, "supervisord.conf", &text)
+}
+
 /// steward running as PID 1 of a new PID namespace: `unshare --pid --fork --mount-proc steward ARGS`.
 /// `init_pid()` is steward's pid as seen from outside (the child of `unshare`). Killed on drop.
 pub struct Pid1 {
@@ -77,13 +165,22 @@ impl Pid1 {
         Self::start_in(args, None)
     }
 
+    /// Like [`Pid1::start`] with another binary path (e.g. a `supervisord` symlink to steward).
+    pub fn start_bin(bin: &Path, args: &[&str]) -> Pid1 {
+        Self::start_with(bin, args, None)
+    }
+
     pub fn start_in(args: &[&str], cwd: Option<&Path>) -> Pid1 {
+        Self::start_with(&bin(), args, cwd)
+    }
+
+    fn start_with(bin: &Path, args: &[&str], cwd: Option<&Path>) -> Pid1 {
         let dir = tempdir();
         let stdout_path = dir.path().join("stdout");
         let stderr_path = dir.path().join("stderr");
         let mut cmd = Command::new("unshare");
         cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
-            .arg(bin())
+            .arg(bin)
             .args(args)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout_path).unwrap())
@@ -111,6 +208,40 @@ impl Pid1 {
                     std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
                         .ok()?;
                 kids.split_whitespace().next()?.parse().ok()
+            },
+        )
+    }
+
+    /// steward in a new PID namespace with a config built by [`conf`] in its own fresh directory
+    /// (returned; also the working directory).
+    pub fn with_conf(programs: &str) -> (Pid1, tempfile::TempDir) {
+        let dir = tempdir();
+        let path = conf(dir.path(), programs);
+        let p = Self::start_in(&["-c", path.to_str().unwrap()], Some(dir.path()));
+        (p, dir)
+    }
+
+    /// Every process in the namespace except steward, as outside pids.
+    pub fn namespace_pids(&self) -> Vec<i32> {
+        descendants(self.init_pid())
+    }
+
+    /// Processes in the namespace that are zombies.
+    pub fn zombies(&self) -> Vec<i32> {
+        self.namespace_pids()
+            .into_iter()
+            .filter(|&p| proc_state(p) == Some('Z'))
+            .collect()
+    }
+
+    /// Wait until `needle` occurs `n` times in steward's stdout; returns all of stdout.
+    pub fn wait_count(&self, needle: &str, n: usize, timeout: Duration) -> String {
+        wait_for(
+            timeout,
+            &format!("{n} x {needle:?} in steward's stdout"),
+            || {
+                let t = self.stdout();
+                (count(&t, needle) >= n).then_some(t)
             },
         )
     }

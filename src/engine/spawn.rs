@@ -1,0 +1,593 @@
+//! Fork/exec of one process with `std::process::Command` + `pre_exec`.
+//!
+//! Everything that can fail in an explainable way (command lookup, user, directory, argv) is resolved in
+//! the parent, so the spawn error reads like supervisord's. The child only makes async-signal-safe calls
+//! on data prepared beforehand. `Command::spawn` waits until exec succeeded (or reports why it failed and
+//! reaps that child itself), so by the time it returns the pid is a running program in its own process
+//! group. Nobody here ever waits for a child: that is `reaper`'s job.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use nix::errno::Errno;
+
+use crate::config::model::{LogTarget, ProcessSpec};
+
+/// supervisord's fallback when it has no PATH of its own.
+const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
+
+/// Why a process could not be started. The text is what supervisord puts in `spawnerr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnError {
+    /// `can't find command 'x'` (fault NO_FILE).
+    NoFile(String),
+    /// Not executable, a directory, no permission, unparsable (fault NOT_EXECUTABLE).
+    NotExecutable(String),
+    /// Anything else: user, directory, fork/exec failures.
+    Other(String),
+}
+
+impl SpawnError {
+    pub fn message(&self) -> &str {
+        match self {
+            SpawnError::NoFile(m) | SpawnError::NotExecutable(m) | SpawnError::Other(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// What every child of this steward shares: the inherited environment and the server URL.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnContext {
+    /// steward's own environment at start, the lowest layer of every child's environment.
+    pub base_env: Vec<(OsString, OsString)>,
+    /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO; `None` when there is no control server.
+    pub server_url: Option<String>,
+    /// `[supervisord] environment`.
+    pub supervisord_env: Vec<(String, String)>,
+}
+
+impl SpawnContext {
+    pub fn from_process(
+        supervisord_env: Vec<(String, String)>,
+        server_url: Option<String>,
+    ) -> Self {
+        SpawnContext {
+            base_env: std::env::vars_os().collect(),
+            server_url,
+            supervisord_env,
+        }
+    }
+
+    fn base_path(&self) -> Option<&OsStr> {
+        self.base_env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_os_str())
+    }
+}
+
+/// A started child and the parent's ends of its pipes.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    /// Write end of the child's stdin (kept so the child does not see EOF, as under supervisord).
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    /// `None` with redirect_stderr (it shares the stdout pipe) or when stderr is discarded.
+    pub stderr: Option<OwnedFd>,
+}
+
+fn errno_name(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => format!("{:?}", Errno::from_raw(n)),
+        None => e.to_string(),
+    }
+}
+
+/// supervisord's lookup: a name with `/` is used as is; otherwise the first PATH entry where it exists
+/// (dirs from `path`, else the default list). Then it must be a non-directory with an x bit that we may
+/// execute.
+pub fn resolve_command(program: &str, path: Option<&OsStr>) -> Result<PathBuf, SpawnError> {
+    let (filename, meta) = if program.contains('/') {
+        (PathBuf::from(program), std::fs::metadata(program).ok())
+    } else {
+        let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
+        let mut found = None;
+        for dir in std::env::split_paths(path) {
+            let candidate = dir.join(program);
+            if let Ok(m) = std::fs::metadata(&candidate) {
+                found = Some((candidate, m));
+                break;
+            }
+        }
+        match found {
+            Some((p, m)) => (p, Some(m)),
+            None => (PathBuf::from(program), None),
+        }
+    };
+    let shown = filename.display();
+    let Some(meta) = meta else {
+        return Err(SpawnError::NoFile(format!("can't find command '{shown}'")));
+    };
+    if meta.is_dir() {
+        return Err(SpawnError::NotExecutable(format!(
+            "command at '{shown}' is a directory"
+        )));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(SpawnError::NotExecutable(format!(
+            "command at '{shown}' is not executable"
+        )));
+    }
+    let c = CString::new(filename.as_os_str().as_bytes()).map_err(|_| {
+        SpawnError::NotExecutable(format!("command at '{shown}' is not executable"))
+    })?;
+    // SAFETY: access(2) reads a NUL-terminated path we own.
+    if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+        return Err(SpawnError::NotExecutable(format!(
+            "no permission to run command '{shown}'"
+        )));
+    }
+    Ok(filename)
+}
+
+/// The child's environment in supervisord's precedence: steward's own < `SUPERVISOR_*` <
+/// `[supervisord] environment` < the program's `environment`.
+pub fn child_env(spec: &ProcessSpec, ctx: &SpawnContext) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = ctx.base_env.clone();
+    let mut set = |k: &str, v: &str| {
+        let k = OsString::from(k);
+        env.retain(|(ek, _)| *ek != k);
+        env.push((k, OsString::from(v)));
+    };
+    set("SUPERVISOR_ENABLED", "1");
+    let url = spec.serverurl.as_deref().or(ctx.server_url.as_deref());
+    if let Some(url) = url {
+        set("SUPERVISOR_SERVER_URL", url);
+    }
+    set("SUPERVISOR_PROCESS_NAME", &spec.name);
+    set("SUPERVISOR_GROUP_NAME", &spec.group);
+    for (k, v) in ctx.supervisord_env.iter().chain(spec.environment.iter()) {
+        set(k, v);
+    }
+    env
+}
+
+/// Credentials for the child, resolved in the parent.
+#[derive(Debug, Clone)]
+struct Creds {
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    groups: Vec<libc::gid_t>,
+}
+
+fn resolve_user(spec: &ProcessSpec) -> Result<Option<Creds>, SpawnError> {
+    let Some(user) = &spec.user else {
+        return Ok(None);
+    };
+    let (Some(uid), Some(gid)) = (user.uid, user.gid) else {
+        return Err(SpawnError::Other(format!(
+            "couldn't setuid to {}: no such user",
+            user.name
+        )));
+    };
+    // SAFETY: geteuid/getuid have no arguments and cannot fail.
+    let (euid, ruid) = unsafe { (libc::geteuid(), libc::getuid()) };
+    if euid != 0 {
+        if uid == ruid {
+            // "Switching" to ourselves is allowed and a no-op, as in supervisord.
+            return Ok(None);
+        }
+        return Err(SpawnError::Other(
+            "Can't drop privilege as nonroot user".to_string(),
+        ));
+    }
+    let mut groups = user.groups.clone();
+    if !groups.contains(&gid) {
+        groups.insert(0, gid);
+    }
+    Ok(Some(Creds { uid, gid, groups }))
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), SpawnError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| SpawnError::Other(format!("couldn't make pipe: {e:?}")))
+}
+
+fn discards(target: &LogTarget, also: &[LogTarget]) -> bool {
+    *target == LogTarget::None && also.iter().all(|t| *t == LogTarget::None)
+}
+
+/// Signal dispositions and mask as a freshly exec'd program expects them, prepared in the parent.
+struct SignalReset {
+    empty: libc::sigset_t,
+}
+
+/// The kernel's `struct sigaction` (handler, flags, restorer, mask) all zero: SIG_DFL. Going through
+/// the raw syscall also resets 32 and 33, which glibc's wrapper refuses to touch.
+const KERNEL_SIGACTION_DFL: [u64; 4] = [0; 4];
+
+impl SignalReset {
+    fn new() -> SignalReset {
+        // SAFETY: sigemptyset only writes to our zeroed local.
+        unsafe {
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            SignalReset { empty }
+        }
+    }
+
+    /// In the child: async-signal-safe calls only.
+    fn apply(&self) {
+        for sig in 1..=64 {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            // SAFETY: rt_sigaction with a valid, zeroed kernel sigaction and the kernel's sigset size
+            // (8 bytes); errors are harmless and ignored.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    KERNEL_SIGACTION_DFL.as_ptr(),
+                    std::ptr::null_mut::<u64>(),
+                    8usize,
+                );
+            }
+        }
+        // SAFETY: sets the mask from a set prepared in the parent.
+        unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, &self.empty, std::ptr::null_mut());
+        }
+    }
+}
+
+/// A failure in the child is reported to the parent as one integer (std passes the raw code through its
+/// exec-status pipe): the step times STEP_BASE plus the errno, so the spawn error can say what failed.
+const STEP_BASE: i32 = 100_000;
+const STEP_SETGROUPS: i32 = 1;
+const STEP_SETGID: i32 = 2;
+const STEP_SETUID: i32 = 3;
+const STEP_CHDIR: i32 = 4;
+
+/// In the child: the current errno tagged with `step`. Does not allocate.
+fn step_error(step: i32) -> io::Error {
+    let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    io::Error::from_raw_os_error(step * STEP_BASE + errno)
+}
+
+/// Mark every fd from 3 up close-on-exec, so the child gets exactly 0, 1 and 2. Closing them outright
+/// would also close std's exec-status pipe, which must stay open until exec.
+fn cloexec_from_3() {
+    // SAFETY: close_range(2) with integer arguments; the CLOEXEC flag only changes fd flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc != 0 {
+        // Pre-5.11 kernels: walk the usual fd range.
+        for fd in 3..4096 {
+            // SAFETY: fcntl on a possibly closed fd just fails with EBADF.
+            unsafe {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// Start one configured process: own process group, pipes for stdin/stdout/stderr, `user=`, `directory`,
+/// `umask`, the environment, fds beyond 2 closed, signal mask and dispositions reset.
+pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, SpawnError> {
+    if let Some(reason) = &spec.argv_error {
+        return Err(SpawnError::NotExecutable(format!(
+            "can't parse command '{}': {reason}",
+            spec.command_line
+        )));
+    }
+    let Some(program) = spec.argv.first() else {
+        return Err(SpawnError::NotExecutable(format!(
+            "can't parse command '{}': empty command",
+            spec.command_line
+        )));
+    };
+    let env = child_env(spec, ctx);
+    let path = spec
+        .environment
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| OsStr::new(v.as_str()))
+        .or_else(|| ctx.base_path());
+    let filename = resolve_command(program, path)?;
+    let creds = resolve_user(spec)?;
+    let dir = match &spec.directory {
+        Some(d) => {
+            // Checked here for a clear spawn error; the child's chdir (as the target user) is the real test.
+            let problem = match std::fs::metadata(d) {
+                Ok(m) if m.is_dir() => None,
+                Ok(_) => Some("ENOTDIR".to_string()),
+                Err(e) => Some(errno_name(&e)),
+            };
+            if let Some(p) = problem {
+                return Err(SpawnError::Other(format!(
+                    "couldn't chdir to {}: {p}",
+                    d.display()
+                )));
+            }
+            Some(CString::new(d.as_os_str().as_bytes()).map_err(|_| {
+                SpawnError::Other(format!("couldn't chdir to {}: EINVAL", d.display()))
+            })?)
+        }
+        None => None,
+    };
+
+    let (stdin_r, stdin_w) = pipe()?;
+    let mut cmd = Command::new(&filename);
+    cmd.arg0(program)
+        .args(&spec.argv[1..])
+        .env_clear()
+        .envs(env)
+        .process_group(0)
+        .stdin(Stdio::from(stdin_r));
+
+    let mut out_r = None;
+    let mut err_r = None;
+    if discards(&spec.stdout.target, &spec.stdout.also) {
+        cmd.stdout(Stdio::null());
+        if spec.redirect_stderr {
+            cmd.stderr(Stdio::null());
+        }
+    } else {
+        let (r, w) = pipe()?;
+        if spec.redirect_stderr {
+            let w2 = w
+                .try_clone()
+                .map_err(|e| SpawnError::Other(format!("couldn't dup pipe: {e}")))?;
+            cmd.stderr(Stdio::from(w2));
+        }
+        cmd.stdout(Stdio::from(w));
+        out_r = Some(r);
+    }
+    if !spec.redirect_stderr {
+        if discards(&spec.stderr.target, &spec.stderr.also) {
+            cmd.stderr(Stdio::null());
+        } else {
+            let (r, w) = pipe()?;
+            cmd.stderr(Stdio::from(w));
+            err_r = Some(r);
+        }
+    }
+
+    let reset = SignalReset::new();
+    let umask = spec.umask;
+    let dir_shown = spec
+        .directory
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let creds_for_msg = creds.clone();
+    // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe calls
+    // (setgroups, setgid, setuid, chdir, umask, sigaction, sigprocmask, close_range/fcntl) on data
+    // prepared above; it allocates nothing (io::Error::last_os_error does not allocate).
+    unsafe {
+        cmd.pre_exec(move || {
+            reset.apply();
+            if let Some(c) = &creds {
+                if libc::setgroups(c.groups.len(), c.groups.as_ptr()) != 0 {
+                    return Err(step_error(STEP_SETGROUPS));
+                }
+                if libc::setgid(c.gid) != 0 {
+                    return Err(step_error(STEP_SETGID));
+                }
+                if libc::setuid(c.uid) != 0 {
+                    return Err(step_error(STEP_SETUID));
+                }
+            }
+            if let Some(d) = &dir {
+                if libc::chdir(d.as_ptr()) != 0 {
+                    return Err(step_error(STEP_CHDIR));
+                }
+            }
+            if let Some(m) = umask {
+                libc::umask(m as libc::mode_t);
+            }
+            cloexec_from_3();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| {
+        let code = e.raw_os_error().unwrap_or(0);
+        let errno = errno_name(&io::Error::from_raw_os_error(code % STEP_BASE));
+        let (uid, gid) = creds_for_msg.as_ref().map_or((0, 0), |c| (c.uid, c.gid));
+        SpawnError::Other(match code / STEP_BASE {
+            STEP_SETGROUPS => format!("couldn't set supplementary groups: {errno}"),
+            STEP_SETGID => format!("couldn't setgid to {gid}: {errno}"),
+            STEP_SETUID => format!("couldn't setuid to {uid}: {errno}"),
+            STEP_CHDIR => format!("couldn't chdir to {}: {errno}", dir_shown),
+            _ => format!("couldn't exec {}: {errno}", filename.display()),
+        })
+    })?;
+    // Dropping `cmd` closes our copies of the child's pipe ends, so EOF comes when the child is gone.
+    drop(cmd);
+    Ok(Spawned {
+        pid: child.id() as i32,
+        stdin: Some(stdin_w),
+        stdout: out_r,
+        stderr: err_r,
+    })
+}
+
+/// Single-program mode: inherit stdio and environment; own process group, made the terminal's
+/// foreground group when stdin is a tty (so ^C reaches the program, not us); signals reset.
+pub fn spawn_single(argv: &[String]) -> Result<i32, SpawnError> {
+    let Some(program) = argv.first() else {
+        return Err(SpawnError::NoFile("no command given".into()));
+    };
+    let path = std::env::var_os("PATH");
+    let filename = resolve_command(program, path.as_deref())?;
+    let mut cmd = Command::new(&filename);
+    cmd.arg0(program).args(&argv[1..]).process_group(0);
+    let reset = SignalReset::new();
+    // SAFETY: in the child before exec: sigaction, isatty, tcsetpgrp, getpid, sigprocmask, all
+    // async-signal-safe; no allocation.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::isatty(0) == 1 {
+                // tcsetpgrp from a background group raises SIGTTOU unless it is ignored.
+                let mut ign: libc::sigaction = std::mem::zeroed();
+                ign.sa_sigaction = libc::SIG_IGN;
+                libc::sigaction(libc::SIGTTOU, &ign, std::ptr::null_mut());
+                libc::tcsetpgrp(0, libc::getpid());
+            }
+            reset.apply();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| {
+        SpawnError::Other(format!(
+            "couldn't exec {}: {}",
+            filename.display(),
+            errno_name(&e)
+        ))
+    })?;
+    Ok(child.id() as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::process::tests::spec;
+
+    #[test]
+    fn resolve_errors_read_like_supervisord() {
+        assert_eq!(
+            resolve_command("/nonexistent/thing", None),
+            Err(SpawnError::NoFile(
+                "can't find command '/nonexistent/thing'".into()
+            ))
+        );
+        assert_eq!(
+            resolve_command("/tmp", None),
+            Err(SpawnError::NotExecutable(
+                "command at '/tmp' is a directory".into()
+            ))
+        );
+        assert_eq!(
+            resolve_command("no-such-program-here", Some(OsStr::new("/bin"))),
+            Err(SpawnError::NoFile(
+                "can't find command 'no-such-program-here'".into()
+            ))
+        );
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("plain");
+        std::fs::write(&f, "x").unwrap();
+        assert!(matches!(
+            resolve_command(f.to_str().unwrap(), None),
+            Err(SpawnError::NotExecutable(m)) if m.ends_with("is not executable")
+        ));
+        let found = resolve_command("sh", Some(OsStr::new("/nonexistent:/bin:/usr/bin"))).unwrap();
+        assert!(found.ends_with("sh"));
+        assert!(found.is_absolute());
+    }
+
+    #[test]
+    fn failures_in_the_child_name_their_step() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIPPED: needs root to switch users");
+            return;
+        }
+        // Forks: keep away from the supervisor tests' waitpid(-1).
+        let _guard = crate::engine::supervisor::tests::SERIAL
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let d = tempfile::tempdir().unwrap();
+        let private = d.path().join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::fs::set_permissions(
+            &private,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let mut s = spec("web", &["/bin/true"]);
+        s.user = Some(crate::config::model::UserSpec {
+            name: "nobody".into(),
+            uid: Some(65534),
+            gid: Some(65534),
+            groups: vec![],
+        });
+        s.directory = Some(private.clone());
+        let e = spawn_process(&s, &SpawnContext::default()).unwrap_err();
+        assert_eq!(
+            e.message(),
+            format!("couldn't chdir to {}: EACCES", private.display())
+        );
+    }
+
+    #[test]
+    fn env_precedence() {
+        let mut s = spec("web", &["x"]);
+        s.group = "g".into();
+        s.environment = vec![("A".into(), "prog".into()), ("B".into(), "prog".into())];
+        let ctx = SpawnContext {
+            base_env: vec![
+                ("A".into(), "base".into()),
+                ("C".into(), "base".into()),
+                ("SUPERVISOR_ENABLED".into(), "0".into()),
+            ],
+            server_url: Some("unix:///run/s.sock".into()),
+            supervisord_env: vec![("B".into(), "sup".into()), ("D".into(), "sup".into())],
+        };
+        let env: std::collections::BTreeMap<_, _> = child_env(&s, &ctx)
+            .into_iter()
+            .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
+            .collect();
+        assert_eq!(env["A"], "prog");
+        assert_eq!(env["B"], "prog");
+        assert_eq!(env["C"], "base");
+        assert_eq!(env["D"], "sup");
+        assert_eq!(env["SUPERVISOR_ENABLED"], "1");
+        assert_eq!(env["SUPERVISOR_PROCESS_NAME"], "web");
+        assert_eq!(env["SUPERVISOR_GROUP_NAME"], "g");
+        assert_eq!(env["SUPERVISOR_SERVER_URL"], "unix:///run/s.sock");
+    }
+
+    #[test]
+    fn missing_directory_and_user_are_spawn_errors() {
+        let mut s = spec("web", &["/bin/true"]);
+        s.directory = Some("/nonexistent-dir".into());
+        let e = spawn_process(&s, &SpawnContext::default()).unwrap_err();
+        assert_eq!(e.message(), "couldn't chdir to /nonexistent-dir: ENOENT");
+        let mut s = spec("web", &["/bin/true"]);
+        s.user = Some(crate::config::model::UserSpec {
+            name: "nosuchuser".into(),
+            uid: None,
+            gid: None,
+            groups: vec![],
+        });
+        let e = spawn_process(&s, &SpawnContext::default()).unwrap_err();
+        assert_eq!(e.message(), "couldn't setuid to nosuchuser: no such user");
+        let mut s = spec("web", &["x"]);
+        s.argv = vec![];
+        s.argv_error = Some("No closing quotation".into());
+        assert!(matches!(
+            spawn_process(&s, &SpawnContext::default()),
+            Err(SpawnError::NotExecutable(_))
+        ));
+    }
+}

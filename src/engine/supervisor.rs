@@ -1,0 +1,1015 @@
+//! The single owner of the process table. One `current_thread` runtime; signals, control requests,
+//! child exits and deadlines all arrive here as events, `process` decides, this module acts.
+//!
+//! Time is event-driven: the loop sleeps until the earliest deadline of any process (or forever when
+//! there is none). A pid goes into the table in the same synchronous step as the spawn, so an exit can
+//! never be reaped for a pid we don't know yet.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::config::model::{Config, LogTarget, ProcessSpec};
+use crate::engine::api::{
+    split_namespec, Fault, Handle, ProcessInfo, ProcessState, Reply, Request, SupervisorState,
+};
+use crate::engine::output;
+use crate::engine::process::{Effect, ExitStatus, Level, Process, Refused};
+use crate::engine::reaper;
+use crate::engine::signals::{signame, Action, Signals};
+use crate::engine::spawn::{self, SpawnContext, SpawnError};
+
+/// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
+const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(3);
+
+/// Re-reads the configuration for a reload (SIGHUP / `restart`). An error keeps the running config.
+pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
+
+/// Called after a successful reload with the new config (e.g. to reconfigure the main log).
+pub type OnReload = Box<dyn FnMut(&Config)>;
+
+/// A reply to send now, or `None` when the request was parked until its process settles.
+type Answer = Option<(Reply<()>, Result<(), Fault>)>;
+
+/// Write one line to steward's main log at `level`.
+pub fn emit(level: Level, msg: &str) {
+    match level {
+        Level::Crit => tracing::error!(target: "crit", "{msg}"),
+        Level::Error => tracing::error!("{msg}"),
+        Level::Warn => tracing::warn!("{msg}"),
+        Level::Info => tracing::info!("{msg}"),
+        Level::Debug => tracing::debug!("{msg}"),
+    }
+}
+
+fn epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// One row of the process table.
+struct Entry {
+    spec: ProcessSpec,
+    proc: Process,
+    start_epoch: i64,
+    stop_epoch: i64,
+    /// Our end of the child's stdin; dropped when the child is reaped.
+    stdin: Option<OwnedFd>,
+    auto_stdout: Option<PathBuf>,
+    auto_stderr: Option<PathBuf>,
+    start_waiters: Vec<Reply<()>>,
+    stop_waiters: Vec<Reply<()>>,
+}
+
+/// An ordered stop in progress (shutdown or the first half of a reload).
+struct Stopping {
+    /// Group names still to stop, next one first: descending (priority, name).
+    groups: Vec<String>,
+    reload: bool,
+    next_report: Instant,
+}
+
+/// The supervisor: process table, its request channel and the ordered-stop state.
+pub struct Supervisor {
+    config: Config,
+    entries: Vec<Entry>,
+    by_pid: HashMap<i32, usize>,
+    ctx: SpawnContext,
+    state: SupervisorState,
+    stopping: Option<Stopping>,
+    handle: Handle,
+    rx: mpsc::UnboundedReceiver<Request>,
+    reloader: Reloader,
+    exit_code: Option<i32>,
+    on_reload: Option<OnReload>,
+}
+
+/// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
+pub fn server_url(config: &Config) -> Option<String> {
+    if let Some(u) = &config.unix_http_server {
+        return Some(format!("unix://{}", u.file.display()));
+    }
+    config.inet_http_server.as_ref().map(|i| {
+        let host = if i.host.is_empty() || i.host == "*" {
+            "localhost"
+        } else {
+            i.host.as_str()
+        };
+        format!("http://{host}:{}", i.port)
+    })
+}
+
+fn build_entries(config: &Config) -> Vec<Entry> {
+    let sd = &config.supervisord;
+    let mut entries = vec![];
+    for g in &config.groups {
+        for spec in &g.processes {
+            let auto = |stream: &str, t: &LogTarget, also: &[LogTarget]| {
+                (*t == LogTarget::Auto || also.contains(&LogTarget::Auto))
+                    .then(|| output::auto_path(&sd.childlogdir, &spec.name, stream, &sd.identifier))
+            };
+            let auto_stdout = auto("stdout", &spec.stdout.target, &spec.stdout.also);
+            let auto_stderr = if spec.redirect_stderr {
+                None
+            } else {
+                auto("stderr", &spec.stderr.target, &spec.stderr.also)
+            };
+            entries.push(Entry {
+                spec: spec.clone(),
+                proc: Process::new(&spec.name),
+                start_epoch: 0,
+                stop_epoch: 0,
+                stdin: None,
+                auto_stdout,
+                auto_stderr,
+                start_waiters: vec![],
+                stop_waiters: vec![],
+            });
+        }
+    }
+    entries
+}
+
+impl Supervisor {
+    pub fn new(config: Config, reloader: Reloader) -> Supervisor {
+        let (handle, rx) = Handle::channel();
+        let ctx =
+            SpawnContext::from_process(config.supervisord.environment.clone(), server_url(&config));
+        Supervisor {
+            entries: build_entries(&config),
+            config,
+            by_pid: HashMap::new(),
+            ctx,
+            state: SupervisorState::Running,
+            stopping: None,
+            handle,
+            rx,
+            reloader,
+            exit_code: None,
+            on_reload: None,
+        }
+    }
+
+    /// A sender for control requests; clone freely.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    pub fn set_on_reload(&mut self, f: OnReload) {
+        self.on_reload = Some(f);
+    }
+
+    /// Run until a requested shutdown completes; returns steward's exit status (0).
+    pub async fn run(mut self) -> i32 {
+        let mut signals = match Signals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                emit(Level::Crit, &format!("cannot install signal handlers: {e}"));
+                return 2;
+            }
+        };
+        self.autostart(Instant::now());
+        loop {
+            let now = Instant::now();
+            self.fire_due(now);
+            self.advance_stop(now);
+            self.settle_waiters();
+            if let Some(code) = self.exit_code {
+                return code;
+            }
+            let next = self.next_deadline();
+            tokio::select! {
+                biased;
+                action = signals.next() => self.on_signal(action),
+                Some(req) = self.rx.recv() => self.on_request(req),
+                _ = sleep_until(next), if next.is_some() => {}
+            }
+        }
+    }
+
+    fn autostart(&mut self, now: Instant) {
+        for i in 0..self.entries.len() {
+            let e = &self.entries[i];
+            if e.spec.autostart && e.proc.laststart.is_none() {
+                let mut out = vec![];
+                if self.entries[i].proc.start(now, &mut out).is_ok() {
+                    self.apply(i, out);
+                }
+            }
+        }
+    }
+
+    fn may_start(&self) -> bool {
+        self.state == SupervisorState::Running
+    }
+
+    fn fire_due(&mut self, now: Instant) {
+        for i in 0..self.entries.len() {
+            if matches!(self.entries[i].proc.deadline, Some((at, _)) if at <= now) {
+                let mut out = vec![];
+                let may = self.may_start();
+                let e = &mut self.entries[i];
+                e.proc.on_deadline(&e.spec, now, may, &mut out);
+                self.apply(i, out);
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let procs = self
+            .entries
+            .iter()
+            .filter_map(|e| e.proc.deadline.map(|(at, _)| at));
+        let report = self.stopping.as_ref().map(|s| s.next_report);
+        procs.chain(report).min()
+    }
+
+    /// Carry out what the state machine decided for entry `i`.
+    fn apply(&mut self, i: usize, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Log(level, msg) => emit(level, &msg),
+                // A fresh clock: earlier spawns in this same step may have taken a while.
+                Effect::Spawn => self.spawn(i, Instant::now()),
+                Effect::Kill { pid, signal, group } => {
+                    let target = if group { -pid } else { pid };
+                    // SAFETY: kill(2) with integer arguments; the pid is our live (or unreaped) child.
+                    let rc = unsafe { libc::kill(target, signal) };
+                    if rc != 0 {
+                        let err = std::io::Error::last_os_error();
+                        if err.raw_os_error() != Some(libc::ESRCH) {
+                            let mut out = vec![];
+                            self.entries[i]
+                                .proc
+                                .signal_failed(&err.to_string(), &mut out);
+                            self.apply(i, out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn spawn(&mut self, i: usize, now: Instant) {
+        self.entries[i].start_epoch = epoch();
+        let result = spawn::spawn_process(&self.entries[i].spec, &self.ctx);
+        let mut out = vec![];
+        let e = &mut self.entries[i];
+        match result {
+            Ok(child) => {
+                // Into the table before anything else can run: the reaper must know this pid.
+                self.by_pid.insert(child.pid, i);
+                e.stdin = child.stdin;
+                if let Some(fd) = child.stdout {
+                    let sinks = output::sinks_for(
+                        &e.spec.stdout.target,
+                        &e.spec.stdout.also,
+                        e.auto_stdout.as_deref(),
+                    );
+                    output::attach(&e.spec.name, fd, sinks);
+                }
+                if let Some(fd) = child.stderr {
+                    let sinks = output::sinks_for(
+                        &e.spec.stderr.target,
+                        &e.spec.stderr.also,
+                        e.auto_stderr.as_deref(),
+                    );
+                    output::attach(&e.spec.name, fd, sinks);
+                }
+                e.proc.spawned(child.pid, &e.spec, now, &mut out);
+            }
+            Err(err) => e.proc.spawn_failed(err.message(), &e.spec, now, &mut out),
+        }
+        self.apply(i, out);
+    }
+
+    fn on_signal(&mut self, action: Action) {
+        let now = Instant::now();
+        match action {
+            Action::Reap => self.reap(now),
+            Action::Shutdown(sig) => {
+                if self.state == SupervisorState::Shutdown {
+                    emit(
+                        Level::Debug,
+                        &format!("received {} during shutdown, ignored", signame(sig)),
+                    );
+                } else {
+                    emit(
+                        Level::Warn,
+                        &format!("received {} indicating exit request", signame(sig)),
+                    );
+                    self.begin_stop(false, now);
+                }
+            }
+            Action::Reload => {
+                if self.state == SupervisorState::Running {
+                    emit(Level::Warn, "received SIGHUP indicating restart request");
+                    self.begin_stop(true, now);
+                }
+            }
+            Action::ReopenLogs => {
+                // Reopen first, so this line already lands in the new file.
+                reopen_logs();
+                emit(
+                    Level::Info,
+                    "received SIGUSR2 indicating log reopen request",
+                );
+            }
+        }
+    }
+
+    fn reap(&mut self, now: Instant) {
+        let mut statuses = vec![];
+        reaper::reap_all(|pid, status| statuses.push((pid, status)));
+        for (pid, status) in statuses {
+            self.exited(pid, status, now);
+        }
+    }
+
+    fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant) {
+        let Some(i) = self.by_pid.remove(&pid) else {
+            emit(
+                Level::Info,
+                &format!("reaped unknown pid {pid} ({})", status.describe()),
+            );
+            return;
+        };
+        let may = self.may_start();
+        let e = &mut self.entries[i];
+        e.stop_epoch = epoch();
+        e.stdin = None;
+        let mut out = vec![];
+        e.proc.exited(status, &e.spec, now, may, &mut out);
+        self.apply(i, out);
+    }
+
+    /// Start the ordered stop of everything: for a shutdown, or for a reload.
+    fn begin_stop(&mut self, reload: bool, now: Instant) {
+        self.state = if reload {
+            SupervisorState::Restarting
+        } else {
+            SupervisorState::Shutdown
+        };
+        if let Some(s) = &mut self.stopping {
+            // A TERM during a reload turns it into a shutdown; nothing else changes.
+            s.reload &= reload;
+            return;
+        }
+        // Pending autorestarts and retries won't happen any more.
+        for e in &mut self.entries {
+            if matches!(e.proc.state, ProcessState::Exited | ProcessState::Backoff) {
+                e.proc.deadline = None;
+            }
+        }
+        let mut groups: Vec<(i64, String)> = self
+            .config
+            .groups
+            .iter()
+            .map(|g| (g.priority, g.name.clone()))
+            .collect();
+        groups.sort();
+        groups.reverse();
+        self.stopping = Some(Stopping {
+            groups: groups.into_iter().map(|(_, n)| n).collect(),
+            reload,
+            next_report: now,
+        });
+    }
+
+    /// Stop the current group; move on when it has nothing left running; finish when all are done.
+    fn advance_stop(&mut self, now: Instant) {
+        let Some(stopping) = &self.stopping else {
+            return;
+        };
+        let mut groups = stopping.groups.clone();
+        while let Some(group) = groups.first().cloned() {
+            let mut members: Vec<usize> = (0..self.entries.len())
+                .filter(|&i| self.entries[i].spec.group == group)
+                .collect();
+            members.sort_by(|&a, &b| {
+                let (a, b) = (&self.entries[a].spec, &self.entries[b].spec);
+                (b.priority, &b.name).cmp(&(a.priority, &a.name))
+            });
+            for &i in &members {
+                let mut out = vec![];
+                let e = &mut self.entries[i];
+                match e.proc.state {
+                    ProcessState::Running | ProcessState::Starting => {
+                        let _ = e.proc.stop(&e.spec, now, &mut out);
+                    }
+                    ProcessState::Backoff => e.proc.give_up(),
+                    _ => {}
+                }
+                self.apply(i, out);
+            }
+            if members
+                .iter()
+                .any(|&i| !self.entries[i].proc.state.is_stopped())
+            {
+                break;
+            }
+            groups.remove(0);
+        }
+        let unstopped: Vec<&str> = self
+            .entries
+            .iter()
+            .filter(|e| !e.proc.state.is_stopped())
+            .map(|e| e.spec.name.as_str())
+            .collect();
+        let Some(stopping) = &mut self.stopping else {
+            return;
+        };
+        stopping.groups = groups;
+        if !unstopped.is_empty() {
+            if now >= stopping.next_report {
+                emit(
+                    Level::Info,
+                    &format!("waiting for {} to die", unstopped.join(", ")),
+                );
+                stopping.next_report = now + SHUTDOWN_REPORT_EVERY;
+            }
+            return;
+        }
+        let reload = stopping.reload;
+        self.stopping = None;
+        if reload {
+            self.finish_reload(now);
+        } else {
+            self.exit_code = Some(0);
+        }
+    }
+
+    fn finish_reload(&mut self, now: Instant) {
+        match (self.reloader)() {
+            Ok(config) => {
+                if let Some(f) = &mut self.on_reload {
+                    f(&config);
+                }
+                self.ctx = SpawnContext::from_process(
+                    config.supervisord.environment.clone(),
+                    server_url(&config),
+                );
+                self.config = config;
+            }
+            Err(msg) => emit(
+                Level::Error,
+                &format!("could not reload the configuration, keeping the old one: {msg}"),
+            ),
+        }
+        self.entries = build_entries(&self.config);
+        self.by_pid.clear();
+        self.state = SupervisorState::Running;
+        self.autostart(now);
+    }
+
+    /// Answer start/stop waiters whose process has reached a verdict.
+    fn settle_waiters(&mut self) {
+        for e in &mut self.entries {
+            let state = e.proc.state;
+            if !e.start_waiters.is_empty() && state != ProcessState::Starting {
+                let verdict = if state == ProcessState::Running {
+                    Ok(())
+                } else if e.proc.spawnerr.is_some() {
+                    // As supervisord: the detail is the name; the reason is in the process info.
+                    Err(Fault::SpawnError(e.spec.namespec()))
+                } else {
+                    Err(Fault::AbnormalTermination(e.spec.namespec()))
+                };
+                for w in e.start_waiters.drain(..) {
+                    let _ = w.send(verdict.clone());
+                }
+            }
+            if !e.stop_waiters.is_empty() && state.is_stopped() {
+                for w in e.stop_waiters.drain(..) {
+                    let _ = w.send(Ok(()));
+                }
+            }
+        }
+    }
+
+    fn find(&self, namespec: &str) -> Result<usize, Fault> {
+        let (group, name) = split_namespec(namespec);
+        let bad = || Fault::BadName(namespec.to_string());
+        let name = name.ok_or_else(bad)?;
+        self.entries
+            .iter()
+            .position(|e| e.spec.group == group && e.spec.name == name)
+            .ok_or_else(bad)
+    }
+
+    fn on_request(&mut self, req: Request) {
+        let now = Instant::now();
+        let refuse_when_stopping = self.state != SupervisorState::Running;
+        match req {
+            Request::State { reply } => {
+                let _ = reply.send(self.state);
+            }
+            Request::Config { reply } => {
+                let _ = reply.send(Box::new(self.config.clone()));
+            }
+            Request::Info { name, reply } => {
+                let _ = reply.send(self.info(name.as_deref()));
+            }
+            Request::Start { reply, .. }
+            | Request::Stop { reply, .. }
+            | Request::Signal { reply, .. }
+            | Request::Shutdown { reply }
+            | Request::Reload { reply }
+                if refuse_when_stopping =>
+            {
+                let _ = reply.send(Err(Fault::ShutdownState));
+            }
+            Request::Start { name, wait, reply } => {
+                if let Some(reply) = self.start_request(&name, wait, reply, now) {
+                    let _ = reply.0.send(reply.1);
+                }
+            }
+            Request::Stop { name, wait, reply } => {
+                if let Some(reply) = self.stop_request(&name, wait, reply, now) {
+                    let _ = reply.0.send(reply.1);
+                }
+            }
+            Request::Signal {
+                name,
+                signal,
+                reply,
+            } => {
+                let _ = reply.send(self.signal_request(&name, signal));
+            }
+            Request::Shutdown { reply } => {
+                let _ = reply.send(Ok(()));
+                emit(Level::Warn, "received shutdown request");
+                self.begin_stop(false, now);
+            }
+            Request::Reload { reply } => {
+                let _ = reply.send(Ok(()));
+                emit(Level::Warn, "received restart request");
+                self.begin_stop(true, now);
+            }
+            Request::ReopenLogs { reply } => {
+                reopen_logs();
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    fn start_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(f) => return Some((reply, Err(f))),
+        };
+        // Like startProcess: a missing or unusable command is a fault and leaves the state alone.
+        let spec = &self.entries[i].spec;
+        if let Some(program) = spec.argv.first() {
+            let path = spec
+                .environment
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| std::ffi::OsString::from(v))
+                .or_else(|| std::env::var_os("PATH"));
+            match spawn::resolve_command(program, path.as_deref()) {
+                Err(SpawnError::NoFile(m)) => return Some((reply, Err(Fault::NoFile(m)))),
+                Err(SpawnError::NotExecutable(m)) => {
+                    return Some((reply, Err(Fault::NotExecutable(m))))
+                }
+                _ => {}
+            }
+        }
+        let mut out = vec![];
+        match self.entries[i].proc.start(now, &mut out) {
+            Ok(()) => {}
+            Err(Refused::AlreadyStarted) => {
+                return Some((reply, Err(Fault::AlreadyStarted(name.to_string()))))
+            }
+            Err(Refused::NotRunning) | Err(Refused::Unknown) => {
+                return Some((
+                    reply,
+                    Err(Fault::Failed(format!("{name} is in an unknown state"))),
+                ))
+            }
+        }
+        self.apply(i, out);
+        let e = &mut self.entries[i];
+        if e.proc.state == ProcessState::Backoff || e.proc.state == ProcessState::Fatal {
+            return Some((reply, Err(Fault::SpawnError(name.to_string()))));
+        }
+        if wait && e.proc.state == ProcessState::Starting {
+            e.start_waiters.push(reply);
+            return None;
+        }
+        Some((reply, Ok(())))
+    }
+
+    fn stop_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(f) => return Some((reply, Err(f))),
+        };
+        let mut out = vec![];
+        let e = &mut self.entries[i];
+        if let Err(_refused) = e.proc.stop(&e.spec, now, &mut out) {
+            return Some((reply, Err(Fault::NotRunning(name.to_string()))));
+        }
+        self.apply(i, out);
+        let e = &mut self.entries[i];
+        if wait && !e.proc.state.is_stopped() {
+            e.stop_waiters.push(reply);
+            return None;
+        }
+        Some((reply, Ok(())))
+    }
+
+    fn signal_request(&mut self, name: &str, signal: i32) -> Result<(), Fault> {
+        let i = self.find(name)?;
+        if !(1..=64).contains(&signal) {
+            return Err(Fault::BadSignal(signal.to_string()));
+        }
+        let e = &self.entries[i];
+        if !e.proc.state.is_signallable() || e.proc.pid <= 0 {
+            return Err(Fault::NotRunning(name.to_string()));
+        }
+        // SAFETY: kill(2) with integer arguments on our own child.
+        if unsafe { libc::kill(e.proc.pid, signal) } != 0 {
+            return Err(Fault::Failed(std::io::Error::last_os_error().to_string()));
+        }
+        Ok(())
+    }
+
+    fn info(&self, name: Option<&str>) -> Result<Vec<ProcessInfo>, Fault> {
+        let now = epoch();
+        match name {
+            Some(n) => Ok(vec![self.info_of(self.find(n)?, now)]),
+            None => Ok((0..self.entries.len())
+                .map(|i| self.info_of(i, now))
+                .collect()),
+        }
+    }
+
+    fn info_of(&self, i: usize, now: i64) -> ProcessInfo {
+        let e = &self.entries[i];
+        let target_name = |t: &LogTarget, auto: &Option<PathBuf>| match t {
+            LogTarget::None => String::new(),
+            LogTarget::Auto => auto
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            LogTarget::Stdout => "/dev/stdout".into(),
+            LogTarget::Stderr => "/dev/stderr".into(),
+            LogTarget::Syslog => "syslog".into(),
+            LogTarget::File(p) => p.display().to_string(),
+        };
+        let stdout_logfile = target_name(&e.spec.stdout.target, &e.auto_stdout);
+        let stderr_logfile = if e.spec.redirect_stderr {
+            String::new()
+        } else {
+            target_name(&e.spec.stderr.target, &e.auto_stderr)
+        };
+        let state = e.proc.state;
+        ProcessInfo {
+            name: e.spec.name.clone(),
+            group: e.spec.group.clone(),
+            start: e.start_epoch,
+            stop: e.stop_epoch,
+            now,
+            state,
+            statename: state.name(),
+            spawnerr: e.proc.spawnerr.clone().unwrap_or_default(),
+            exitstatus: e.proc.exitstatus,
+            stdout_logfile,
+            stderr_logfile,
+            pid: e.proc.pid,
+            description: description(e, now),
+        }
+    }
+}
+
+fn reopen_logs() {
+    crate::engine::mainlog::reopen();
+    output::reopen_all();
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// supervisord's `description` (reference 3.5).
+fn description(e: &Entry, now: i64) -> String {
+    match e.proc.state {
+        ProcessState::Running => format!(
+            "pid {}, uptime {}",
+            e.proc.pid,
+            uptime((now - e.start_epoch).max(0))
+        ),
+        ProcessState::Stopped | ProcessState::Exited => {
+            if e.stop_epoch == 0 {
+                "Not started".into()
+            } else {
+                short_local_time(e.stop_epoch)
+            }
+        }
+        ProcessState::Fatal | ProcessState::Backoff => match &e.proc.spawnerr {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => format!("unknown error (try \"tail {}\")", e.spec.name),
+        },
+        ProcessState::Starting | ProcessState::Stopping | ProcessState::Unknown => String::new(),
+    }
+}
+
+/// Python's `str(timedelta(seconds=n))`: `0:00:05`, `1 day, 2:03:04`, `3 days, 0:00:00`.
+fn uptime(secs: i64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let hms = format!("{}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60);
+    match days {
+        0 => hms,
+        1 => format!("1 day, {hms}"),
+        d => format!("{d} days, {hms}"),
+    }
+}
+
+/// `%b %d %I:%M %p` in local time, e.g. `Nov 22 04:47 PM`.
+fn short_local_time(t: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = t as libc::time_t;
+    // SAFETY: localtime_r fills a zeroed struct we own from a time_t we own.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        tm
+    };
+    let hour12 = match tm.tm_hour % 12 {
+        0 => 12,
+        h => h,
+    };
+    let ampm = if tm.tm_hour < 12 { "AM" } else { "PM" };
+    format!(
+        "{} {:02} {:02}:{:02} {ampm}",
+        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
+        tm.tm_mday,
+        hour12,
+        tm.tm_min
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::model::*;
+    use crate::engine::process::tests::spec;
+    use std::sync::Mutex;
+
+    /// These tests fork real children and reap with waitpid(-1): one at a time.
+    pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
+
+    /// A config with supervisord's defaults around `specs`, one group per process.
+    pub(crate) fn config(specs: Vec<ProcessSpec>) -> Config {
+        let groups = specs
+            .into_iter()
+            .map(|s| GroupSpec {
+                name: s.group.clone(),
+                priority: s.priority,
+                kind: GroupKind::Program,
+                processes: vec![s],
+            })
+            .collect();
+        Config {
+            source: "/test.conf".into(),
+            files: vec![],
+            supervisord: SupervisordSpec {
+                logfile: LogTarget::None,
+                logfile_maxbytes: 0,
+                logfile_backups: 0,
+                loglevel: LogLevel::Info,
+                pidfile: None,
+                umask: 0o22,
+                nodaemon: true,
+                silent: true,
+                minfds: 1024,
+                minprocs: 200,
+                nocleanup: true,
+                childlogdir: "/tmp".into(),
+                user: None,
+                directory: None,
+                strip_ansi: false,
+                environment: vec![],
+                identifier: "supervisor".into(),
+            },
+            groups,
+            unix_http_server: None,
+            inet_http_server: None,
+            supervisorctl: None,
+            warnings: vec![],
+        }
+    }
+
+    /// Run a supervisor over `specs` next to `body`, then shut it down; returns steward's exit code.
+    fn with_supervisor<F, Fut>(specs: Vec<ProcessSpec>, body: F) -> i32
+    where
+        F: FnOnce(Handle) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sup = Supervisor::new(config(specs), Box::new(|| Err("no reload in tests".into())));
+        let h = sup.handle();
+        rt.block_on(async move {
+            let run = sup.run();
+            let drive = async {
+                body(h.clone()).await;
+                // The body may have shut down already.
+                let _ = h.shutdown().await;
+            };
+            let (code, ()) =
+                tokio::time::timeout(Duration::from_secs(20), async { tokio::join!(run, drive) })
+                    .await
+                    .expect("supervisor test timed out");
+            code
+        })
+    }
+
+    async fn info(h: &Handle, name: &str) -> ProcessInfo {
+        h.info(Some(name)).await.unwrap().remove(0)
+    }
+
+    async fn wait_state(h: &Handle, name: &str, state: ProcessState) -> ProcessInfo {
+        for _ in 0..500 {
+            let i = info(h, name).await;
+            if i.state == state {
+                return i;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{name} never reached {state:?}: {:?}", info(h, name).await);
+    }
+
+    fn quick(name: &str, argv: &[&str]) -> ProcessSpec {
+        let mut s = spec(name, argv);
+        s.autostart = false;
+        s.startsecs = 0;
+        s.stopwaitsecs = 2;
+        s
+    }
+
+    #[test]
+    fn start_stop_signal_info() {
+        let mut sleeper = quick("sleeper", &["sleep", "1000"]);
+        sleeper.autorestart = AutoRestart::Never;
+        let code = with_supervisor(vec![sleeper], |h| async move {
+            let i = info(&h, "sleeper").await;
+            assert_eq!(
+                (i.state, i.description.as_str()),
+                (ProcessState::Stopped, "Not started")
+            );
+            assert_eq!(
+                h.signal("sleeper", libc::SIGUSR1).await,
+                Err(Fault::NotRunning("sleeper".into()))
+            );
+            h.start("sleeper", true).await.unwrap();
+            let i = info(&h, "sleeper").await;
+            assert_eq!(i.state, ProcessState::Running);
+            assert!(i.pid > 0);
+            assert_eq!(i.description, format!("pid {}, uptime 0:00:00", i.pid));
+            assert_eq!(i.statename, "RUNNING");
+            assert!(matches!(
+                h.start("sleeper", true).await,
+                Err(Fault::AlreadyStarted(_))
+            ));
+            h.stop("sleeper", true).await.unwrap();
+            let i = info(&h, "sleeper").await;
+            assert_eq!(
+                (i.state, i.pid, i.exitstatus),
+                (ProcessState::Stopped, 0, -1)
+            );
+            assert!(i.stop > 0 && i.start > 0);
+            assert!(matches!(
+                h.stop("sleeper", true).await,
+                Err(Fault::NotRunning(_))
+            ));
+            // A signal goes to the process; USR1 kills sleep, which is not expected, no autorestart.
+            h.start("sleeper", false).await.unwrap();
+            h.signal("sleeper", libc::SIGUSR1).await.unwrap();
+            let i = wait_state(&h, "sleeper", ProcessState::Exited).await;
+            assert_eq!(i.exitstatus, -1);
+            assert_eq!(
+                h.signal("sleeper", 999).await,
+                Err(Fault::BadSignal("999".into()))
+            );
+            assert!(matches!(
+                h.info(Some("nosuch")).await,
+                Err(Fault::BadName(_))
+            ));
+            assert!(matches!(
+                h.start("sleeper:nosuch", false).await,
+                Err(Fault::BadName(_))
+            ));
+            assert_eq!(h.state().await, SupervisorState::Running);
+            let c = h.config().await.unwrap();
+            assert_eq!(c.groups[0].processes[0].name, "sleeper");
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn start_faults() {
+        let mut flaky = quick("flaky", &["sh", "-c", "exit 1"]);
+        flaky.startsecs = 1;
+        flaky.startretries = 0;
+        let missing = quick("missing", &["/nonexistent/thing"]);
+        let mut baddir = quick("baddir", &["sleep", "100"]);
+        baddir.directory = Some("/nonexistent-dir".into());
+        baddir.startretries = 0;
+        with_supervisor(vec![flaky, missing, baddir], |h| async move {
+            assert_eq!(
+                h.start("flaky", true).await,
+                Err(Fault::SpawnError("flaky".into()))
+            );
+            let i = info(&h, "flaky").await;
+            assert_eq!(i.state, ProcessState::Fatal);
+            assert_eq!(
+                i.spawnerr,
+                "Exited too quickly (process log may have details)"
+            );
+            assert_eq!(
+                h.start("missing", true).await,
+                Err(Fault::NoFile(
+                    "can't find command '/nonexistent/thing'".into()
+                ))
+            );
+            assert_eq!(info(&h, "missing").await.state, ProcessState::Stopped);
+            assert_eq!(
+                h.start("baddir", true).await,
+                Err(Fault::SpawnError("baddir".into()))
+            );
+            let i = info(&h, "baddir").await;
+            assert_eq!(i.state, ProcessState::Fatal);
+            assert_eq!(i.description, "couldn't chdir to /nonexistent-dir: ENOENT");
+        });
+    }
+
+    #[test]
+    fn shutdown_stops_in_reverse_priority_and_kills_stubborn() {
+        let mut a = quick("a", &["sleep", "1000"]);
+        a.autostart = true;
+        a.priority = 1;
+        let mut b = quick(
+            "b",
+            &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
+        );
+        b.autostart = true;
+        b.priority = 2;
+        b.stopwaitsecs = 1;
+        b.killasgroup = true;
+        let started = Instant::now();
+        let code = with_supervisor(vec![a, b], |h| async move {
+            wait_state(&h, "a", ProcessState::Running).await;
+            wait_state(&h, "b", ProcessState::Running).await;
+            // Let sh install its trap before the shutdown.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
+        assert_eq!(code, 0);
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn requests_during_shutdown_fault() {
+        let mut a = quick(
+            "a",
+            &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
+        );
+        a.autostart = true;
+        a.stopwaitsecs = 1;
+        a.killasgroup = true;
+        with_supervisor(vec![a], |h| async move {
+            wait_state(&h, "a", ProcessState::Running).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let h2 = h.clone();
+            h2.shutdown().await.unwrap();
+            assert_eq!(h2.state().await, SupervisorState::Shutdown);
+            assert_eq!(h2.start("a", false).await, Err(Fault::ShutdownState));
+            assert_eq!(info(&h2, "a").await.state, ProcessState::Stopping);
+        });
+    }
+
+    #[test]
+    fn description_formats() {
+        assert_eq!(uptime(5), "0:00:05");
+        assert_eq!(uptime(3600 * 25 + 61), "1 day, 1:01:01");
+        assert_eq!(uptime(86_400 * 3), "3 days, 0:00:00");
+        let t = short_local_time(0);
+        assert!(t.ends_with("AM") || t.ends_with("PM"), "{t}");
+    }
+}

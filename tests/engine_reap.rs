@@ -1,0 +1,95 @@
+//! Reaping and idleness of steward as PID 1.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(30);
+
+#[test]
+fn a_thousand_orphaned_grandchildren_leave_no_zombie() {
+    // Each `(true &)` subshell exits at once, orphaning its `true` to PID 1.
+    let (mut p, dir) = Pid1::with_conf(
+        "[program:forker]\ncommand=sh -c 'i=0; while [ $i -lt 1000 ]; do (true &); i=$((i+1)); done; \
+         echo done > {dir}/done; exec sleep 1000'\nstartsecs=0\n",
+    );
+    wait_for_text(&dir.path().join("done"), "done", T);
+    wait_for(T, "every orphan reaped", || {
+        (count(&p.stdout(), "reaped unknown pid") >= 1000).then_some(())
+    });
+    wait_for(T, "no zombie in the namespace", || {
+        p.zombies().is_empty().then_some(())
+    });
+    assert!(p.stdout().contains("(exit status 0)"));
+    // Only the forker (now `sleep`) is left.
+    assert_eq!(p.namespace_pids().len(), 1);
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+/// Voluntary + involuntary context switches of every thread of `pid`.
+fn switches(pid: i32) -> u64 {
+    let mut total = 0;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        for l in status.lines() {
+            if l.contains("ctxt_switches:") {
+                total += l.split_whitespace().last().unwrap().parse::<u64>().unwrap();
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn an_idle_steward_makes_no_wakeups() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:idle]\ncommand=sleep 1000\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+    );
+    p.wait_stdout("success: idle", T);
+    let init = p.init_pid();
+    // Let the start settle (output threads, tracing) before measuring.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = switches(init);
+    // A measurement window, not synchronisation: with nothing pending steward must not wake at all.
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = switches(init);
+    assert_eq!(
+        after - before,
+        0,
+        "steward woke {} times while idle",
+        after - before
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn not_pid_1_steward_is_a_subreaper_and_still_reaps_orphans() {
+    let dir = tempdir();
+    let path = conf(
+        dir.path(),
+        "[program:forker]\ncommand=sh -c 'i=0; while [ $i -lt 20 ]; do (true &); i=$((i+1)); done; \
+         exec sleep 1000'\nstartsecs=0\n",
+    );
+    let out = dir.path().join("out");
+    let mut child = std::process::Command::new(bin())
+        .args(["-c", path.to_str().unwrap()])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    wait_for(T, "20 orphans reaped by steward", || {
+        let log = std::fs::read_to_string(&out).unwrap_or_default();
+        (count(&log, "reaped unknown pid") >= 20).then_some(())
+    });
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = wait_for(T, "steward to exit", || child.try_wait().ok().flatten());
+    assert_eq!(status.code(), Some(0));
+    assert!(descendants(pid).is_empty());
+}
