@@ -133,7 +133,6 @@ stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n\
 priority=20\nstartsecs=1\nstdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n";
 
 #[test]
-#[ignore = "enabled when the engine lands"]
 fn docker_stop_ends_a_multi_program_container_cleanly() {
     let Some(mut c) = Container::start(
         &["/bin/steward", "-c", "/etc/supervisord.conf"],
@@ -156,7 +155,6 @@ fn docker_stop_ends_a_multi_program_container_cleanly() {
 }
 
 #[test]
-#[ignore = "enabled when the engine lands"]
 fn single_command_container_exits_with_the_programs_status() {
     let Some(mut c) = Container::start(
         &["/bin/steward", "--", "sh", "-c", "echo one-shot; exit 3"],
