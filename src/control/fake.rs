@@ -298,8 +298,11 @@ impl Backend for FakeBackend {
 
     async fn remove_group(&self, group: &str) -> Result<(), ActionError> {
         let mut s = self.inner.borrow_mut();
-        let members: Vec<&FakeProcess> =
-            s.processes.iter().filter(|p| p.info.group == group).collect();
+        let members: Vec<&FakeProcess> = s
+            .processes
+            .iter()
+            .filter(|p| p.info.group == group)
+            .collect();
         if members.is_empty() {
             return Err(ActionError::BadName);
         }

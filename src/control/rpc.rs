@@ -111,7 +111,10 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("supervisor.getVersion", &["string"]),
     ("supervisor.readLog", &["string", "int", "int"]),
     ("supervisor.readMainLog", &["string", "int", "int"]),
-    ("supervisor.readProcessLog", &["string", "string", "int", "int"]),
+    (
+        "supervisor.readProcessLog",
+        &["string", "string", "int", "int"],
+    ),
     (
         "supervisor.readProcessStderrLog",
         &["string", "string", "int", "int"],
@@ -123,19 +126,37 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("supervisor.reloadConfig", &["array"]),
     ("supervisor.removeProcessGroup", &["boolean", "string"]),
     ("supervisor.restart", &["boolean"]),
-    ("supervisor.sendProcessStdin", &["boolean", "string", "string"]),
-    ("supervisor.sendRemoteCommEvent", &["boolean", "string", "string"]),
+    (
+        "supervisor.sendProcessStdin",
+        &["boolean", "string", "string"],
+    ),
+    (
+        "supervisor.sendRemoteCommEvent",
+        &["boolean", "string", "string"],
+    ),
     ("supervisor.shutdown", &["boolean"]),
     ("supervisor.signalAllProcesses", &["array", "string"]),
     ("supervisor.signalProcess", &["boolean", "string", "string"]),
-    ("supervisor.signalProcessGroup", &["array", "string", "string"]),
+    (
+        "supervisor.signalProcessGroup",
+        &["array", "string", "string"],
+    ),
     ("supervisor.startAllProcesses", &["array", "boolean"]),
     ("supervisor.startProcess", &["boolean", "string", "boolean"]),
-    ("supervisor.startProcessGroup", &["array", "string", "boolean"]),
+    (
+        "supervisor.startProcessGroup",
+        &["array", "string", "boolean"],
+    ),
     ("supervisor.stopAllProcesses", &["array", "boolean"]),
     ("supervisor.stopProcess", &["boolean", "string", "boolean"]),
-    ("supervisor.stopProcessGroup", &["array", "string", "boolean"]),
-    ("supervisor.tailProcessLog", &["array", "string", "int", "int"]),
+    (
+        "supervisor.stopProcessGroup",
+        &["array", "string", "boolean"],
+    ),
+    (
+        "supervisor.tailProcessLog",
+        &["array", "string", "int", "int"],
+    ),
     (
         "supervisor.tailProcessStderrLog",
         &["array", "string", "int", "int"],
@@ -153,7 +174,9 @@ pub const METHODS: &[(&str, &[&str])] = &[
 /// One-line descriptions for `system.methodHelp` (our own words).
 fn method_help(name: &str) -> Option<&'static str> {
     Some(match name {
-        "supervisor.addProcessGroup" => "Activate a process group from the last read configuration.",
+        "supervisor.addProcessGroup" => {
+            "Activate a process group from the last read configuration."
+        }
         "supervisor.clearAllProcessLogs" => "Truncate the log files of every process.",
         "supervisor.clearLog" => "Truncate the main log file.",
         "supervisor.clearProcessLog" | "supervisor.clearProcessLogs" => {
@@ -172,7 +195,9 @@ fn method_help(name: &str) -> Option<&'static str> {
             "Read bytes from a process's stdout log."
         }
         "supervisor.readProcessStderrLog" => "Read bytes from a process's stderr log.",
-        "supervisor.reloadConfig" => "Re-read the configuration; report added, changed and removed groups.",
+        "supervisor.reloadConfig" => {
+            "Re-read the configuration; report added, changed and removed groups."
+        }
         "supervisor.removeProcessGroup" => "Remove a stopped process group.",
         "supervisor.restart" => "Restart the supervisor (stop all, reload, start).",
         "supervisor.sendProcessStdin" => "Write characters to a process's stdin.",
@@ -190,11 +215,17 @@ fn method_help(name: &str) -> Option<&'static str> {
         "supervisor.tailProcessLog" | "supervisor.tailProcessStdoutLog" => {
             "Tail a process's stdout log: [bytes, offset, overflow]."
         }
-        "supervisor.tailProcessStderrLog" => "Tail a process's stderr log: [bytes, offset, overflow].",
+        "supervisor.tailProcessStderrLog" => {
+            "Tail a process's stderr log: [bytes, offset, overflow]."
+        }
         "system.listMethods" => "Return the names of every method.",
         "system.methodHelp" => "Return the help text of a method.",
-        "system.methodSignature" => "Return a method's signature: [return type, parameter types...].",
-        "system.multicall" => "Run several calls in one request; each result is a value or a fault struct.",
+        "system.methodSignature" => {
+            "Return a method's signature: [return type, parameter types...]."
+        }
+        "system.multicall" => {
+            "Run several calls in one request; each result is a value or a fault struct."
+        }
         _ => return None,
     })
 }
@@ -405,11 +436,9 @@ pub fn local_stop_time(epoch: i64) -> String {
 /// The `description` member (reference 3.5).
 pub fn description(p: &ProcessInfo) -> String {
     match p.state {
-        ProcessState::Running => format!(
-            "pid {}, uptime {}",
-            p.pid,
-            timedelta_text(p.now - p.start)
-        ),
+        ProcessState::Running => {
+            format!("pid {}, uptime {}", p.pid, timedelta_text(p.now - p.start))
+        }
         ProcessState::Fatal | ProcessState::Backoff => {
             if p.spawnerr.is_empty() {
                 format!("unknown error (try \"tail {}\")", p.name)
@@ -510,7 +539,12 @@ pub fn config_struct(c: &ConfigInfo) -> Value {
         ("command", Value::str(&s.command_line)),
         (
             "exitcodes",
-            Value::Array(s.exitcodes.iter().map(|c| Value::Int((*c).into())).collect()),
+            Value::Array(
+                s.exitcodes
+                    .iter()
+                    .map(|c| Value::Int((*c).into()))
+                    .collect(),
+            ),
         ),
         ("group", Value::str(&s.group)),
         ("group_prio", capped(c.group_priority)),
@@ -522,17 +556,29 @@ pub fn config_struct(c: &ConfigInfo) -> Value {
         ("startretries", Value::Int(s.startretries.into())),
         ("startsecs", int(s.startsecs)),
         ("stdout_capture_maxbytes", int(s.stdout.capture_maxbytes)),
-        ("stdout_events_enabled", Value::Bool(s.stdout.events_enabled)),
+        (
+            "stdout_events_enabled",
+            Value::Bool(s.stdout.events_enabled),
+        ),
         ("stdout_logfile", log_target_value(&s.stdout.target)),
-        ("stdout_logfile_backups", Value::Int(s.stdout.backups.into())),
+        (
+            "stdout_logfile_backups",
+            Value::Int(s.stdout.backups.into()),
+        ),
         ("stdout_logfile_maxbytes", int(s.stdout.maxbytes)),
         ("stdout_syslog", Value::Bool(s.stdout.syslog)),
         ("stopsignal", Value::Int(s.stopsignal.into())),
         ("stopwaitsecs", int(s.stopwaitsecs)),
         ("stderr_capture_maxbytes", int(s.stderr.capture_maxbytes)),
-        ("stderr_events_enabled", Value::Bool(s.stderr.events_enabled)),
+        (
+            "stderr_events_enabled",
+            Value::Bool(s.stderr.events_enabled),
+        ),
         ("stderr_logfile", log_target_value(&s.stderr.target)),
-        ("stderr_logfile_backups", Value::Int(s.stderr.backups.into())),
+        (
+            "stderr_logfile_backups",
+            Value::Int(s.stderr.backups.into()),
+        ),
         ("stderr_logfile_maxbytes", int(s.stderr.maxbytes)),
         ("stderr_syslog", Value::Bool(s.stderr.syslog)),
         (
@@ -679,10 +725,7 @@ pub fn health_problems(inputs: &[HealthInput]) -> Vec<String> {
         .filter(|h| h.autostart)
         .filter(|h| match h.state {
             ProcessState::Running => false,
-            ProcessState::Exited => !h
-                .exitcodes
-                .iter()
-                .any(|c| i64::from(*c) == h.exitstatus),
+            ProcessState::Exited => !h.exitcodes.iter().any(|c| i64::from(*c) == h.exitstatus),
             _ => true,
         })
         .map(|h| {
@@ -759,7 +802,11 @@ pub async fn dispatch<B: Backend>(b: &B, call: &MethodCall) -> Result<Value, Fau
 async fn fan_out<B, F>(b: &B, targets: Vec<ProcessInfo>, action: F) -> Value
 where
     B: Backend,
-    F: for<'a> Fn(&'a B, &'a ProcessInfo) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Fault>> + 'a>>,
+    F: for<'a> Fn(
+        &'a B,
+        &'a ProcessInfo,
+    )
+        -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Fault>> + 'a>>,
 {
     // Polled together in place (not spawned) so the futures may borrow the backend.
     let futs: Vec<_> = targets
@@ -791,14 +838,22 @@ where
     Value::Array(out)
 }
 
-async fn start_one<B: Backend>(b: &B, p: &ProcessInfo, subject: &str, wait: bool) -> Result<(), Fault> {
+async fn start_one<B: Backend>(
+    b: &B,
+    p: &ProcessInfo,
+    subject: &str,
+    wait: bool,
+) -> Result<(), Fault> {
     b.start(&p.group, &p.name, wait)
         .await
         .map_err(|e| action_fault(&e, subject))
 }
 
 async fn start_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> Value {
-    let todo: Vec<ProcessInfo> = procs.into_iter().filter(|p| !p.state.is_running()).collect();
+    let todo: Vec<ProcessInfo> = procs
+        .into_iter()
+        .filter(|p| !p.state.is_running())
+        .collect();
     fan_out(b, todo, move |b, p| {
         Box::pin(async move { start_one(b, p, &p.namespec(), wait).await })
     })
@@ -850,7 +905,11 @@ fn bad_signal(v: &Value) -> Fault {
     fault(faults::BAD_SIGNAL, Some(&echo(v)))
 }
 
-async fn read_process_log<B: Backend>(b: &B, params: &[Value], stream: Stream) -> Result<Value, Fault> {
+async fn read_process_log<B: Backend>(
+    b: &B,
+    params: &[Value],
+    stream: Stream,
+) -> Result<Value, Fault> {
     arity(params, 3, 3)?;
     let name = str_arg(&params[0])?;
     let (offset, length) = (int_arg(&params[1])?, int_arg(&params[2])?);
@@ -864,7 +923,11 @@ async fn read_process_log<B: Backend>(b: &B, params: &[Value], stream: Stream) -
         .map_err(read_fault)
 }
 
-async fn tail_process_log<B: Backend>(b: &B, params: &[Value], stream: Stream) -> Result<Value, Fault> {
+async fn tail_process_log<B: Backend>(
+    b: &B,
+    params: &[Value],
+    stream: Stream,
+) -> Result<Value, Fault> {
     arity(params, 3, 3)?;
     let name = str_arg(&params[0])?;
     let (offset, length) = (int_arg(&params[1])?, int_arg(&params[2])?);
@@ -894,7 +957,9 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
     match method {
         "system.listMethods" => {
             arity(p, 0, 0)?;
-            Ok(Value::Array(METHODS.iter().map(|(n, _)| Value::str(*n)).collect()))
+            Ok(Value::Array(
+                METHODS.iter().map(|(n, _)| Value::str(*n)).collect(),
+            ))
         }
         "system.methodHelp" => {
             arity(p, 1, 1)?;
@@ -1128,9 +1193,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
             let chars = match &p[1] {
                 Value::String(s) => s.clone(),
                 Value::Base64(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                other => {
-                    return Err(fault(faults::INCORRECT_PARAMETERS, Some(&echo(other))))
-                }
+                other => return Err(fault(faults::INCORRECT_PARAMETERS, Some(&echo(other)))),
             };
             let pr = one_process(b, name).await?;
             if pr.pid == 0 {

@@ -319,7 +319,9 @@ fn tokenize(input: &[u8]) -> Result<Vec<Token>, DecodeError> {
             pending.push_str(&after[..end]);
             rest = &after[end + 3..];
         } else if let Some(after) = rest.strip_prefix("<!--") {
-            let end = after.find("-->").ok_or_else(|| err("unterminated comment"))?;
+            let end = after
+                .find("-->")
+                .ok_or_else(|| err("unterminated comment"))?;
             rest = &after[end + 3..];
         } else if rest.starts_with("<!") {
             return Err(err("DOCTYPE and declarations are not accepted"));
@@ -811,7 +813,11 @@ mod tests {
         encode_value(&Value::Base64(vec![0u8; 60]), &mut s);
         assert_eq!(
             s,
-            format!("<value><base64>\n{}\n{}\n</base64></value>\n", "A".repeat(76), "A".repeat(4))
+            format!(
+                "<value><base64>\n{}\n{}\n</base64></value>\n",
+                "A".repeat(76),
+                "A".repeat(4)
+            )
         );
     }
 
