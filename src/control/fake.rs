@@ -342,3 +342,105 @@ impl Backend for FakeBackend {
 
     async fn remote_comm_event(&self, _kind: &str, _data: &str) {}
 }
+
+/// A FakeBackend served on a unix socket by its own thread and runtime, for tests of the server,
+/// the client and `steward ctl` (including the stock supervisorctl). Stopped and joined on drop.
+pub struct TestServer {
+    pub socket: PathBuf,
+    commands: Option<tokio::sync::mpsc::UnboundedSender<Command>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type Command = Box<dyn FnOnce(&FakeBackend) + Send>;
+
+impl TestServer {
+    /// Serve `make()`'s backend on `socket` with the given credentials and limits.
+    pub fn start<F>(
+        socket: PathBuf,
+        auth: Option<crate::config::model::Credentials>,
+        limits: crate::control::server::Limits,
+        make: F,
+    ) -> std::io::Result<TestServer>
+    where
+        F: FnOnce() -> FakeBackend + Send + 'static,
+    {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Command>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let spec = crate::config::model::UnixServerSpec {
+            file: socket.clone(),
+            chmod: 0o700,
+            chown: None,
+            auth: auth.clone(),
+        };
+        let thread = std::thread::spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let backend = std::rc::Rc::new(make());
+            let binding = match crate::control::server::bind_unix(&spec) {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.0));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            let server = crate::control::server::Server::new(backend.clone(), auth, limits);
+            rt.block_on(async move {
+                let serve = server.serve_unix(binding);
+                tokio::pin!(serve);
+                loop {
+                    tokio::select! {
+                        _ = &mut serve => return,
+                        cmd = rx.recv() => match cmd {
+                            Some(f) => f(&backend),
+                            None => return,
+                        },
+                    }
+                }
+            });
+        });
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(TestServer {
+                socket,
+                commands: Some(tx),
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(std::io::Error::other(e))
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(std::io::Error::other("server thread died"))
+            }
+        }
+    }
+
+    /// Run `f` on the server thread against the backend and return its result.
+    pub fn with<R: Send + 'static>(&self, f: impl FnOnce(&FakeBackend) -> R + Send + 'static) -> R {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(c) = &self.commands {
+            let _ = c.send(Box::new(move |b: &FakeBackend| {
+                let _ = tx.send(f(b));
+            }));
+        }
+        rx.recv().expect("server thread alive")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.commands.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
