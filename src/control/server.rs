@@ -133,6 +133,8 @@ impl<B: Backend + 'static> Server<B> {
             .timer(TokioTimer::new())
             .header_read_timeout(self.limits.header_timeout)
             .keep_alive(true)
+            // Clients that shut down their write side after the request still get the answer.
+            .half_close(true)
             .serve_connection(TokioIo::new(stream), service);
         // Errors here are the client's (bad bytes, hang-ups, timeouts): nothing to do but close.
         let _ = conn.await;
