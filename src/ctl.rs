@@ -501,7 +501,7 @@ impl Ctl {
                 let hits: Vec<&Value> = all
                     .iter()
                     .filter(|info| {
-                        s(info, "group") == group && process.is_none_or(|p| s(info, "name") == p)
+                        s(info, "group") == group && process.map_or(true, |p| s(info, "name") == p)
                     })
                     .collect();
                 if hits.is_empty() {
@@ -827,7 +827,7 @@ impl Ctl {
         let names = &args[1..];
         if names.contains(&"all") {
             let r = self
-                .call("supervisor.signalAllProcesses", &[sig.clone()])
+                .call("supervisor.signalAllProcesses", std::slice::from_ref(&sig))
                 .await?;
             for v in results(&r) {
                 out(&self.signal_result(v, "signalled")?);
@@ -891,9 +891,7 @@ impl Ctl {
             help("restart");
             return Ok(());
         }
-        if let Err(e) = self.do_stop(arg).await {
-            return Err(e);
-        }
+        self.do_stop(arg).await?;
         self.do_start(arg).await
     }
 

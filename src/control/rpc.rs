@@ -1014,7 +1014,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
         }
         "supervisor.clearLog" => {
             arity(p, 0, 0)?;
-            if b.main_log_file().is_none_or(|f| !f.exists()) {
+            if !b.main_log_file().is_some_and(|f| f.exists()) {
                 return Err(fault(faults::NO_FILE, None));
             }
             b.clear_main_log()
