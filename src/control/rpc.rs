@@ -1216,3 +1216,154 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
         _ => Err(fault(faults::UNKNOWN_METHOD, None)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(state: ProcessState) -> ProcessInfo {
+        ProcessInfo {
+            name: "web".into(),
+            group: "web".into(),
+            state,
+            start: 1000,
+            stop: 0,
+            now: 1000 + 86400 + 3661,
+            spawnerr: String::new(),
+            exitstatus: 0,
+            stdout_logfile: None,
+            stderr_logfile: None,
+            pid: 42,
+        }
+    }
+
+    #[test]
+    fn namespecs() {
+        assert_eq!(split_namespec("web"), ("web", Some("web")));
+        assert_eq!(split_namespec("g:p"), ("g", Some("p")));
+        assert_eq!(split_namespec("g:*"), ("g", None));
+        assert_eq!(split_namespec("g:"), ("g", None));
+        let procs = vec![
+            ProcessInfo {
+                group: "g".into(),
+                name: "p".into(),
+                ..info(ProcessState::Running)
+            },
+            info(ProcessState::Stopped),
+        ];
+        assert!(matches!(resolve(procs.clone(), "g:p"), Ok(Target::Process(p)) if p.name == "p"));
+        assert!(
+            matches!(resolve(procs.clone(), "g:*"), Ok(Target::Group(g, m)) if g == "g" && m.len() == 1)
+        );
+        assert!(matches!(
+            resolve(procs.clone(), "web"),
+            Ok(Target::Process(_))
+        ));
+        // A process is only reachable by its bare name when the group has the same name.
+        let e = resolve(procs.clone(), "p").err().unwrap();
+        assert_eq!((e.code, e.string.as_str()), (10, "BAD_NAME: p"));
+        assert_eq!(resolve(procs, "g:q").err().unwrap().string, "BAD_NAME: g:q");
+    }
+
+    #[test]
+    fn signals_like_supervisord() {
+        assert_eq!(signal_number(&Value::str("HUP")), Some(1));
+        assert_eq!(signal_number(&Value::str("sigterm")), Some(15));
+        assert_eq!(signal_number(&Value::str(" usr1 ")), Some(10));
+        assert_eq!(signal_number(&Value::str("9")), Some(9));
+        assert_eq!(signal_number(&Value::Int(12)), Some(12));
+        assert_eq!(signal_number(&Value::str("FOO")), None);
+        assert_eq!(signal_number(&Value::Int(99)), None);
+        assert_eq!(signal_number(&Value::Int(32)), None);
+    }
+
+    #[test]
+    fn descriptions() {
+        assert_eq!(timedelta_text(5), "0:00:05");
+        assert_eq!(timedelta_text(86400 + 3661), "1 day, 1:01:01");
+        assert_eq!(timedelta_text(2 * 86400), "2 days, 0:00:00");
+        assert_eq!(timedelta_text(-3), "0:00:00");
+        assert_eq!(
+            description(&info(ProcessState::Running)),
+            "pid 42, uptime 1 day, 1:01:01"
+        );
+        assert_eq!(
+            description(&ProcessInfo {
+                start: 0,
+                ..info(ProcessState::Stopped)
+            }),
+            "Not started"
+        );
+        assert_eq!(
+            description(&info(ProcessState::Fatal)),
+            "unknown error (try \"tail web\")"
+        );
+        assert_eq!(description(&info(ProcessState::Starting)), "");
+        let stopped = description(&ProcessInfo {
+            stop: 1_795_367_029,
+            ..info(ProcessState::Exited)
+        });
+        assert_eq!(stopped.len(), "Nov 22 04:47 PM".len(), "{stopped}");
+        assert!(stopped.ends_with("AM") || stopped.ends_with("PM"));
+    }
+
+    #[test]
+    fn fault_texts() {
+        assert_eq!(
+            action_fault(&ActionError::NoFile("can't find command '/x'".into()), "p").string,
+            "NO_FILE: can't find command '/x'"
+        );
+        assert_eq!(
+            action_fault(&ActionError::ShuttingDown, "p").string,
+            "SHUTDOWN_STATE"
+        );
+        assert_eq!(action_fault(&ActionError::StillRunning, "g").code, 91);
+        assert_eq!(METHODS.len(), 41);
+        assert!(METHODS.iter().all(|(n, _)| method_help(n).is_some()));
+    }
+
+    #[test]
+    fn health_rules() {
+        let h = |state, exitstatus, autostart| HealthInput {
+            namespec: "p".into(),
+            state,
+            exitstatus,
+            autostart,
+            exitcodes: vec![0, 2],
+        };
+        assert!(health_problems(&[h(ProcessState::Running, 0, true)]).is_empty());
+        assert!(health_problems(&[h(ProcessState::Exited, 2, true)]).is_empty());
+        assert!(health_problems(&[h(ProcessState::Stopped, 0, false)]).is_empty());
+        assert_eq!(
+            health_problems(&[h(ProcessState::Exited, 1, true)]),
+            ["p EXITED (exit status 1)"]
+        );
+        assert_eq!(
+            health_problems(&[h(ProcessState::Starting, 0, true)]),
+            ["p STARTING"]
+        );
+        assert_eq!(
+            health_problems(&[h(ProcessState::Fatal, 0, true)]),
+            ["p FATAL"]
+        );
+    }
+
+    #[test]
+    fn file_slices() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("log");
+        std::fs::write(&f, b"0123456789").unwrap();
+        assert_eq!(read_file_slice(&f, -3, 0).unwrap(), b"789");
+        assert_eq!(read_file_slice(&f, 20, 5).unwrap(), b"");
+        assert_eq!(read_file_slice(&f, -3, 1), Err(ReadError::BadArguments));
+        assert_eq!(
+            read_file_slice(&dir.path().join("nope"), 0, 0),
+            Err(ReadError::Failed)
+        );
+        assert_eq!(tail_file(&f, 0, 100), (b"0123456789".to_vec(), 10, false));
+        assert_eq!(
+            tail_file(&dir.path().join("nope"), 5, 100),
+            (Vec::new(), 5, false)
+        );
+    }
+}
