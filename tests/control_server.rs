@@ -653,3 +653,92 @@ fn stale_socket_is_replaced_and_live_one_refused() {
     drop(b);
     assert!(!path.exists(), "socket file removed with the binding");
 }
+
+#[test]
+fn silent_and_idle_connections_are_dropped_after_the_header_timeout() {
+    let dir = tmp();
+    let srv = server(
+        dir.path(),
+        None,
+        Limits {
+            header_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        },
+    );
+    // Says nothing at all.
+    let mut silent = UnixStream::connect(&srv.socket).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = silent.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "silent client kept"
+    );
+    // Keep-alive connection left idle after one answer.
+    let mut idle = UnixStream::connect(&srv.socket).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    idle.write_all(&post(&encode_call("supervisor.getVersion", &[]), ""))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = idle.read_to_end(&mut buf);
+    assert!(status_of(&buf) == 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "idle client kept"
+    );
+}
+
+#[test]
+fn tcp_server_with_auth() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let spec = steward::config::model::InetServerSpec {
+            host: "127.0.0.1".into(),
+            port: 0,
+            auth: Some(Credentials {
+                username: "u".into(),
+                password: "p".into(),
+            }),
+        };
+        let listener = steward::control::server::bind_tcp(&spec).unwrap();
+        tx.send(listener.local_addr().unwrap().port()).unwrap();
+        let backend = std::rc::Rc::new(FakeBackend::new(vec![]));
+        let srv =
+            steward::control::server::Server::new(backend, spec.auth.clone(), Limits::default());
+        rt.block_on(async move {
+            tokio::select! {
+                _ = srv.serve_tcp(listener) => {}
+                _ = stop_rx => {}
+            }
+        });
+    });
+    let port = rx.recv().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    let anon = Client::new(url.clone(), None, None);
+    assert!(matches!(
+        rt.block_on(anon.call("supervisor.getVersion", &[])),
+        Err(CallError::Http { status: 401, .. })
+    ));
+    let ok = Client::new(url, Some("u".into()), Some("p".into()));
+    assert_eq!(
+        rt.block_on(ok.call("supervisor.getSupervisorVersion", &[]))
+            .unwrap(),
+        Value::str("4.3.0")
+    );
+    stop_tx.send(()).unwrap();
+    thread.join().unwrap();
+}

@@ -87,6 +87,11 @@ impl<B: Backend + 'static> Server<B> {
 
     /// Serve a bound TCP listener until the returned future is dropped.
     pub async fn serve_tcp(self: Rc<Self>, listener: std::net::TcpListener) -> io::Result<()> {
+        if self.auth.is_none() {
+            tracing::warn!(
+                "Server 'inet_http_server' running without any HTTP authentication checking"
+            );
+        }
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         self.accept_loop(listener).await
