@@ -138,6 +138,7 @@ impl<B: Backend + 'static> Server<B> {
             .timer(TokioTimer::new())
             .header_read_timeout(self.limits.header_timeout)
             .keep_alive(true)
+            .title_case_headers(true)
             // Clients that shut down their write side after the request still get the answer.
             .half_close(true)
             .serve_connection(TokioIo::new(stream), service);
