@@ -148,6 +148,10 @@ impl<B: Backend + 'static> Server<B> {
 
     async fn handle(&self, req: Request<Incoming>) -> Response<RespBody> {
         if !self.authorized(&req) {
+            // Read the body first: clients such as Python's send it in a second write, and
+            // closing before it arrives makes them fail with EPIPE instead of seeing the 401.
+            let body = Limited::new(req.into_body(), self.limits.max_body);
+            let _ = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
             return unauthorized();
         }
         let path = req.uri().path().to_string();
