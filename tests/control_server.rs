@@ -742,3 +742,37 @@ fn tcp_server_with_auth() {
     stop_tx.send(()).unwrap();
     thread.join().unwrap();
 }
+
+/// The engine runs on a current_thread runtime, likely inside its own LocalSet: serving from a
+/// task spawned there must work, and dropping that task must remove the socket file.
+#[test]
+fn serves_from_inside_an_outer_local_set() {
+    let dir = tmp();
+    let sock = dir.path().join("sock");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let spec = UnixServerSpec {
+        file: sock.clone(),
+        chmod: 0o700,
+        chown: None,
+        auth: None,
+    };
+    local.block_on(&rt, async {
+        let backend = std::rc::Rc::new(FakeBackend::new(procs(dir.path())));
+        let binding = bind_unix(&spec).unwrap();
+        let srv = steward::control::server::Server::new(backend, None, Limits::default());
+        let task = tokio::task::spawn_local(srv.serve_unix(binding));
+        let client = Client::new(ServerUrl::Unix(sock.clone()), None, None);
+        let v = client
+            .call("supervisor.getAllProcessInfo", &[])
+            .await
+            .unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 5);
+        task.abort();
+        let _ = task.await;
+    });
+    assert!(!sock.exists());
+}

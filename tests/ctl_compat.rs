@@ -140,7 +140,7 @@ impl Supervisord {
             .arg(self.conf())
             .args(args)
             .output()
-            .unwrap()
+            .unwrap_or_else(|e| panic!("running {args:?}: {e}"))
     }
 
     fn steward_ctl(&self, args: &[&str]) -> Output {
@@ -150,7 +150,7 @@ impl Supervisord {
             .arg(self.conf())
             .args(args)
             .output()
-            .unwrap()
+            .unwrap_or_else(|e| panic!("running {args:?}: {e}"))
     }
 
     fn wait_exit(&mut self) {
