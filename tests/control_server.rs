@@ -776,3 +776,177 @@ fn serves_from_inside_an_outer_local_set() {
     });
     assert!(!sock.exists());
 }
+
+#[test]
+fn the_other_methods() {
+    let dir = tmp();
+    let srv = server(dir.path(), None, Limits::default());
+    let s = &srv.socket;
+    assert_eq!(
+        call(s, "supervisor.getState", &[]).unwrap(),
+        Value::structure([
+            ("statecode", Value::Int(1)),
+            ("statename", Value::str("RUNNING"))
+        ])
+    );
+    assert_eq!(
+        call(s, "supervisor.getIdentification", &[]).unwrap(),
+        Value::str("supervisor")
+    );
+    assert_eq!(
+        call(s, "supervisor.getPID", &[]).unwrap(),
+        Value::Int(std::process::id().into())
+    );
+    assert_eq!(
+        call(s, "supervisor.readLog", &[Value::Int(0), Value::Int(0)])
+            .unwrap_err()
+            .string,
+        "NO_FILE: None"
+    );
+    assert_eq!(
+        call(
+            s,
+            "supervisor.sendProcessStdin",
+            &[Value::str("web"), Value::str("hi\n")]
+        )
+        .unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        call(
+            s,
+            "supervisor.sendProcessStdin",
+            &[Value::str("manual"), Value::str("x")]
+        )
+        .unwrap_err()
+        .string,
+        "NOT_RUNNING: manual"
+    );
+    assert_eq!(
+        call(
+            s,
+            "supervisor.sendProcessStdin",
+            &[Value::str("web"), Value::Int(1)]
+        )
+        .unwrap_err()
+        .code,
+        2
+    );
+    assert_eq!(
+        srv.with(|b| b.inner.borrow().stdin.clone()),
+        vec![("web".to_string(), "hi\n".to_string())]
+    );
+    assert_eq!(
+        call(
+            s,
+            "supervisor.sendRemoteCommEvent",
+            &[Value::str("t"), Value::str("d")]
+        )
+        .unwrap(),
+        Value::Bool(true)
+    );
+    let cfg = call(s, "supervisor.getAllConfigInfo", &[]).unwrap();
+    let first = &cfg.as_array().unwrap()[0];
+    let keys: Vec<&str> = match first {
+        Value::Struct(m) => m.iter().map(|(k, _)| k.as_str()).collect(),
+        _ => panic!(),
+    };
+    assert_eq!(keys.len(), 29);
+    assert_eq!(
+        &keys[..5],
+        ["autostart", "directory", "uid", "command", "exitcodes"]
+    );
+    assert_eq!(keys[28], "serverurl");
+    assert_eq!(
+        first.get("name"),
+        Some(&Value::str("failfast")),
+        "sorted by name"
+    );
+    assert_eq!(first.get("serverurl"), Some(&Value::str("auto")));
+    assert_eq!(first.get("directory"), Some(&Value::str("none")));
+    let empty = Value::Array(vec![]);
+    assert_eq!(
+        call(s, "supervisor.reloadConfig", &[]).unwrap(),
+        Value::Array(vec![Value::Array(vec![
+            empty.clone(),
+            empty.clone(),
+            empty
+        ])])
+    );
+    srv.with(|b| b.inner.borrow_mut().changes = Err("bad file".into()));
+    let f = call(s, "supervisor.reloadConfig", &[]).unwrap_err();
+    assert_eq!((f.code, f.string.as_str()), (92, "CANT_REREAD: bad file"));
+    assert_eq!(
+        call(s, "supervisor.addProcessGroup", &[Value::str("web")])
+            .unwrap_err()
+            .string,
+        "ALREADY_ADDED: web"
+    );
+    assert_eq!(
+        call(s, "supervisor.addProcessGroup", &[Value::str("zzz")])
+            .unwrap_err()
+            .string,
+        "BAD_NAME: zzz"
+    );
+    assert_eq!(
+        call(s, "supervisor.removeProcessGroup", &[Value::str("web")])
+            .unwrap_err()
+            .string,
+        "STILL_RUNNING: web"
+    );
+    assert_eq!(
+        call(s, "supervisor.removeProcessGroup", &[Value::str("manual")]).unwrap(),
+        Value::Bool(true)
+    );
+    let r = call(s, "supervisor.clearAllProcessLogs", &[]).unwrap();
+    assert_eq!(r.as_array().unwrap().len(), 4);
+    let r = call(s, "supervisor.stopAllProcesses", &[Value::Bool(false)]).unwrap();
+    assert_eq!(r.as_array().unwrap().len(), 1, "only web was running");
+    let r = call(s, "supervisor.startAllProcesses", &[]).unwrap();
+    let statuses: Vec<i64> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.get("status").unwrap().as_int().unwrap())
+        .collect();
+    assert_eq!(statuses.iter().filter(|c| **c == 80).count(), 3);
+    assert_eq!(statuses.iter().filter(|c| **c == 50).count(), 1);
+    let r = call(s, "supervisor.signalAllProcesses", &[Value::Int(1)]).unwrap();
+    assert_eq!(r.as_array().unwrap().len(), 3);
+    assert_eq!(
+        call(
+            s,
+            "supervisor.signalProcessGroup",
+            &[Value::str("nosuch"), Value::str("HUP")]
+        )
+        .unwrap_err()
+        .code,
+        10
+    );
+    assert_eq!(
+        call(s, "supervisor.shutdown", &[]).unwrap(),
+        Value::Bool(true)
+    );
+    srv.with(|b| b.inner.borrow_mut().state = steward::control::backend::SupervisorState::Shutdown);
+    assert_eq!(
+        call(s, "supervisor.getVersion", &[]).unwrap_err().string,
+        "SHUTDOWN_STATE"
+    );
+    assert_eq!(
+        call(
+            s,
+            "supervisor.sendRemoteCommEvent",
+            &[Value::str("t"), Value::str("d")]
+        )
+        .unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        call(s, "system.listMethods", &[])
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        41
+    );
+}
