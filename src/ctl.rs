@@ -216,18 +216,16 @@ pub fn main(args: &CtlArgs) -> i32 {
             return 1;
         }
     };
-    let mut ctl = Ctl::new(opts, args.interactive);
-    if !args.command.is_empty() && !args.interactive {
+    // As supervisorctl: a command on the line runs once and sets the exit status (even with -i,
+    // which then only makes shutdown/reload ask first); no command means the shell.
+    let mut ctl = Ctl::new(opts, args.interactive || args.command.is_empty());
+    if !args.command.is_empty() {
         rt.block_on(ctl.onecmd(&args.command.join(" ")));
         let _ = std::io::stdout().flush();
         return ctl.exitstatus;
     }
-    // A plain line loop: no readline editing or completion.
-    if !args.command.is_empty() {
-        rt.block_on(ctl.onecmd(&args.command.join(" ")));
-    } else {
-        rt.block_on(ctl.onecmd("status"));
-    }
+    // A plain line loop: no readline editing, completion or history.
+    rt.block_on(ctl.onecmd("status"));
     let stdin = std::io::stdin();
     loop {
         print!("{}> ", ctl.opts.prompt);
