@@ -991,10 +991,17 @@ impl Ctl {
             .await;
         match r {
             Ok(()) => Ok(()),
-            Err(CallError::Http { status, reason }) => {
-                // supervisorctl's stream client prints the status line of a failed request.
-                out(&format!("{status} {reason}"));
-                self.exitstatus = exit::GENERIC;
+            Err(CallError::Http { status: 401, .. }) => Err(CallError::Http {
+                status: 401,
+                reason: "Unauthorized".into(),
+            }),
+            Err(CallError::Http { status, .. }) => {
+                // supervisorctl's stream client reports the failed URL on stderr and carries on
+                // (exit 0).
+                eprintln!(
+                    "{}{path} Cannot read, status code {status}",
+                    self.opts.serverurl
+                );
                 Ok(())
             }
             Err(e) => Err(e),

@@ -159,11 +159,15 @@ struct Supervisord {
 
 impl Supervisord {
     fn start(venv: &Path) -> Supervisord {
+        Supervisord::start_with(venv, CONFIG)
+    }
+
+    fn start_with(venv: &Path, config: &str) -> Supervisord {
         let dir = tempfile::Builder::new()
             .prefix("steward-compat-")
             .tempdir()
             .unwrap();
-        std::fs::write(dir.path().join("supervisord.conf"), CONFIG).unwrap();
+        std::fs::write(dir.path().join("supervisord.conf"), config).unwrap();
         let child = Command::new(venv.join("bin/supervisord"))
             .arg("-c")
             .arg(dir.path().join("supervisord.conf"))
@@ -407,6 +411,7 @@ fn steward_ctl_matches_supervisorctl_against_real_supervisord() {
         );
         std::fs::write(s.conf(), conf).unwrap();
     }
+    same(&a, &b, &["tail", "-f", "nosuch"]);
     same(&a, &b, &["reread"]);
     same(&a, &b, &["avail"]);
     same(&a, &b, &["update", "nosuch"]);
@@ -458,6 +463,32 @@ fn steward_ctl_matches_supervisorctl_on_reload_shutdown_and_dead_servers() {
     }
     same(&a, &b, &["status"]);
     same(&a, &b, &["stop", "web"]);
+}
+
+#[test]
+fn steward_ctl_matches_supervisorctl_with_auth() {
+    let Some(venv) = venv() else { return };
+    let config = CONFIG
+        .replace(
+            "file=%(here)s/sock\n",
+            "file=%(here)s/sock\nusername=user\npassword={SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d\n",
+        )
+        .replace(
+            "serverurl=unix://%(here)s/sock\n",
+            "serverurl=unix://%(here)s/sock\nusername=user\npassword=thepassword\n",
+        );
+    let a = Supervisord::start_with(&venv, &config);
+    let b = Supervisord::start_with(&venv, &config);
+    for args in [
+        &["status"][..],
+        &["-p", "wrong", "status"],
+        &["-p", "wrong", "reread"],
+        &["-u", "nobody", "version"],
+        &["-p", "wrong", "tail", "-f", "web"],
+        &["version"],
+    ] {
+        same(&a, &b, args);
+    }
 }
 
 #[test]
