@@ -492,7 +492,7 @@ fn garbage_never_stops_the_server() {
     );
     let good = post(&encode_call("supervisor.getAllProcessInfo", &[]), "");
     let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
-        cases: 1500,
+        cases: 4000,
         failure_persistence: None,
         ..Default::default()
     });
@@ -949,4 +949,43 @@ fn the_other_methods() {
             .len(),
         41
     );
+}
+
+#[test]
+fn a_slow_start_does_not_hold_up_other_clients() {
+    let dir = tmp();
+    let srv = TestServer::start(dir.path().join("sock"), None, Limits::default(), || {
+        FakeBackend::new(vec![
+            FakeProcess::new("slow", "slow", None).slow(Duration::from_secs(3))
+        ])
+    })
+    .unwrap();
+    let sock = srv.socket.clone();
+    let started = Instant::now();
+    let slow =
+        std::thread::spawn(move || call(&sock, "supervisor.startProcess", &[Value::str("slow")]));
+    // Once the slow start is under way, others are still answered at once.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.with(|b| b.inner.borrow().starts_begun) == 0 {
+        assert!(Instant::now() < deadline, "start never began");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    get_version_ok(&srv.socket);
+    wait_for_state(&srv.socket, "STOPPED");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(slow.join().unwrap().unwrap(), Value::Bool(true));
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    wait_for_state(&srv.socket, "RUNNING");
+}
+
+fn wait_for_state(sock: &Path, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = call(sock, "supervisor.getProcessInfo", &[Value::str("slow")]).unwrap();
+        if v.get("statename") == Some(&Value::str(want)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {want}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -18,6 +18,8 @@ pub struct FakeProcess {
     pub group_priority: i64,
     /// What `start` answers instead of starting (e.g. `SpawnError`), leaving the process FATAL.
     pub start_error: Option<ActionError>,
+    /// How long `start` with `wait` takes (as startsecs would).
+    pub start_delay: std::time::Duration,
 }
 
 /// Everything the fake knows and records; tests may inspect and change it between requests.
@@ -34,6 +36,8 @@ pub struct FakeState {
     pub stdin: Vec<(String, String)>,
     pub shutdowns: u32,
     pub restarts: u32,
+    /// Calls of `start` so far (counted on entry, before any wait).
+    pub starts_begun: u32,
     next_pid: u32,
 }
 
@@ -122,11 +126,17 @@ impl FakeProcess {
             spec,
             group_priority: 999,
             start_error: None,
+            start_delay: std::time::Duration::ZERO,
         }
     }
 
     pub fn autostart(mut self, on: bool) -> FakeProcess {
         self.spec.autostart = on;
+        self
+    }
+
+    pub fn slow(mut self, d: std::time::Duration) -> FakeProcess {
+        self.start_delay = d;
         self
     }
 
@@ -150,6 +160,7 @@ impl FakeBackend {
                 stdin: Vec::new(),
                 shutdowns: 0,
                 restarts: 0,
+                starts_begun: 0,
                 next_pid: 4000,
             }),
         }
@@ -196,7 +207,19 @@ impl Backend for FakeBackend {
             .collect()
     }
 
-    async fn start(&self, group: &str, name: &str, _wait: bool) -> Result<(), ActionError> {
+    async fn start(&self, group: &str, name: &str, wait: bool) -> Result<(), ActionError> {
+        self.inner.borrow_mut().starts_begun += 1;
+        let delay = self
+            .inner
+            .borrow()
+            .processes
+            .iter()
+            .find(|p| p.info.group == group && p.info.name == name)
+            .map(|p| p.start_delay)
+            .unwrap_or_default();
+        if wait && !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut s = self.inner.borrow_mut();
         s.next_pid += 1;
         let pid = s.next_pid;
