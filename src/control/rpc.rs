@@ -696,12 +696,13 @@ fn log_path(p: &ProcessInfo, stream: Stream) -> Option<&PathBuf> {
     }
 }
 
-/// `none` when there is no file, as Python formats `None` in `NO_FILE: None`.
+/// `NO_FILE: <path>` for a path that does not exist; bare `NO_FILE` when there is no log at all
+/// (supervisord passes `None` as the detail, which it then leaves out).
 fn no_file(p: Option<&PathBuf>) -> Fault {
-    let d = p
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "None".into());
-    fault(faults::NO_FILE, Some(&d))
+    match p {
+        Some(p) => fault(faults::NO_FILE, Some(&p.to_string_lossy())),
+        None => fault(faults::NO_FILE, None),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -872,14 +873,18 @@ async fn stop_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> V
     .await
 }
 
-async fn signal_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, sig: i32) -> Value {
+/// The signal is checked per process, as supervisord does: a bad name gives one BAD_SIGNAL
+/// result per signallable process rather than a fault.
+async fn signal_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, sig: &Value) -> Value {
     let todo: Vec<ProcessInfo> = procs
         .into_iter()
         .filter(|p| p.state.is_signallable())
         .collect();
+    let sig = signal_number(sig).ok_or_else(|| bad_signal(sig));
     fan_out(b, todo, move |b, p| {
+        let sig = sig.clone();
         Box::pin(async move {
-            b.signal(&p.group, &p.name, sig)
+            b.signal(&p.group, &p.name, sig?)
                 .await
                 .map_err(|e| action_fault(&e, &p.namespec()))
         })
@@ -1113,10 +1118,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
             arity(p, 2, 2)?;
             let name = str_arg(&p[0])?;
             match resolve(b.processes().await, name)? {
-                Target::Group(_, procs) => {
-                    let sig = signal_number(&p[1]).ok_or_else(|| bad_signal(&p[1]))?;
-                    Ok(signal_group(b, procs, sig).await)
-                }
+                Target::Group(_, procs) => Ok(signal_group(b, procs, &p[1]).await),
                 Target::Process(pr) => {
                     let sig = signal_number(&p[1]).ok_or_else(|| bad_signal(&p[1]))?;
                     if !pr.state.is_signallable() {
@@ -1132,14 +1134,12 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
         "supervisor.signalProcessGroup" => {
             arity(p, 2, 2)?;
             let procs = group_of(b, str_arg(&p[0])?).await?;
-            let sig = signal_number(&p[1]).ok_or_else(|| bad_signal(&p[1]))?;
-            Ok(signal_group(b, procs, sig).await)
+            Ok(signal_group(b, procs, &p[1]).await)
         }
         "supervisor.signalAllProcesses" => {
             arity(p, 1, 1)?;
-            let sig = signal_number(&p[0]).ok_or_else(|| bad_signal(&p[0]))?;
             let procs = b.processes().await;
-            Ok(signal_group(b, procs, sig).await)
+            Ok(signal_group(b, procs, &p[0]).await)
         }
         "supervisor.getProcessInfo" => {
             arity(p, 1, 1)?;

@@ -552,11 +552,8 @@ impl Parser {
                 let t = self.text_until_close(&tag)?;
                 Value::Int(parse_python_int(&t).ok_or_else(|| err("bad int"))?)
             }
-            "boolean" => match self.text_until_close(&tag)?.as_str() {
-                "0" => Value::Bool(false),
-                "1" => Value::Bool(true),
-                _ => return Err(err("bad boolean value")),
-            },
+            // supervisord reads any text other than "1" as false.
+            "boolean" => Value::Bool(self.text_until_close(&tag)? == "1"),
             "string" => Value::String(self.text_until_close(&tag)?),
             "double" => {
                 let t = self.text_until_close(&tag)?;
@@ -595,7 +592,9 @@ impl Parser {
                 self.close("struct")?;
                 Value::Struct(members)
             }
-            _ => return Err(DecodeError(format!("unsupported value type <{tag}>"))),
+            // supervisord's parser has no `i8`, `nil` or other types: such a value is the
+            // element's text, as a string.
+            _ => Value::String(self.text_until_close(&tag)?),
         };
         self.close("value")?;
         Ok(v)
@@ -661,6 +660,9 @@ pub fn decode_call(input: &[u8]) -> Result<MethodCall, DecodeError> {
     p.open("methodCall")?;
     p.open("methodName")?;
     let name = p.text_until_close("methodName")?;
+    if name.is_empty() {
+        return Err(err("no method name"));
+    }
     let params = p.params()?;
     p.close("methodCall")?;
     p.end()?;
@@ -780,9 +782,8 @@ mod tests {
         for bad in [
             &b""[..],
             b"<methodCall>",
-            b"<methodCall><methodName>a</methodName><params><param><value><i8>1</i8></value></param></params></methodCall>",
-            b"<methodCall><methodName>a</methodName><params><param><value><nil/></value></param></params></methodCall>",
-            b"<methodCall><methodName>a</methodName><params><param><value><boolean>2</boolean></value></param></params></methodCall>",
+            b"<methodCall><methodName></methodName></methodCall>",
+            b"<methodCall><methodName>a</methodName><params><param><value><double>x</double></value></param></params></methodCall>",
             b"<methodCall><methodName>a</methodName><params><param><value><int>x</int></value></param></params></methodCall>",
             b"<!DOCTYPE x [<!ENTITY a \"b\">]><methodCall><methodName>a</methodName></methodCall>",
             b"<methodCall><methodName>a&bogus;</methodName></methodCall>",
@@ -797,6 +798,20 @@ mod tests {
             "</data></array></value>".repeat(200)
         );
         assert!(decode_call(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn lenient_where_supervisord_is() {
+        let doc = b"<methodCall><methodName>a</methodName><params>\
+            <param><value><i8>1</i8></value></param>\
+            <param><value><nil/></value></param>\
+            <param><value><boolean>2</boolean></value></param>\
+            </params></methodCall>";
+        let c = decode_call(doc).unwrap();
+        assert_eq!(
+            c.params,
+            vec![Value::str("1"), Value::str(""), Value::Bool(false)]
+        );
     }
 
     #[test]
