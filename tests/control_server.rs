@@ -801,7 +801,7 @@ fn the_other_methods() {
         call(s, "supervisor.readLog", &[Value::Int(0), Value::Int(0)])
             .unwrap_err()
             .string,
-        "NO_FILE: None"
+        "NO_FILE"
     );
     assert_eq!(
         call(
