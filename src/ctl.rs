@@ -100,6 +100,29 @@ fn read_ctl_section(path: &Path, text: &str) -> Option<Vec<(String, String)>> {
     Some(entries)
 }
 
+/// The `[supervisorctl]` table of a TOML config (same keys, native strings).
+fn read_ctl_table(path: &Path, text: &str) -> Result<Option<Vec<(String, String)>>, String> {
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("could not parse {}: {e}", path.display()))?;
+    let here = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(doc
+        .get("supervisorctl")
+        .and_then(|t| t.as_table())
+        .map(|t| {
+            t.iter()
+                .filter_map(|(k, v)| {
+                    v.as_str()
+                        .map(|v| (k.to_ascii_lowercase(), expand(v, &here)))
+                })
+                .collect()
+        }))
+}
+
 /// configparser's inline comments: `;` or `#` preceded by whitespace.
 fn strip_inline_comment(line: &str) -> &str {
     let b = line.as_bytes();
@@ -159,8 +182,12 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
     if let Some(f) = file {
         let text = std::fs::read_to_string(&f)
             .map_err(|e| format!("could not read config file {}: {e}", f.display()))?;
-        let section = read_ctl_section(&f, &text)
-            .ok_or_else(|| ".ini file does not include supervisorctl section".to_string())?;
+        let section = if f.extension().is_some_and(|e| e == "toml") {
+            read_ctl_table(&f, &text)?
+        } else {
+            read_ctl_section(&f, &text)
+        }
+        .ok_or_else(|| ".ini file does not include supervisorctl section".to_string())?;
         for (k, v) in section {
             match k.as_str() {
                 "serverurl" => o.serverurl = v,
@@ -1609,6 +1636,12 @@ mod tests {
             ]
         );
         assert!(read_ctl_section(&f, "[program:x]\ncommand=ls\n").is_none());
+        let t = dir.path().join("s.toml");
+        let sec = read_ctl_table(&t, "[supervisorctl]\nserverurl = \"unix://%(here)s/s\"\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(sec[0].0, "serverurl");
+        assert!(read_ctl_table(&t, "[x]\ny = 1\n").unwrap().is_none());
     }
 
     #[test]
