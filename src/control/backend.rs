@@ -1,0 +1,263 @@
+//! What the control server needs from the supervisor, as one small trait.
+//!
+//! The engine owns all process state; the control side only asks. Everything protocol-shaped
+//! (namespecs, fault texts, descriptions, struct layout, log offset rules, `group:*` fan-out,
+//! multicall) lives in [`crate::control::rpc`], so an implementation answers plain questions with
+//! typed values. The futures need not be `Send`: the server runs its connections on a `LocalSet`
+//! of the engine's `current_thread` runtime.
+
+use std::path::PathBuf;
+
+use crate::config::model::ProcessSpec;
+
+/// supervisord's process states with their wire codes (reference 2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProcessState {
+    Stopped,
+    Starting,
+    Running,
+    Backoff,
+    Stopping,
+    Exited,
+    Fatal,
+    Unknown,
+}
+
+impl ProcessState {
+    pub fn code(self) -> i64 {
+        match self {
+            ProcessState::Stopped => 0,
+            ProcessState::Starting => 10,
+            ProcessState::Running => 20,
+            ProcessState::Backoff => 30,
+            ProcessState::Stopping => 40,
+            ProcessState::Exited => 100,
+            ProcessState::Fatal => 200,
+            ProcessState::Unknown => 1000,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcessState::Stopped => "STOPPED",
+            ProcessState::Starting => "STARTING",
+            ProcessState::Running => "RUNNING",
+            ProcessState::Backoff => "BACKOFF",
+            ProcessState::Stopping => "STOPPING",
+            ProcessState::Exited => "EXITED",
+            ProcessState::Fatal => "FATAL",
+            ProcessState::Unknown => "UNKNOWN",
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<ProcessState> {
+        [
+            ProcessState::Stopped,
+            ProcessState::Starting,
+            ProcessState::Running,
+            ProcessState::Backoff,
+            ProcessState::Stopping,
+            ProcessState::Exited,
+            ProcessState::Fatal,
+            ProcessState::Unknown,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+
+    /// STARTING, RUNNING, BACKOFF: what start skips and stop acts on.
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            ProcessState::Starting | ProcessState::Running | ProcessState::Backoff
+        )
+    }
+
+    /// RUNNING, STARTING, STOPPING: what may be signalled.
+    pub fn is_signallable(self) -> bool {
+        matches!(
+            self,
+            ProcessState::Running | ProcessState::Starting | ProcessState::Stopping
+        )
+    }
+}
+
+/// The supervisor's own state (`getState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupervisorState {
+    Running,
+    /// Reloading (`restart` RPC or SIGHUP): `supervisor.*` calls get SHUTDOWN_STATE.
+    Restarting,
+    /// Shutting down: `supervisor.*` calls get SHUTDOWN_STATE.
+    Shutdown,
+    Fatal,
+}
+
+impl SupervisorState {
+    pub fn code(self) -> i64 {
+        match self {
+            SupervisorState::Fatal => 2,
+            SupervisorState::Running => 1,
+            SupervisorState::Restarting => 0,
+            SupervisorState::Shutdown => -1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SupervisorState::Fatal => "FATAL",
+            SupervisorState::Running => "RUNNING",
+            SupervisorState::Restarting => "RESTARTING",
+            SupervisorState::Shutdown => "SHUTDOWN",
+        }
+    }
+}
+
+/// A snapshot of one process (what `getProcessInfo` is built from; `description` is derived).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessInfo {
+    pub name: String,
+    pub group: String,
+    pub state: ProcessState,
+    /// Epoch seconds of the last spawn; 0 if never started.
+    pub start: i64,
+    /// Epoch seconds of the last exit; 0 if never stopped.
+    pub stop: i64,
+    /// Epoch seconds of the snapshot.
+    pub now: i64,
+    /// The last spawn error (`Exited too quickly (process log may have details)`, …); empty if none.
+    pub spawnerr: String,
+    /// Last exit code; -1 if killed by a signal; 0 if unknown.
+    pub exitstatus: i64,
+    /// Path of the stdout log file, `None` when there is none (NONE, syslog, console only).
+    pub stdout_logfile: Option<PathBuf>,
+    /// Path of the stderr log file, `None` when there is none or stderr is redirected.
+    pub stderr_logfile: Option<PathBuf>,
+    /// 0 when not running.
+    pub pid: u32,
+}
+
+impl ProcessInfo {
+    /// `group:name`, or `name` when both are equal (supervisorctl's display form).
+    pub fn namespec(&self) -> String {
+        if self.group == self.name {
+            self.name.clone()
+        } else {
+            format!("{}:{}", self.group, self.name)
+        }
+    }
+}
+
+/// One process's configuration as `getAllConfigInfo` and `avail` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigInfo {
+    pub spec: ProcessSpec,
+    pub group_priority: i64,
+    /// Whether the group is active (added) in the running supervisor.
+    pub inuse: bool,
+}
+
+/// The result of re-reading the configuration (`reloadConfig`): group names, each list sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigChanges {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Which log of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Why the supervisor refused or failed an action; `rpc` turns each into supervisord's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionError {
+    /// No such process or group.
+    BadName,
+    /// start: the process is STARTING, RUNNING or BACKOFF.
+    AlreadyStarted,
+    /// stop/signal/stdin: the process is not running.
+    NotRunning,
+    /// start: the spawn failed or the process exited before startsecs (spawnerr set).
+    SpawnError,
+    /// start with wait: left STARTING without reaching RUNNING and without a spawn error.
+    AbnormalTermination,
+    /// The command does not exist (detail: `can't find command '/x'`).
+    NoFile(String),
+    /// The command is not executable (detail: `command at '/x' is not executable`).
+    NotExecutable(String),
+    /// Anything else (detail shown after `FAILED: `).
+    Failed(String),
+    /// addProcessGroup of an active group.
+    AlreadyAdded,
+    /// removeProcessGroup of a group with processes not stopped.
+    StillRunning,
+    /// The supervisor is shutting down or reloading.
+    ShuttingDown,
+}
+
+/// The supervisor as seen by the control server.
+///
+/// Process arguments are `(group, name)` pairs that came from [`Backend::processes`]; groups are
+/// group names. Every method may be called concurrently with others (several clients), and
+/// `start`/`stop` with `wait` may take as long as startsecs/stopwaitsecs.
+#[allow(async_fn_in_trait)] // single-threaded by design: callers never need Send futures
+pub trait Backend {
+    /// `identifier` from `[supervisord]`.
+    fn identification(&self) -> String;
+
+    fn state(&self) -> SupervisorState;
+
+    /// Every process of every active group, in start order (group priority, then process priority).
+    async fn processes(&self) -> Vec<ProcessInfo>;
+
+    /// Start one process. Check the command first (NoFile/NotExecutable without spawning); refuse
+    /// AlreadyStarted for STARTING/RUNNING/BACKOFF and Failed for UNKNOWN. Without `wait`, answer
+    /// once spawned (SpawnError if the spawn itself failed); with `wait`, answer when it reaches
+    /// RUNNING, or SpawnError/AbnormalTermination when it gives up or leaves STARTING otherwise.
+    async fn start(&self, group: &str, name: &str, wait: bool) -> Result<(), ActionError>;
+
+    /// Stop one process (NotRunning unless STARTING/RUNNING/BACKOFF). With `wait`, answer once it is
+    /// in a stopped state (after stopwaitsecs and SIGKILL if needed).
+    async fn stop(&self, group: &str, name: &str, wait: bool) -> Result<(), ActionError>;
+
+    /// Send `signal` to one process (NotRunning unless RUNNING/STARTING/STOPPING).
+    async fn signal(&self, group: &str, name: &str, signal: i32) -> Result<(), ActionError>;
+
+    /// Write `data` to the process's stdin (NotRunning; NoFile when its stdin is closed).
+    async fn send_stdin(&self, group: &str, name: &str, data: &str) -> Result<(), ActionError>;
+
+    /// Truncate a process's stdout and stderr log files (and drop rotated backups), reopening them.
+    async fn clear_logs(&self, group: &str, name: &str) -> Result<(), ActionError>;
+
+    /// The main log file, if it is a file (`readLog`, `maintail`, `/mainlogtail`).
+    fn main_log_file(&self) -> Option<PathBuf>;
+
+    /// Truncate the main log file.
+    async fn clear_main_log(&self) -> Result<(), ActionError>;
+
+    /// Re-read the configuration and compare with the running groups; nothing is applied.
+    /// `Err(message)` when the file does not load (CANT_REREAD).
+    async fn reread(&self) -> Result<ConfigChanges, String>;
+
+    /// Activate a group from the last re-read configuration (autostart applies).
+    async fn add_group(&self, group: &str) -> Result<(), ActionError>;
+
+    /// Drop a group whose processes are all stopped.
+    async fn remove_group(&self, group: &str) -> Result<(), ActionError>;
+
+    /// Every configured process (active or not, from the last read configuration).
+    async fn config_info(&self) -> Vec<ConfigInfo>;
+
+    /// Begin an orderly shutdown; returns at once (the reply is sent before the stop finishes).
+    fn shutdown(&self);
+
+    /// Begin a reload (stop everything, re-read, start again in the same pid); returns at once.
+    fn restart(&self);
+
+    /// Forward a `sendRemoteCommEvent` to event listeners (may be a no-op).
+    async fn remote_comm_event(&self, kind: &str, data: &str);
+}

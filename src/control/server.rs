@@ -1,0 +1,577 @@
+//! The HTTP/1.1 server: supervisord's transport (reference 3.1) on a unix socket and on TCP.
+//!
+//! `POST /RPC2` carries XML-RPC; `GET /logtail/NAME[/stdout|/stderr]` and `GET /mainlogtail` stream a
+//! log as it grows (chunked); `GET /healthz` answers 200 when every autostart process is RUNNING or
+//! ended as expected, 503 otherwise. Every path sits behind HTTP Basic auth when a username is set.
+//! Hostile clients get an HTTP error and their connection closed; nobody else is affected.
+
+use std::convert::Infallible;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use sha1::Digest as _;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
+use crate::control::backend::{Backend, Stream};
+use crate::control::rpc;
+use crate::control::xmlrpc;
+
+/// Limits that keep one client from hurting the others.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted request body; larger gets 413 (supervisorctl's requests are < 1 KiB).
+    pub max_body: usize,
+    /// Time allowed to send the request headers (also bounds idle keep-alive connections).
+    pub header_timeout: Duration,
+    /// Time allowed to send the body once the headers are in.
+    pub body_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// How often a log tail stream looks for new data.
+    pub tail_poll: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body: 2 * 1024 * 1024,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 256,
+            tail_poll: Duration::from_millis(200),
+        }
+    }
+}
+
+type RespBody = UnsyncBoxBody<Bytes, Infallible>;
+
+/// One configured server (unix or inet): the backend, credentials and limits.
+pub struct Server<B> {
+    backend: Rc<B>,
+    auth: Option<Credentials>,
+    limits: Limits,
+}
+
+impl<B: Backend + 'static> Server<B> {
+    pub fn new(backend: Rc<B>, auth: Option<Credentials>, limits: Limits) -> Rc<Server<B>> {
+        Rc::new(Server {
+            backend,
+            auth,
+            limits,
+        })
+    }
+
+    /// Serve a bound unix socket until the returned future is dropped (which also ends every
+    /// connection); the socket file goes away with the binding.
+    pub async fn serve_unix(self: Rc<Self>, binding: UnixBinding) -> io::Result<()> {
+        let listener = tokio::net::UnixListener::from_std(binding.take_listener()?)?;
+        let _binding = binding;
+        self.accept_loop(listener).await
+    }
+
+    /// Serve a bound TCP listener until the returned future is dropped.
+    pub async fn serve_tcp(self: Rc<Self>, listener: std::net::TcpListener) -> io::Result<()> {
+        if self.auth.is_none() {
+            tracing::warn!(
+                "Server 'inet_http_server' running without any HTTP authentication checking"
+            );
+        }
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        self.accept_loop(listener).await
+    }
+
+    async fn accept_loop<L: Accept>(self: Rc<Self>, listener: L) -> io::Result<()> {
+        let local = tokio::task::LocalSet::new();
+        let permits = Arc::new(Semaphore::new(self.limits.max_connections));
+        local
+            .run_until(async move {
+                loop {
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return Ok(());
+                    };
+                    let stream = match listener.accept_stream().await {
+                        Ok(s) => s,
+                        Err(e) if transient_accept_error(&e) => {
+                            // EMFILE and friends: back off briefly instead of spinning.
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let me = self.clone();
+                    tokio::task::spawn_local(async move {
+                        me.serve_connection(stream).await;
+                        drop(permit);
+                    });
+                }
+            })
+            .await
+    }
+
+    async fn serve_connection<S>(self: Rc<Self>, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let me = self.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let me = me.clone();
+            async move { Ok::<_, Infallible>(me.handle(req).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout)
+            .keep_alive(true)
+            .title_case_headers(true)
+            // Clients that shut down their write side after the request still get the answer.
+            .half_close(true)
+            .serve_connection(TokioIo::new(stream), service);
+        // Errors here are the client's (bad bytes, hang-ups, timeouts): nothing to do but close.
+        let _ = conn.await;
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<RespBody> {
+        if !self.authorized(&req) {
+            // Read the body first: clients such as Python's send it in a second write, and
+            // closing before it arrives makes them fail with EPIPE instead of seeing the 401.
+            let body = Limited::new(req.into_body(), self.limits.max_body);
+            let _ = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
+            return unauthorized();
+        }
+        let path = req.uri().path().to_string();
+        if path.starts_with("/RPC2") {
+            if req.method() != Method::POST {
+                return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n");
+            }
+            return self.rpc(req).await;
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
+        }
+        if path == "/healthz" {
+            let problems = rpc::backend_health(&*self.backend).await;
+            return if problems.is_empty() {
+                plain(StatusCode::OK, "ok\n")
+            } else {
+                let mut body = String::from("unhealthy\n");
+                for p in problems {
+                    body.push_str(&p);
+                    body.push('\n');
+                }
+                plain(StatusCode::SERVICE_UNAVAILABLE, &body)
+            };
+        }
+        if path == "/mainlogtail" {
+            return match self.backend.main_log_file().filter(|f| f.exists()) {
+                Some(f) => self.tail_stream(f),
+                None => not_found(),
+            };
+        }
+        if let Some(rest) = path.strip_prefix("/logtail/") {
+            return self.logtail(rest).await;
+        }
+        if path == "/" {
+            return plain(StatusCode::OK, "steward\n");
+        }
+        not_found()
+    }
+
+    fn authorized(&self, req: &Request<Incoming>) -> bool {
+        let Some(creds) = &self.auth else {
+            return true;
+        };
+        let Some(value) = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let Some(encoded) = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))
+        else {
+            return false;
+        };
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let Some(colon) = decoded.iter().position(|b| *b == b':') else {
+            return false;
+        };
+        check_credentials(creds, &decoded[..colon], &decoded[colon + 1..])
+    }
+
+    async fn rpc(&self, req: Request<Incoming>) -> Response<RespBody> {
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.limits.max_body as u64) {
+            return too_large();
+        }
+        let body = Limited::new(req.into_body(), self.limits.max_body);
+        let bytes = match tokio::time::timeout(self.limits.body_timeout, body.collect()).await {
+            Err(_) => {
+                return close(plain(StatusCode::REQUEST_TIMEOUT, "408 Request Timeout\n"));
+            }
+            Ok(Err(e)) => {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    return too_large();
+                }
+                return close(plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"));
+            }
+            Ok(Ok(c)) => c.to_bytes(),
+        };
+        let call = match xmlrpc::decode_call(&bytes) {
+            Ok(c) => c,
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"),
+        };
+        let body = match rpc::dispatch(&*self.backend, &call).await {
+            Ok(v) => xmlrpc::encode_response(&v),
+            Err(f) => xmlrpc::encode_fault(&f),
+        };
+        let mut resp = Response::new(full(body));
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        resp
+    }
+
+    async fn logtail(&self, rest: &str) -> Response<RespBody> {
+        let rest = percent_decode(rest);
+        let (name, stream) = match rest.rsplit_once('/') {
+            Some((n, "stdout")) => (n.to_string(), Stream::Stdout),
+            Some((n, "stderr")) => (n.to_string(), Stream::Stderr),
+            _ => (rest.clone(), Stream::Stdout),
+        };
+        let procs = self.backend.processes().await;
+        let Ok(rpc::Target::Process(p)) = rpc::resolve(procs, &name) else {
+            return not_found();
+        };
+        let file = match stream {
+            Stream::Stdout => p.stdout_logfile,
+            Stream::Stderr => p.stderr_logfile,
+        };
+        match file.filter(|f| f.exists()) {
+            Some(f) => self.tail_stream(f),
+            None => not_found(),
+        }
+    }
+
+    /// The last ≤1024 bytes, then whatever is appended, until the client goes away. A file that
+    /// shrinks (cleared or rotated) is followed from its new start.
+    fn tail_stream(&self, path: PathBuf) -> Response<RespBody> {
+        let (tx, rx) = mpsc::channel::<Bytes>(8);
+        let poll = self.limits.tail_poll;
+        tokio::task::spawn_local(async move {
+            let mut offset = file_len(&path).saturating_sub(1024);
+            loop {
+                let len = file_len(&path);
+                if len < offset {
+                    offset = 0;
+                }
+                if len > offset {
+                    let data = read_range(&path, offset, (len - offset).min(64 * 1024));
+                    offset += data.len() as u64;
+                    if !data.is_empty() && tx.send(Bytes::from(data)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                tokio::select! {
+                    _ = tx.closed() => return,
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+        });
+        let mut resp = Response::new(UnsyncBoxBody::new(ChannelBody { rx }));
+        let h = resp.headers_mut();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain;charset=utf-8"),
+        );
+        h.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
+        resp
+    }
+}
+
+/// The two listener kinds, accepted the same way.
+trait Accept {
+    type S: AsyncRead + AsyncWrite + Unpin + 'static;
+    async fn accept_stream(&self) -> io::Result<Self::S>;
+}
+
+impl Accept for tokio::net::UnixListener {
+    type S = tokio::net::UnixStream;
+    async fn accept_stream(&self) -> io::Result<Self::S> {
+        self.accept().await.map(|(s, _)| s)
+    }
+}
+
+impl Accept for tokio::net::TcpListener {
+    type S = tokio::net::TcpStream;
+    async fn accept_stream(&self) -> io::Result<Self::S> {
+        self.accept().await.map(|(s, _)| s)
+    }
+}
+
+fn transient_accept_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::ECONNABORTED)
+    ) || e.kind() == io::ErrorKind::ConnectionAborted
+        || e.kind() == io::ErrorKind::ConnectionReset
+}
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+fn read_range(p: &Path, offset: u64, len: u64) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut out = Vec::new();
+    if let Ok(mut f) = std::fs::File::open(p) {
+        if f.seek(SeekFrom::Start(offset)).is_ok() {
+            let _ = f.take(len).read_to_end(&mut out);
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A response body fed by a channel: the log tail streams.
+struct ChannelBody {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+fn full(body: impl Into<Bytes>) -> RespBody {
+    UnsyncBoxBody::new(Full::new(body.into()))
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<RespBody> {
+    let mut r = Response::new(full(text.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+fn close(mut r: Response<RespBody>) -> Response<RespBody> {
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+fn not_found() -> Response<RespBody> {
+    plain(StatusCode::NOT_FOUND, "404 Not Found\n")
+}
+
+fn too_large() -> Response<RespBody> {
+    close(plain(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "413 Payload Too Large\n",
+    ))
+}
+
+fn unauthorized() -> Response<RespBody> {
+    let body = "<html><head><title>Unauthorized</title></head>\
+                <body><h1>401 Unauthorized</h1></body></html>\n";
+    let mut r = Response::new(full(body));
+    *r.status_mut() = StatusCode::UNAUTHORIZED;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    h.insert(
+        hyper::header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"default\""),
+    );
+    close(r)
+}
+
+/// Equal-length comparison whose time does not depend on where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+/// Check a Basic-auth pair against the configured credentials (`{SHA}` = hex SHA-1 of the password).
+pub fn check_credentials(creds: &Credentials, user: &[u8], pass: &[u8]) -> bool {
+    let user_ok = constant_time_eq(user, creds.username.as_bytes());
+    let pass_ok = match creds.password.strip_prefix("{SHA}") {
+        Some(hex) => {
+            let digest = sha1::Sha1::digest(pass);
+            let mine: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            constant_time_eq(mine.as_bytes(), hex.to_ascii_lowercase().as_bytes())
+        }
+        None => constant_time_eq(pass, creds.password.as_bytes()),
+    };
+    user_ok & pass_ok
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binding
+
+/// Why a server socket could not be set up (steward exits 2 with this text, as supervisord does).
+#[derive(Debug)]
+pub struct BindError(pub String);
+
+impl std::fmt::Display for BindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const IN_USE: &str = "Another program is already listening on a port that one of our HTTP \
+                      servers is configured to use.  Shut this program down first before \
+                      starting steward.";
+
+/// A bound unix socket; the socket file is removed when this is dropped.
+pub struct UnixBinding {
+    listener: std::cell::RefCell<Option<std::os::unix::net::UnixListener>>,
+    path: PathBuf,
+}
+
+impl UnixBinding {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn take_listener(&self) -> io::Result<std::os::unix::net::UnixListener> {
+        let l = self
+            .listener
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| io::Error::other("listener already taken"))?;
+        l.set_nonblocking(true)?;
+        Ok(l)
+    }
+}
+
+impl Drop for UnixBinding {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Bind `[unix_http_server]` the way supervisord does: bind `<file>.<pid>`, chmod/chown it, then
+/// hard-link it to `<file>` so the name never points at a half-made socket. When `<file>` exists,
+/// probe it: a live server means "in use"; a dead one is unlinked (with a note on stderr).
+pub fn bind_unix(spec: &UnixServerSpec) -> Result<UnixBinding, BindError> {
+    let file = &spec.file;
+    let tmp = PathBuf::from(format!("{}.{}", file.display(), std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let fail = |what: &str, e: io::Error| BindError(format!("{what} {}: {e}", file.display()));
+    let listener =
+        std::os::unix::net::UnixListener::bind(&tmp).map_err(|e| fail("Cannot bind", e))?;
+    let cleanup = |e: BindError| {
+        let _ = std::fs::remove_file(&tmp);
+        e
+    };
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(spec.chmod))
+        .map_err(|e| cleanup(fail("Cannot chmod", e)))?;
+    if let Some((uid, gid)) = spec.chown {
+        nix::unistd::chown(
+            &tmp,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            gid.map(nix::unistd::Gid::from_raw),
+        )
+        .map_err(|e| cleanup(fail("Cannot chown", io::Error::from(e))))?;
+    }
+    let mut tries = 0;
+    loop {
+        match std::fs::hard_link(&tmp, file) {
+            Ok(()) => break,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries == 0 => {
+                tries += 1;
+                if std::os::unix::net::UnixStream::connect(file).is_ok() {
+                    return Err(cleanup(BindError(IN_USE.into())));
+                }
+                eprintln!("Unlinking stale socket {}", file.display());
+                let _ = std::fs::remove_file(file);
+            }
+            Err(e) => return Err(cleanup(fail("Cannot link socket", e))),
+        }
+    }
+    let _ = std::fs::remove_file(&tmp);
+    Ok(UnixBinding {
+        listener: std::cell::RefCell::new(Some(listener)),
+        path: file.clone(),
+    })
+}
+
+/// Bind `[inet_http_server]` (empty host = all interfaces). A missing username is allowed but
+/// worth a loud warning, which the caller logs with [`inet_warning`].
+pub fn bind_tcp(spec: &InetServerSpec) -> Result<std::net::TcpListener, BindError> {
+    let host = if spec.host.is_empty() || spec.host == "*" {
+        "0.0.0.0"
+    } else {
+        spec.host.as_str()
+    };
+    std::net::TcpListener::bind((host, spec.port)).map_err(|e| {
+        if e.kind() == io::ErrorKind::AddrInUse {
+            BindError(IN_USE.into())
+        } else {
+            BindError(format!("Cannot listen on {host}:{}: {e}", spec.port))
+        }
+    })
+}
+
+/// supervisord's CRIT line for a server without credentials.
+pub fn inet_warning(spec: &InetServerSpec) -> Option<String> {
+    spec.auth.is_none().then(|| {
+        "Server 'inet_http_server' running without any HTTP authentication checking".to_string()
+    })
+}
