@@ -99,16 +99,15 @@ fn config(dir: &Path, p: ProcessSpec) -> Config {
     }
 }
 
-/// `(name, size)` of every file in `dir`, sorted.
+/// `(name, size)` of every file in `dir`, sorted. While a writer rotates, a file may be renamed between
+/// the directory read and the stat: it is skipped here and seen by the next poll.
 fn listing(dir: &Path) -> Vec<(String, u64)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                e.metadata().unwrap().len(),
-            )
+        .filter_map(|e| {
+            let len = e.metadata().ok()?.len();
+            Some((e.file_name().to_string_lossy().into_owned(), len))
         })
         .collect();
     v.sort();
