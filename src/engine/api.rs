@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 
-use crate::config::model::Config;
+use std::os::fd::OwnedFd;
+
+use crate::config::model::{Config, GroupSpec};
 use tokio::sync::{mpsc, oneshot};
 
 /// supervisord's process states, with its numeric codes (reference 2.2).
@@ -139,6 +141,10 @@ pub enum Fault {
     SpawnError(String),
     AlreadyStarted(String),
     NotRunning(String),
+    /// `addProcessGroup` of a group that is already active.
+    AlreadyAdded(String),
+    /// `removeProcessGroup` of a group with processes not in a stopped state.
+    StillRunning(String),
 }
 
 impl Fault {
@@ -154,6 +160,8 @@ impl Fault {
             Fault::SpawnError(_) => 50,
             Fault::AlreadyStarted(_) => 60,
             Fault::NotRunning(_) => 70,
+            Fault::AlreadyAdded(_) => 90,
+            Fault::StillRunning(_) => 91,
         }
     }
 
@@ -169,6 +177,8 @@ impl Fault {
             Fault::SpawnError(_) => "SPAWN_ERROR",
             Fault::AlreadyStarted(_) => "ALREADY_STARTED",
             Fault::NotRunning(_) => "NOT_RUNNING",
+            Fault::AlreadyAdded(_) => "ALREADY_ADDED",
+            Fault::StillRunning(_) => "STILL_RUNNING",
         }
     }
 
@@ -184,7 +194,9 @@ impl Fault {
             | Fault::AbnormalTermination(d)
             | Fault::SpawnError(d)
             | Fault::AlreadyStarted(d)
-            | Fault::NotRunning(d) => format!("{}: {}", self.name(), d),
+            | Fault::NotRunning(d)
+            | Fault::AlreadyAdded(d)
+            | Fault::StillRunning(d) => format!("{}: {}", self.name(), d),
         }
     }
 }
@@ -237,6 +249,38 @@ pub enum Request {
     Reload { reply: Reply<()> },
     /// `reopen` (SIGUSR2 equivalent).
     ReopenLogs { reply: Reply<()> },
+    /// `reloadConfig`: re-read the file (same loader and command-line overrides) and compare its
+    /// groups with the active ones. Nothing is applied; the result becomes what `AddGroup` and
+    /// `GroupConfigs` see. `Err` is the loader's message (CANT_REREAD).
+    Reread {
+        reply: oneshot::Sender<Result<GroupChanges, String>>,
+    },
+    /// `addProcessGroup`: activate a group of the last read configuration; autostart applies.
+    AddGroup { name: String, reply: Reply<()> },
+    /// `removeProcessGroup`: drop an active group whose processes are all stopped.
+    RemoveGroup { name: String, reply: Reply<()> },
+    /// `getAllConfigInfo`: the last read configuration's groups and which of them are active.
+    GroupConfigs {
+        reply: oneshot::Sender<GroupConfigs>,
+    },
+    /// `sendProcessStdin`: a duplicate of the write end of the process's stdin pipe, so the caller
+    /// can write without ever blocking the supervisor on a child that does not read.
+    Stdin { name: String, reply: Reply<OwnedFd> },
+}
+
+/// What `reloadConfig` found, as group names (each list sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GroupChanges {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// The last read configuration's groups (start order) and the names of the active ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfigs {
+    pub groups: Vec<GroupSpec>,
+    pub active: Vec<String>,
 }
 
 /// A cloneable sender of [`Request`]s with one async method per request.
@@ -310,6 +354,37 @@ impl Handle {
 
     pub async fn reopen_logs(&self) -> Result<(), Fault> {
         self.ask(|reply| Request::ReopenLogs { reply }).await
+    }
+
+    pub async fn reread(&self) -> Result<GroupChanges, String> {
+        let (reply, rx) = oneshot::channel();
+        let gone = || "the supervisor is shutting down".to_string();
+        self.tx
+            .send(Request::Reread { reply })
+            .map_err(|_| gone())?;
+        rx.await.unwrap_or_else(|_| Err(gone()))
+    }
+
+    pub async fn add_group(&self, name: &str) -> Result<(), Fault> {
+        let name = name.to_string();
+        self.ask(|reply| Request::AddGroup { name, reply }).await
+    }
+
+    pub async fn remove_group(&self, name: &str) -> Result<(), Fault> {
+        let name = name.to_string();
+        self.ask(|reply| Request::RemoveGroup { name, reply }).await
+    }
+
+    /// `None` once the supervisor is gone.
+    pub async fn group_configs(&self) -> Option<GroupConfigs> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::GroupConfigs { reply }).ok()?;
+        rx.await.ok()
+    }
+
+    pub async fn stdin(&self, name: &str) -> Result<OwnedFd, Fault> {
+        let name = name.to_string();
+        self.ask(|reply| Request::Stdin { name, reply }).await
     }
 }
 

@@ -241,6 +241,16 @@ pub fn run_main(args: &RunArgs) -> i32 {
     for w in &config.warnings {
         emit(Level::Warn, &w.to_string());
     }
+    // Before anything starts, as supervisord: a socket in use is fatal (exit 2).
+    let servers = match crate::control::engine_backend::Bound::bind(&config) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            eprintln!("For help, use {prog} -h");
+            emit(Level::Crit, &e.to_string());
+            return 2;
+        }
+    };
     raise_limits(&config);
     signals::become_subreaper_unless_pid1();
     let pidfile = config
@@ -254,6 +264,7 @@ pub fn run_main(args: &RunArgs) -> i32 {
         if let Some(p) = &pidfile {
             remove_pidfile(p);
         }
+        drop(servers);
         return 2;
     }
     emit(
@@ -274,10 +285,25 @@ pub fn run_main(args: &RunArgs) -> i32 {
     let reload_args = args.clone();
     let reloader = Box::new(move || load(&path, &reload_args).map_err(|errors| errors.join("; ")));
     let code = runtime.block_on(async move {
+        use crate::control::engine_backend::{serve, EngineBackend};
+        let in_force = config.clone();
         let mut sup = Supervisor::new(config, reloader);
-        sup.set_on_reload(Box::new(configure_log));
-        // The control server (src/control) is started here with `sup.handle()`.
-        sup.run().await
+        let backend = std::rc::Rc::new(EngineBackend::new(
+            sup.handle(),
+            sup.state_watch(),
+            &in_force,
+        ));
+        drop(in_force);
+        let (reloaded, reloads) = tokio::sync::mpsc::unbounded_channel();
+        sup.set_on_reload(Box::new(move |c| {
+            configure_log(c);
+            let _ = reloaded.send(c.clone());
+        }));
+        // Serving ends (and the socket files go) when the supervisor's run returns.
+        tokio::select! {
+            code = sup.run() => code,
+            () = serve(servers, backend, reloads) => 0,
+        }
     });
     if let Some(p) = &pidfile {
         remove_pidfile(p);

@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::model::{Config, LogTarget, ProcessSpec};
 use crate::engine::api::{
@@ -30,6 +30,8 @@ pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
 
 /// Called after a successful reload with the new config (e.g. to reconfigure the main log).
 pub type OnReload = Box<dyn FnMut(&Config)>;
+
+mod groups;
 
 /// A reply to send now, or `None` when the request was parked until its process settles.
 type Answer = Option<(Reply<()>, Result<(), Fault>)>;
@@ -87,6 +89,10 @@ pub struct Supervisor {
     reloader: Reloader,
     exit_code: Option<i32>,
     on_reload: Option<OnReload>,
+    /// The groups of the last `reloadConfig`; `None`: the config in force is the last one read.
+    reread: Option<Vec<crate::config::model::GroupSpec>>,
+    /// `state` as others may read it without a round trip (the control server's `getState`).
+    state_tx: watch::Sender<SupervisorState>,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -152,7 +158,14 @@ impl Supervisor {
             reloader,
             exit_code: None,
             on_reload: None,
+            reread: None,
+            state_tx: watch::channel(SupervisorState::Running).0,
         }
+    }
+
+    /// The supervisor's state, updated as it changes (signals included, not only requests).
+    pub fn state_watch(&self) -> watch::Receiver<SupervisorState> {
+        self.state_tx.subscribe()
     }
 
     /// A sender for control requests; clone freely.
@@ -179,6 +192,7 @@ impl Supervisor {
             self.fire_due(now);
             self.advance_stop(now);
             self.settle_waiters();
+            self.state_tx.send_replace(self.state);
             if let Some(code) = self.exit_code {
                 return code;
             }
@@ -462,6 +476,7 @@ impl Supervisor {
             ),
         }
         self.entries = build_entries(&self.config);
+        self.reread = None;
         self.by_pid.clear();
         self.state = SupervisorState::Running;
         self.autostart(now);
@@ -555,6 +570,7 @@ impl Supervisor {
                 reopen_logs();
                 let _ = reply.send(Ok(()));
             }
+            other => self.on_group_request(other, now),
         }
     }
 
