@@ -29,6 +29,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod engine_backend;
 pub mod fake;
 pub mod rpc;
 pub mod server;
