@@ -3,7 +3,8 @@
 //! * `steward ctl` against a REAL supervisord gives the same output and exit code as the stock
 //!   `supervisorctl` does (two identical supervisord instances driven through the same script);
 //! * the stock `supervisorctl` drives steward's control server (FakeBackend for now);
-//! * the stock `supervisorctl` against the full steward binary (ignored until the engine lands).
+//! * the stock `supervisorctl` and `steward ctl` against the full steward binary, side by side with a
+//!   real supervisord on the same config and script.
 //!
 //! The venv comes from `bash tests/compat/setup-venv.sh` (default `/tmp/steward-supervisor-4.3.0-venv`,
 //! or `$STEWARD_SUPERVISOR_VENV`). Without it these tests print a loud SKIPPED line and pass.
@@ -190,10 +191,14 @@ impl Supervisord {
 
     /// Socket up and the autostart processes RUNNING.
     fn wait_ready(&self) {
+        self.wait_running(3);
+    }
+
+    fn wait_running(&self, n: usize) {
         wait_for(Duration::from_secs(20), "supervisord ready", || {
             let o = self.supervisorctl(&["status"]);
             let t = String::from_utf8_lossy(&o.stdout).to_string();
-            (t.matches("RUNNING").count() == 3).then_some(())
+            (t.matches("RUNNING").count() == n).then_some(())
         });
     }
 
@@ -682,50 +687,155 @@ impl Supervisord {
     }
 }
 
-/// Run the script with `left` against a real supervisord and `right` against steward.
-fn script_against_steward(
-    left_ctl: fn(&Supervisord, &[&str]) -> Output,
-    right_ctl: fn(&Supervisord, &[&str]) -> Output,
-) {
+/// Both outputs, normalized; sorted by line for results that come in completion order.
+fn compare(a: &Supervisord, x: &Output, b: &Supervisord, y: &Output, args: &[&str]) {
+    let mut nx: Vec<String> = normalize(&show(x), a.dir.path())
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut ny: Vec<String> = normalize(&show(y), b.dir.path())
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if args.contains(&"all") || args.iter().any(|a| a.ends_with(":*")) || args == ["update"] {
+        nx.sort();
+        ny.sort();
+    }
+    assert_eq!(
+        nx, ny,
+        "{args:?}: supervisord (left) and steward (right) differ"
+    );
+}
+
+/// Run the script with the stock supervisorctl against a real supervisord and with `right_ctl`
+/// against steward; then tail -f, reread/update/add/remove after a config change, reload,
+/// shutdown, and the answers of a server that is gone.
+fn script_against_steward(steward_ctl: bool) {
     let Some(venv) = venv() else { return };
+    let right_ctl = if steward_ctl {
+        Supervisord::steward_ctl
+    } else {
+        Supervisord::supervisorctl
+    };
     let a = Supervisord::start(&venv);
     let mut b = Supervisord::steward(&venv);
+    let mut a = a;
+    let both = |a: &Supervisord, b: &Supervisord, args: &[&str]| {
+        let (x, y) = (a.supervisorctl(args), right_ctl(b, args));
+        compare(a, &x, b, &y, args);
+    };
     for args in SCRIPT {
-        let (x, y) = (left_ctl(&a, args), right_ctl(&b, args));
-        let mut nx: Vec<String> = normalize(&show(&x), a.dir.path())
-            .lines()
-            .map(str::to_string)
-            .collect();
-        let mut ny: Vec<String> = normalize(&show(&y), b.dir.path())
-            .lines()
-            .map(str::to_string)
-            .collect();
-        if args.contains(&"all") || args.iter().any(|a| a.ends_with(":*")) {
-            nx.sort();
-            ny.sort();
-        }
-        assert_eq!(
-            nx, ny,
-            "{args:?}: supervisord (left) and steward (right) differ"
-        );
+        both(&a, &b, args);
     }
-    let y = right_ctl(&b, &["shutdown"]);
-    assert_eq!(y.status.code(), Some(0), "{}", show(&y));
+
+    // tail -f reads /logtail (chunked HTTP). `clear web` above emptied the log.
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(b.dir.path().join("web.out"))
+            .unwrap();
+        f.write_all(b"hello-follow\n").unwrap();
+    }
+    let mut cmd = if steward_ctl {
+        let mut c = Command::new(steward());
+        c.arg("ctl");
+        c
+    } else {
+        Command::new(venv.join("bin/supervisorctl"))
+    };
+    cmd.arg("-c").arg(b.conf()).args(["tail", "-f", "web"]);
+    let got = follow_until(cmd, "hello-follow");
+    assert!(got.starts_with("==> Press Ctrl-C to exit <==\n"), "{got}");
+    assert!(got.contains("hello-follow\n"), "{got}");
+
+    // The same config change on both sides: one program changed, one added, one removed.
+    for s in [&a, &b] {
+        let mut conf = std::fs::read_to_string(s.conf()).unwrap();
+        conf = conf.replace(
+            "command=/bin/sleep 1000\nautostart=false",
+            "command=/bin/sleep 999\nautostart=false",
+        );
+        conf.push_str("\n[program:newone]\ncommand=/bin/sleep 1000\nstartsecs=0\n");
+        conf = conf.replace(
+            "[program:badcmd]\ncommand=/nonexistent/thing\nautostart=false\n",
+            "",
+        );
+        std::fs::write(s.conf(), conf).unwrap();
+    }
+    for args in [
+        &["reread"][..],
+        &["avail"],
+        &["update", "nosuch"],
+        &["update"],
+        &["reread"],
+        &["status"],
+        &["add", "nosuch"],
+        &["add", "newone"],
+        &["remove", "newone"],
+        &["stop", "newone"],
+        &["remove", "newone"],
+        &["avail"],
+        &["reread"],
+        &["add", "newone"],
+        &["status"],
+    ] {
+        both(&a, &b, args);
+    }
+    // A config that no longer loads: the loaders' messages differ, the verdict does not.
+    let good: Vec<String> = [&a, &b]
+        .iter()
+        .map(|s| std::fs::read_to_string(s.conf()).unwrap())
+        .collect();
+    for s in [&a, &b] {
+        let mut conf = std::fs::read_to_string(s.conf()).unwrap();
+        conf.push_str("\n[program:broken]\n");
+        std::fs::write(s.conf(), conf).unwrap();
+    }
+    let (x, y) = (a.supervisorctl(&["reread"]), right_ctl(&b, &["reread"]));
+    assert_eq!(
+        x.status.code(),
+        y.status.code(),
+        "{} vs {}",
+        show(&x),
+        show(&y)
+    );
+    assert!(
+        String::from_utf8_lossy(&y.stdout).starts_with("ERROR: CANT_REREAD: "),
+        "{}",
+        show(&y)
+    );
+    for (s, text) in [&a, &b].into_iter().zip(&good) {
+        std::fs::write(s.conf(), text).unwrap();
+    }
+
+    both(&a, &b, &["reload"]);
+    a.wait_running(4);
+    b.wait_running(4);
+    both(&a, &b, &["status"]);
+    both(&a, &b, &["shutdown"]);
+    a.wait_exit();
     b.wait_exit();
+    assert!(
+        !b.dir.path().join("sock").exists(),
+        "steward left its socket behind"
+    );
+    assert!(!b.dir.path().join("supervisord.pid").exists());
+    for args in [&["status"][..], &["start", "web"], &["tail", "web"]] {
+        both(&a, &b, args);
+    }
 }
 
 /// The stock supervisorctl drives the whole steward binary (engine + control) as it drives supervisord.
 #[test]
-#[ignore = "needs the engine: run with --ignored once `steward -c FILE` serves [unix_http_server]"]
 fn stock_supervisorctl_drives_steward_binary() {
-    script_against_steward(Supervisord::supervisorctl, Supervisord::supervisorctl);
+    script_against_steward(false);
 }
 
 /// steward ctl drives the steward binary as supervisorctl drives supervisord.
 #[test]
-#[ignore = "needs the engine: run with --ignored once `steward -c FILE` serves [unix_http_server]"]
 fn steward_ctl_drives_steward_binary() {
-    script_against_steward(Supervisord::supervisorctl, Supervisord::steward_ctl);
+    script_against_steward(true);
 }
 
 /// Send one raw XML-RPC request over a unix socket; (status code, body).

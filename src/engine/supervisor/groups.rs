@@ -154,6 +154,10 @@ impl Supervisor {
         {
             return Err(Fault::StillRunning(name.to_string()));
         }
+        // The group stays in the last read configuration (`avail`, a later add), as in supervisord.
+        if self.reread.is_none() {
+            self.reread = Some(self.config.groups.clone());
+        }
         self.config.groups.remove(at);
         let mut old = 0usize;
         let mut remap = Vec::with_capacity(self.entries.len());
