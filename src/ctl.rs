@@ -49,55 +49,41 @@ fn search_paths(argv0: &Path) -> Vec<PathBuf> {
     ]
 }
 
-/// The `[supervisorctl]` keys of an INI file, with configparser's comment and continuation rules
-/// and `%(here)s` / `%(ENV_X)s` expanded. `None` when the section is absent.
-// TODO(integration): switch to config::ini::parse once the loader lands; this reads one section only.
-fn read_ctl_section(path: &Path, text: &str) -> Option<Vec<(String, String)>> {
-    let here = path
-        .canonicalize()
+/// The `[supervisorctl]` keys of an INI file, read with the configparser-compatible reader the
+/// supervisor uses (so `[DEFAULT]`, continuations and comments behave the same). `Ok(None)` when
+/// the section is absent, which supervisorctl treats as an error of its own.
+fn read_ctl_section(path: &Path, text: &str) -> Result<Option<Vec<(String, String)>>, String> {
+    use crate::config::ini;
+    let parsed = ini::parse(text).map_err(|errors| {
+        let first = errors.first();
+        format!(
+            "could not parse {}: line {}: {}",
+            path.display(),
+            first.map(|e| e.line).unwrap_or(0),
+            first.map(|e| e.message.as_str()).unwrap_or("")
+        )
+    })?;
+    let Some(section) = parsed.section("supervisorctl") else {
+        return Ok(None);
+    };
+    let here = here(path);
+    let mut entries: Vec<(String, String)> = Vec::new();
+    // configparser's lookup: the section's own keys, then [DEFAULT]'s.
+    for e in section.entries.iter().chain(&parsed.defaults) {
+        if entries.iter().any(|(k, _)| *k == e.key) {
+            continue;
+        }
+        entries.push((e.key.clone(), expand(&e.key, &e.value, &here)?));
+    }
+    Ok(Some(entries))
+}
+
+/// supervisorctl's `here`: the config file's directory, made absolute but not resolved.
+fn here(path: &Path) -> PathBuf {
+    std::path::absolute(path)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let mut in_section = false;
-    let mut found = false;
-    let mut entries: Vec<(String, String)> = Vec::new();
-    for raw in text.lines() {
-        let line = strip_inline_comment(raw);
-        if line.trim().is_empty() || raw.trim_start().starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(rest) = line.trim().strip_prefix('[') {
-            if let Some(name) = rest.strip_suffix(']') {
-                in_section = name == "supervisorctl";
-                found |= in_section;
-                continue;
-            }
-        }
-        if !in_section {
-            continue;
-        }
-        if raw.starts_with([' ', '\t']) {
-            if let Some(last) = entries.last_mut() {
-                last.1.push('\n');
-                last.1.push_str(line.trim());
-            }
-            continue;
-        }
-        let pos = line.find(['=', ':']);
-        if let Some(pos) = pos {
-            let key = line[..pos].trim().to_ascii_lowercase();
-            let value = line[pos + 1..].trim().to_string();
-            entries.retain(|(k, _)| *k != key);
-            entries.push((key, value));
-        }
-    }
-    if !found {
-        return None;
-    }
-    for e in &mut entries {
-        e.1 = expand(&e.1, &here);
-    }
-    Some(entries)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The `[supervisorctl]` table of a TOML config (same keys, native strings).
@@ -105,61 +91,40 @@ fn read_ctl_table(path: &Path, text: &str) -> Result<Option<Vec<(String, String)
     let doc: toml::Table = text
         .parse()
         .map_err(|e| format!("could not parse {}: {e}", path.display()))?;
-    let here = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    Ok(doc
-        .get("supervisorctl")
-        .and_then(|t| t.as_table())
-        .map(|t| {
-            t.iter()
-                .filter_map(|(k, v)| {
-                    v.as_str()
-                        .map(|v| (k.to_ascii_lowercase(), expand(v, &here)))
-                })
-                .collect()
-        }))
-}
-
-/// configparser's inline comments: `;` or `#` preceded by whitespace.
-fn strip_inline_comment(line: &str) -> &str {
-    let b = line.as_bytes();
-    for i in 1..b.len() {
-        if (b[i] == b';' || b[i] == b'#') && b[i - 1].is_ascii_whitespace() {
-            return &line[..i];
+    let here = here(path);
+    let Some(table) = doc.get("supervisorctl").and_then(|t| t.as_table()) else {
+        return Ok(None);
+    };
+    let mut entries = Vec::new();
+    for (k, v) in table {
+        if let Some(v) = v.as_str() {
+            let key = k.to_ascii_lowercase();
+            let value = expand(&key, v, &here)?;
+            entries.push((key, value));
         }
     }
-    line
+    Ok(Some(entries))
 }
 
-fn expand(v: &str, here: &Path) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(i) = rest.find("%(") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        match after.find(")s") {
-            Some(end) => {
-                let name = &after[..end];
-                if name == "here" {
-                    out.push_str(&here.to_string_lossy());
-                } else if let Some(env) = name.strip_prefix("ENV_") {
-                    out.push_str(&std::env::var(env).unwrap_or_default());
-                } else {
-                    out.push_str(&rest[i..i + 2 + end + 2]);
-                }
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
-        }
+/// supervisorctl's expansion of its keys: `%(ENV_X)s` everywhere, `%(here)s` also in `serverurl`
+/// and `history_file`, with the supervisor's own `%`-formatting rules.
+fn expand(key: &str, value: &str, here: &Path) -> Result<String, String> {
+    use crate::config::expand::{expand, ExpandError, Var, Vars};
+    let mut vars: Vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((format!("ENV_{}", k.to_str()?), Var::Str(v.to_str()?.into()))))
+        .collect();
+    if key == "serverurl" || key == "history_file" {
+        vars.insert("here".into(), Var::Str(here.to_string_lossy().into_owned()));
     }
-    out.push_str(rest);
-    out.replace("%%", "%")
+    expand(value, &vars).map_err(|e| match e {
+        ExpandError::UnknownNames(names) => format!(
+            "Format string {value:?} for 'supervisorctl.{key}' contains names ({}) which cannot be expanded",
+            names.join(", ")
+        ),
+        ExpandError::BadFormat(msg) => {
+            format!("Format string {value:?} for 'supervisorctl.{key}' is badly formatted: {msg}")
+        }
+    })
 }
 
 /// Work out the options; `Err` is the text after `Error: ` (exit 2).
@@ -185,7 +150,7 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
         let section = if f.extension().is_some_and(|e| e == "toml") {
             read_ctl_table(&f, &text)?
         } else {
-            read_ctl_section(&f, &text)
+            read_ctl_section(&f, &text)?
         }
         .ok_or_else(|| ".ini file does not include supervisorctl section".to_string())?;
         for (k, v) in section {
@@ -1622,8 +1587,8 @@ mod tests {
         let f = dir.path().join("s.conf");
         let text = "[program:x]\nserverurl=nope\n[supervisorctl]\nserverurl = unix://%(here)s/sock ; comment\nusername=u#not-a-comment\nprompt=hey\n";
         std::fs::write(&f, text).unwrap();
-        let sec = read_ctl_section(&f, text).unwrap();
-        let here = dir.path().canonicalize().unwrap();
+        let sec = read_ctl_section(&f, text).unwrap().unwrap();
+        let here = std::path::absolute(dir.path()).unwrap();
         assert_eq!(
             sec,
             vec![
@@ -1635,7 +1600,25 @@ mod tests {
                 ("prompt".to_string(), "hey".to_string()),
             ]
         );
-        assert!(read_ctl_section(&f, "[program:x]\ncommand=ls\n").is_none());
+        assert!(read_ctl_section(&f, "[program:x]\ncommand=ls\n")
+            .unwrap()
+            .is_none());
+        // configparser's [DEFAULT] fallback, continuation lines, %% and ENV_ expansion.
+        std::env::set_var("STEWARD_CTL_TEST_USER", "envuser");
+        let text = "[DEFAULT]\nprompt=from-default\n[supervisorctl]\nusername=%(ENV_STEWARD_CTL_TEST_USER)s\npassword=a%%b\n  more\n";
+        let sec = read_ctl_section(&f, text).unwrap().unwrap();
+        assert_eq!(
+            sec,
+            vec![
+                ("username".to_string(), "envuser".to_string()),
+                ("password".to_string(), "a%b\nmore".to_string()),
+                ("prompt".to_string(), "from-default".to_string()),
+            ]
+        );
+        // `here` only where supervisorctl offers it.
+        let err = read_ctl_section(&f, "[supervisorctl]\nusername=%(here)s\n").unwrap_err();
+        assert!(err.contains("cannot be expanded"), "{err}");
+        assert!(read_ctl_section(&f, "[supervisorctl]\n= x\n").is_err());
         let t = dir.path().join("s.toml");
         let sec = read_ctl_table(&t, "[supervisorctl]\nserverurl = \"unix://%(here)s/s\"\n")
             .unwrap()

@@ -717,9 +717,8 @@ fn script_against_steward(steward_ctl: bool) {
     } else {
         Supervisord::supervisorctl
     };
-    let a = Supervisord::start(&venv);
+    let mut a = Supervisord::start(&venv);
     let mut b = Supervisord::steward(&venv);
-    let mut a = a;
     let both = |a: &Supervisord, b: &Supervisord, args: &[&str]| {
         let (x, y) = (a.supervisorctl(args), right_ctl(b, args));
         compare(a, &x, b, &y, args);

@@ -242,6 +242,7 @@ mod tests {
                 removed: vec!["b".into()],
             }
         );
-        assert_eq!(diff(&[a.clone()], &[a]), GroupChanges::default());
+        let one = std::slice::from_ref(&a);
+        assert_eq!(diff(one, one), GroupChanges::default());
     }
 }
