@@ -7,8 +7,16 @@ use std::path::{Path, PathBuf};
 
 use steward::config::{self, GroupKind, LoadOptions};
 
+/// A git worktree sits one level deeper (`wt/<name>`), so the nearest ancestor holding it is used
+/// (as in `ini_differential.rs`).
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/supervisord")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/corpus/supervisord"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| manifest.join("../shared/corpus/supervisord"))
 }
 
 /// Files supervisord rejects, with the key (or line) our error must name.
