@@ -8,24 +8,14 @@
 //! * [`client`]: what `steward ctl` uses; also drives a real supervisord.
 //! * [`fake`]: an in-memory backend and a threaded test server, for tests.
 //!
-//! Wiring it into the supervisor (inside the `current_thread` runtime, after the config loaded):
-//!
-//! ```text
-//! let backend = Rc::new(EngineBackend::new(supervisor_handle));
-//! if let Some(spec) = &config.unix_http_server {
-//!     let binding = server::bind_unix(spec)?;          // BindError -> "Error: …", exit 2
-//!     let srv = server::Server::new(backend.clone(), spec.auth.clone(), Limits::default());
-//!     tasks.spawn_local(srv.serve_unix(binding));        // dropping the task removes the socket
-//! }
-//! if let Some(spec) = &config.inet_http_server {
-//!     let listener = server::bind_tcp(spec)?;
-//!     let srv = server::Server::new(backend.clone(), spec.auth.clone(), Limits::default());
-//!     tasks.spawn_local(srv.serve_tcp(listener));
-//! }
-//! ```
+//! * [`engine_backend`]: the [`backend::Backend`] of the real supervisor (over `engine::api::Handle`)
+//!   and the servers' lifetime next to it: `engine::run_main` binds every configured server before
+//!   anything starts (a bind error is `Error: …`, exit 2), serves them beside `Supervisor::run`,
+//!   re-binds a server whose section a reload changed, and drops them (removing the socket file)
+//!   when the supervisor's run returns.
 //!
 //! The serve futures run their connections on their own `LocalSet`, so the backend's futures need
-//! not be `Send`; abort or drop them at shutdown (and before re-binding on reload).
+//! not be `Send`.
 
 pub mod backend;
 pub mod client;
