@@ -243,6 +243,66 @@ pub fn main(args: &CtlArgs) -> i32 {
 /// supervisorctl prints it as an `error:` line and exits 1.
 type CmdResult = Result<(), CallError>;
 
+/// One of start/stop/signal/clear, as [`Ctl::batch`] runs it.
+struct Batch<'a> {
+    /// The word after a name on success: `web: started`.
+    verb: &'a str,
+    all: &'a str,
+    /// The `group:*` method, if the command has one.
+    group: Option<&'a str>,
+    one: &'a str,
+    /// Arguments after the name (the signal).
+    extra: Vec<Value>,
+    format: fn(&Value, &str) -> Result<String, CallError>,
+    /// A fault that still leaves the exit status at success (e.g. start of a started process).
+    ok_fault: Option<i32>,
+    unknown_group_exit: i32,
+}
+
+fn unknown_code(code: i32, name: &str) -> Result<String, CallError> {
+    Err(CallError::Decode(format!(
+        "Unknown result code {code} for {name}"
+    )))
+}
+
+fn start_result(v: &Value, verb: &str) -> Result<String, CallError> {
+    let name = namespec(&s(v, "group"), &s(v, "name"));
+    let t = |why: &str| Ok(format!("{name}: ERROR ({why})"));
+    match i(v, "status") as i32 {
+        faults::BAD_NAME => t("no such process"),
+        faults::NO_FILE => t("no such file"),
+        faults::NOT_EXECUTABLE => t("file is not executable"),
+        faults::ALREADY_STARTED => t("already started"),
+        faults::SPAWN_ERROR => t("spawn error"),
+        faults::ABNORMAL_TERMINATION => t("abnormal termination"),
+        faults::SUCCESS => Ok(format!("{name}: {verb}")),
+        code => unknown_code(code, &name),
+    }
+}
+
+fn signal_result(v: &Value, verb: &str) -> Result<String, CallError> {
+    let name = namespec(&s(v, "group"), &s(v, "name"));
+    let t = |why: &str| Ok(format!("{name}: ERROR ({why})"));
+    match i(v, "status") as i32 {
+        faults::BAD_NAME => t("no such process"),
+        faults::BAD_SIGNAL => t("bad signal name"),
+        faults::NOT_RUNNING => t("not running"),
+        faults::SUCCESS => Ok(format!("{name}: {verb}")),
+        faults::FAILED => Ok(s(v, "description")),
+        code => unknown_code(code, &name),
+    }
+}
+
+fn clear_result(v: &Value, verb: &str) -> Result<String, CallError> {
+    let name = namespec(&s(v, "group"), &s(v, "name"));
+    match i(v, "status") as i32 {
+        faults::BAD_NAME => Ok(format!("{name}: ERROR (no such process)")),
+        faults::FAILED => Ok(format!("{name}: ERROR (failed)")),
+        faults::SUCCESS => Ok(format!("{name}: {verb}")),
+        code => unknown_code(code, &name),
+    }
+}
+
 /// One supervisorctl session.
 pub struct Ctl {
     pub opts: CtlOptions,
@@ -616,50 +676,6 @@ impl Ctl {
         Ok(())
     }
 
-    fn start_result(&self, v: &Value) -> Result<String, CallError> {
-        let name = namespec(&s(v, "group"), &s(v, "name"));
-        let t = |why: &str| Ok(format!("{name}: ERROR ({why})"));
-        match i(v, "status") as i32 {
-            faults::BAD_NAME => t("no such process"),
-            faults::NO_FILE => t("no such file"),
-            faults::NOT_EXECUTABLE => t("file is not executable"),
-            faults::ALREADY_STARTED => t("already started"),
-            faults::SPAWN_ERROR => t("spawn error"),
-            faults::ABNORMAL_TERMINATION => t("abnormal termination"),
-            faults::SUCCESS => Ok(format!("{name}: started")),
-            code => Err(CallError::Decode(format!(
-                "Unknown result code {code} for {name}"
-            ))),
-        }
-    }
-
-    fn signal_result(&self, v: &Value, success: &str) -> Result<String, CallError> {
-        let name = namespec(&s(v, "group"), &s(v, "name"));
-        let t = |why: &str| Ok(format!("{name}: ERROR ({why})"));
-        match i(v, "status") as i32 {
-            faults::BAD_NAME => t("no such process"),
-            faults::BAD_SIGNAL => t("bad signal name"),
-            faults::NOT_RUNNING => t("not running"),
-            faults::SUCCESS => Ok(format!("{name}: {success}")),
-            faults::FAILED => Ok(s(v, "description")),
-            code => Err(CallError::Decode(format!(
-                "Unknown result code {code} for {name}"
-            ))),
-        }
-    }
-
-    fn clear_result(&self, v: &Value) -> Result<String, CallError> {
-        let name = namespec(&s(v, "group"), &s(v, "name"));
-        match i(v, "status") as i32 {
-            faults::BAD_NAME => Ok(format!("{name}: ERROR (no such process)")),
-            faults::FAILED => Ok(format!("{name}: ERROR (failed)")),
-            faults::SUCCESS => Ok(format!("{name}: cleared")),
-            code => Err(CallError::Decode(format!(
-                "Unknown result code {code} for {name}"
-            ))),
-        }
-    }
-
     /// A fault on a single-process call, shaped like a group result struct.
     fn fault_result(f: &Fault, group: &str, process: &str) -> Value {
         Value::structure([
@@ -674,62 +690,46 @@ impl Ctl {
         self.upcheck().await
     }
 
-    async fn do_start(&mut self, arg: &str) -> CmdResult {
-        if !self.checked().await? {
-            return Ok(());
-        }
-        let names: Vec<&str> = arg.split_whitespace().collect();
-        if names.is_empty() {
-            out("Error: start requires a process name");
-            self.exitstatus = exit::INVALID_ARGS;
-            help("start");
-            return Ok(());
-        }
-        if names.contains(&"all") {
-            let r = self.call("supervisor.startAllProcesses", &[]).await?;
-            for v in results(&r) {
-                out(&self.start_result(v)?);
-                self.set_exit_from_fault(i(v, "status"), Some(faults::ALREADY_STARTED));
+    /// start/stop/signal/clear: each namespec goes to the process, `group:*` to the group, `all` to
+    /// every process, and each result line is printed as supervisorctl does.
+    async fn batch(&mut self, op: &Batch<'_>, names: &[&str]) -> CmdResult {
+        let result_lines = |this: &mut Self, r: &Value| -> CmdResult {
+            for v in results(r) {
+                out(&(op.format)(v, op.verb)?);
+                this.set_exit_from_fault(i(v, "status"), op.ok_fault);
             }
-            return Ok(());
+            Ok(())
+        };
+        if names.contains(&"all") {
+            let r = self.call(op.all, &op.extra).await?;
+            return result_lines(self, &r);
         }
         for name in names {
             let (group, process) = split_namespec(name);
-            match process {
-                None => {
-                    match self
-                        .call("supervisor.startProcessGroup", &[Value::str(group)])
-                        .await
-                    {
-                        Ok(r) => {
-                            for v in results(&r) {
-                                out(&self.start_result(v)?);
-                                self.set_exit_from_fault(
-                                    i(v, "status"),
-                                    Some(faults::ALREADY_STARTED),
-                                );
-                            }
-                        }
+            match (process, op.group) {
+                (None, Some(method)) => {
+                    let mut args = vec![Value::str(group)];
+                    args.extend(op.extra.iter().cloned());
+                    match self.call(method, &args).await {
+                        Ok(r) => result_lines(self, &r)?,
                         Err(CallError::Fault(f)) if f.code == faults::BAD_NAME => {
                             out(&format!("{group}: ERROR (no such group)"));
-                            self.exitstatus = exit::INVALID_ARGS;
+                            self.exitstatus = op.unknown_group_exit;
                         }
-                        Err(e) => {
-                            self.exitstatus = exit::GENERIC;
-                            return Err(e);
-                        }
+                        Err(e) => return Err(e),
                     }
                 }
-                Some(process) => {
-                    match self
-                        .call("supervisor.startProcess", &[Value::str(name)])
-                        .await
-                    {
-                        Ok(_) => out(&format!("{}: started", namespec(group, process))),
+                (process, _) => {
+                    // Without a group form (clear), `g:` names the process "None", as supervisorctl.
+                    let process = process.unwrap_or("None");
+                    let mut args = vec![Value::str(*name)];
+                    args.extend(op.extra.iter().cloned());
+                    match self.call(op.one, &args).await {
+                        Ok(_) => out(&format!("{}: {}", namespec(group, process), op.verb)),
                         Err(CallError::Fault(f)) => {
                             let v = Self::fault_result(&f, group, process);
-                            out(&self.start_result(&v)?);
-                            self.set_exit_from_fault(f.code.into(), Some(faults::ALREADY_STARTED));
+                            out(&(op.format)(&v, op.verb)?);
+                            self.set_exit_from_fault(f.code.into(), op.ok_fault);
                         }
                         Err(e) => return Err(e),
                     }
@@ -739,67 +739,61 @@ impl Ctl {
         Ok(())
     }
 
+    /// The namespecs after a command, or the usage error supervisorctl gives without any.
+    fn names_or_usage<'a>(
+        &mut self,
+        cmd: &str,
+        arg: &'a str,
+        exit_code: i32,
+    ) -> Option<Vec<&'a str>> {
+        let names: Vec<&str> = arg.split_whitespace().collect();
+        if names.is_empty() {
+            out(&format!("Error: {cmd} requires a process name"));
+            self.exitstatus = exit_code;
+            help(cmd);
+            return None;
+        }
+        Some(names)
+    }
+
+    async fn do_start(&mut self, arg: &str) -> CmdResult {
+        if !self.checked().await? {
+            return Ok(());
+        }
+        let Some(names) = self.names_or_usage("start", arg, exit::INVALID_ARGS) else {
+            return Ok(());
+        };
+        let op = Batch {
+            verb: "started",
+            all: "supervisor.startAllProcesses",
+            group: Some("supervisor.startProcessGroup"),
+            one: "supervisor.startProcess",
+            extra: Vec::new(),
+            format: start_result,
+            ok_fault: Some(faults::ALREADY_STARTED),
+            unknown_group_exit: exit::INVALID_ARGS,
+        };
+        self.batch(&op, &names).await
+    }
+
     async fn do_stop(&mut self, arg: &str) -> CmdResult {
         if !self.checked().await? {
             return Ok(());
         }
-        let names: Vec<&str> = arg.split_whitespace().collect();
-        if names.is_empty() {
-            out("Error: stop requires a process name");
-            self.exitstatus = exit::GENERIC;
-            help("stop");
+        let Some(names) = self.names_or_usage("stop", arg, exit::GENERIC) else {
             return Ok(());
-        }
-        if names.contains(&"all") {
-            let r = self.call("supervisor.stopAllProcesses", &[]).await?;
-            for v in results(&r) {
-                out(&self.signal_result(v, "stopped")?);
-                self.set_exit_from_fault(i(v, "status"), Some(faults::NOT_RUNNING));
-            }
-            return Ok(());
-        }
-        for name in names {
-            let (group, process) = split_namespec(name);
-            match process {
-                None => {
-                    match self
-                        .call("supervisor.stopProcessGroup", &[Value::str(group)])
-                        .await
-                    {
-                        Ok(r) => {
-                            for v in results(&r) {
-                                out(&self.signal_result(v, "stopped")?);
-                                self.set_exit_from_fault(i(v, "status"), Some(faults::NOT_RUNNING));
-                            }
-                        }
-                        Err(CallError::Fault(f)) => {
-                            self.exitstatus = exit::GENERIC;
-                            if f.code == faults::BAD_NAME {
-                                out(&format!("{group}: ERROR (no such group)"));
-                            } else {
-                                return Err(CallError::Fault(f));
-                            }
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Some(process) => {
-                    match self
-                        .call("supervisor.stopProcess", &[Value::str(name)])
-                        .await
-                    {
-                        Ok(_) => out(&format!("{}: stopped", namespec(group, process))),
-                        Err(CallError::Fault(f)) => {
-                            let v = Self::fault_result(&f, group, process);
-                            out(&self.signal_result(&v, "stopped")?);
-                            self.set_exit_from_fault(f.code.into(), Some(faults::NOT_RUNNING));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        Ok(())
+        };
+        let op = Batch {
+            verb: "stopped",
+            all: "supervisor.stopAllProcesses",
+            group: Some("supervisor.stopProcessGroup"),
+            one: "supervisor.stopProcess",
+            extra: Vec::new(),
+            format: signal_result,
+            ok_fault: Some(faults::NOT_RUNNING),
+            unknown_group_exit: exit::GENERIC,
+        };
+        self.batch(&op, &names).await
     }
 
     async fn do_signal(&mut self, arg: &str) -> CmdResult {
@@ -813,62 +807,17 @@ impl Ctl {
             self.exitstatus = exit::GENERIC;
             return Ok(());
         }
-        let sig = Value::str(args[0]);
-        let names = &args[1..];
-        if names.contains(&"all") {
-            let r = self
-                .call("supervisor.signalAllProcesses", std::slice::from_ref(&sig))
-                .await?;
-            for v in results(&r) {
-                out(&self.signal_result(v, "signalled")?);
-                self.set_exit_from_fault(i(v, "status"), None);
-            }
-            return Ok(());
-        }
-        for name in names {
-            let (group, process) = split_namespec(name);
-            match process {
-                None => {
-                    match self
-                        .call(
-                            "supervisor.signalProcessGroup",
-                            &[Value::str(group), sig.clone()],
-                        )
-                        .await
-                    {
-                        Ok(r) => {
-                            for v in results(&r) {
-                                out(&self.signal_result(v, "signalled")?);
-                                self.set_exit_from_fault(i(v, "status"), None);
-                            }
-                        }
-                        Err(CallError::Fault(f)) if f.code == faults::BAD_NAME => {
-                            out(&format!("{group}: ERROR (no such group)"));
-                            self.exitstatus = exit::GENERIC;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Some(process) => {
-                    match self
-                        .call(
-                            "supervisor.signalProcess",
-                            &[Value::str(*name), sig.clone()],
-                        )
-                        .await
-                    {
-                        Ok(_) => out(&format!("{}: signalled", namespec(group, process))),
-                        Err(CallError::Fault(f)) => {
-                            let v = Self::fault_result(&f, group, process);
-                            out(&self.signal_result(&v, "signalled")?);
-                            self.set_exit_from_fault(f.code.into(), None);
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        Ok(())
+        let op = Batch {
+            verb: "signalled",
+            all: "supervisor.signalAllProcesses",
+            group: Some("supervisor.signalProcessGroup"),
+            one: "supervisor.signalProcess",
+            extra: vec![Value::str(args[0])],
+            format: signal_result,
+            ok_fault: None,
+            unknown_group_exit: exit::GENERIC,
+        };
+        self.batch(&op, &args[1..]).await
     }
 
     async fn do_restart(&mut self, arg: &str) -> CmdResult {
@@ -1311,38 +1260,20 @@ impl Ctl {
         if !self.checked().await? {
             return Ok(());
         }
-        let names: Vec<&str> = arg.split_whitespace().collect();
-        if names.is_empty() {
-            out("Error: clear requires a process name");
-            self.exitstatus = exit::GENERIC;
-            help("clear");
+        let Some(names) = self.names_or_usage("clear", arg, exit::GENERIC) else {
             return Ok(());
-        }
-        if names.contains(&"all") {
-            let r = self.call("supervisor.clearAllProcessLogs", &[]).await?;
-            for v in results(&r) {
-                out(&self.clear_result(v)?);
-                self.set_exit_from_fault(i(v, "status"), None);
-            }
-            return Ok(());
-        }
-        for name in names {
-            let (group, process) = split_namespec(name);
-            let process = process.unwrap_or("None");
-            match self
-                .call("supervisor.clearProcessLogs", &[Value::str(name)])
-                .await
-            {
-                Ok(_) => out(&format!("{}: cleared", namespec(group, process))),
-                Err(CallError::Fault(f)) => {
-                    let v = Self::fault_result(&f, group, process);
-                    out(&self.clear_result(&v)?);
-                    self.set_exit_from_fault(f.code.into(), None);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        };
+        let op = Batch {
+            verb: "cleared",
+            all: "supervisor.clearAllProcessLogs",
+            group: None,
+            one: "supervisor.clearProcessLogs",
+            extra: Vec::new(),
+            format: clear_result,
+            ok_fault: None,
+            unknown_group_exit: exit::GENERIC,
+        };
+        self.batch(&op, &names).await
     }
 
     async fn do_shutdown(&mut self, arg: &str) -> CmdResult {
