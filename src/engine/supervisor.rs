@@ -7,29 +7,36 @@
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::config::model::{Config, LogTarget, ProcessSpec};
 use crate::engine::api::{
-    split_namespec, Fault, Handle, ProcessInfo, ProcessState, Reply, Request, SupervisorState,
+    split_namespec, Fault, Handle, ProcessInfo, ProcessState, Reply, Request, Stream,
+    SupervisorState, Tail,
 };
-use crate::engine::output;
 use crate::engine::process::{Effect, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
 use crate::engine::spawn::{self, SpawnContext, SpawnError};
+use crate::logs::{self, Logs, MainLog, ReadError};
 
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
 const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(3);
 
+/// How long a shutdown or reload waits, once every process has exited, for the output they left in
+/// their pipes. Only a pipe some other process still holds open (a daemon the program left behind) takes
+/// this long.
+const PUMP_DRAIN: Duration = Duration::from_secs(3);
+
 /// Re-reads the configuration for a reload (SIGHUP / `restart`). An error keeps the running config.
 pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
 
-/// Called after a successful reload with the new config (e.g. to reconfigure the main log).
-pub type OnReload = Box<dyn FnMut(&Config)>;
+/// Called after a successful reload with the new config; returns the new main log (its `logfile` and
+/// rotation may have changed).
+pub type OnReload = Box<dyn FnMut(&Config) -> MainLog>;
 
 /// A reply to send now, or `None` when the request was parked until its process settles.
 type Answer = Option<(Reply<()>, Result<(), Fault>)>;
@@ -60,8 +67,6 @@ struct Entry {
     stop_epoch: i64,
     /// Our end of the child's stdin; dropped when the child is reaped.
     stdin: Option<OwnedFd>,
-    auto_stdout: Option<PathBuf>,
-    auto_stderr: Option<PathBuf>,
     start_waiters: Vec<Reply<()>>,
     stop_waiters: Vec<Reply<()>>,
 }
@@ -72,6 +77,13 @@ struct Stopping {
     groups: Vec<String>,
     reload: bool,
     next_report: Instant,
+}
+
+/// What to do once the ordered stop is complete and the output is drained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    Exit,
+    Reload,
 }
 
 /// The supervisor: process table, its request channel and the ordered-stop state.
@@ -85,8 +97,13 @@ pub struct Supervisor {
     handle: Handle,
     rx: mpsc::UnboundedReceiver<Request>,
     reloader: Reloader,
-    exit_code: Option<i32>,
+    finish: Option<Finish>,
     on_reload: Option<OnReload>,
+    /// Child log streams of the current config; replaced on reload.
+    logs: Logs,
+    main_log: MainLog,
+    /// One task per child pipe, ending at EOF; awaited before exit and reload so no output is lost.
+    pumps: Vec<JoinHandle<()>>,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -105,28 +122,15 @@ pub fn server_url(config: &Config) -> Option<String> {
 }
 
 fn build_entries(config: &Config) -> Vec<Entry> {
-    let sd = &config.supervisord;
     let mut entries = vec![];
     for g in &config.groups {
         for spec in &g.processes {
-            let auto = |stream: &str, t: &LogTarget, also: &[LogTarget]| {
-                (*t == LogTarget::Auto || also.contains(&LogTarget::Auto))
-                    .then(|| output::auto_path(&sd.childlogdir, &spec.name, stream, &sd.identifier))
-            };
-            let auto_stdout = auto("stdout", &spec.stdout.target, &spec.stdout.also);
-            let auto_stderr = if spec.redirect_stderr {
-                None
-            } else {
-                auto("stderr", &spec.stderr.target, &spec.stderr.also)
-            };
             entries.push(Entry {
                 spec: spec.clone(),
                 proc: Process::new(&spec.name),
                 start_epoch: 0,
                 stop_epoch: 0,
                 stdin: None,
-                auto_stdout,
-                auto_stderr,
                 start_waiters: vec![],
                 stop_waiters: vec![],
             });
@@ -136,11 +140,16 @@ fn build_entries(config: &Config) -> Vec<Entry> {
 }
 
 impl Supervisor {
-    pub fn new(config: Config, reloader: Reloader) -> Supervisor {
+    /// A supervisor for `config`, logging to `main_log` (see `mainlog::install`). Sets up the child log
+    /// streams (AUTO names, cleanup of old AUTO files), so it runs after privileges are dropped.
+    pub fn new(config: Config, reloader: Reloader, main_log: MainLog) -> Supervisor {
         let (handle, rx) = Handle::channel();
         let ctx =
             SpawnContext::from_process(config.supervisord.environment.clone(), server_url(&config));
         Supervisor {
+            logs: Logs::new(&config),
+            main_log,
+            pumps: vec![],
             entries: build_entries(&config),
             config,
             by_pid: HashMap::new(),
@@ -150,7 +159,7 @@ impl Supervisor {
             handle,
             rx,
             reloader,
-            exit_code: None,
+            finish: None,
             on_reload: None,
         }
     }
@@ -164,7 +173,8 @@ impl Supervisor {
         self.on_reload = Some(f);
     }
 
-    /// Run until a requested shutdown completes; returns steward's exit status (0).
+    /// Run until a requested shutdown completes and the children's output is written; returns steward's
+    /// exit status (0).
     pub async fn run(mut self) -> i32 {
         let mut signals = match Signals::install() {
             Ok(s) => s,
@@ -179,8 +189,18 @@ impl Supervisor {
             self.fire_due(now);
             self.advance_stop(now);
             self.settle_waiters();
-            if let Some(code) = self.exit_code {
-                return code;
+            if let Some(finish) = self.finish.take() {
+                self.drain_pumps().await;
+                match finish {
+                    Finish::Exit => {
+                        self.logs.flush(PUMP_DRAIN);
+                        return 0;
+                    }
+                    Finish::Reload => {
+                        self.finish_reload(Instant::now());
+                        continue;
+                    }
+                }
             }
             let next = self.next_deadline();
             tokio::select! {
@@ -189,6 +209,25 @@ impl Supervisor {
                 Some(req) = self.rx.recv() => self.on_request(req),
                 _ = sleep_until(next), if next.is_some() => {}
             }
+        }
+    }
+
+    /// Wait until every pump has written its child's last output (EOF), within [`PUMP_DRAIN`].
+    async fn drain_pumps(&mut self) {
+        let deadline = tokio::time::Instant::now() + PUMP_DRAIN;
+        let mut open = 0;
+        for pump in self.pumps.drain(..) {
+            if tokio::time::timeout_at(deadline, pump).await.is_err() {
+                open += 1;
+            }
+        }
+        if open > 0 {
+            emit(
+                Level::Warn,
+                &format!(
+                    "{open} output pipe(s) still open after their process exited (held by a process it left behind?); not waiting for them"
+                ),
+            );
         }
     }
 
@@ -265,21 +304,21 @@ impl Supervisor {
                 // Into the table before anything else can run: the reaper must know this pid.
                 self.by_pid.insert(child.pid, i);
                 e.stdin = child.stdin;
-                if let Some(fd) = child.stdout {
-                    let sinks = output::sinks_for(
-                        &e.spec.stdout.target,
-                        &e.spec.stdout.also,
-                        e.auto_stdout.as_deref(),
-                    );
-                    output::attach(&e.spec.name, fd, sinks);
-                }
-                if let Some(fd) = child.stderr {
-                    let sinks = output::sinks_for(
-                        &e.spec.stderr.target,
-                        &e.spec.stderr.also,
-                        e.auto_stderr.as_deref(),
-                    );
-                    output::attach(&e.spec.name, fd, sinks);
+                self.pumps.retain(|p| !p.is_finished());
+                let pipes = [
+                    (Stream::Stdout, Some(child.stdout)),
+                    (Stream::Stderr, child.stderr),
+                ];
+                for (stream, fd) in pipes {
+                    let Some(fd) = fd else { continue };
+                    match self.logs.pump(&e.spec, stream, fd) {
+                        Ok(pump) => self.pumps.push(pump),
+                        // The read end is closed: the child gets EPIPE instead of blocking forever.
+                        Err(err) => emit(
+                            Level::Warn,
+                            &format!("cannot read {stream} of {}: {err}", e.spec.name),
+                        ),
+                    }
                 }
                 e.proc.spawned(child.pid, &e.spec, now, &mut out);
             }
@@ -314,7 +353,7 @@ impl Supervisor {
             }
             Action::ReopenLogs => {
                 // Reopen first, so this line already lands in the new file.
-                reopen_logs();
+                self.reopen_logs();
                 emit(
                     Level::Info,
                     "received SIGUSR2 indicating log reopen request",
@@ -435,20 +474,19 @@ impl Supervisor {
             }
             return;
         }
-        let reload = stopping.reload;
-        self.stopping = None;
-        if reload {
-            self.finish_reload(now);
+        self.finish = Some(if stopping.reload {
+            Finish::Reload
         } else {
-            self.exit_code = Some(0);
-        }
+            Finish::Exit
+        });
+        self.stopping = None;
     }
 
     fn finish_reload(&mut self, now: Instant) {
         match (self.reloader)() {
             Ok(config) => {
                 if let Some(f) = &mut self.on_reload {
-                    f(&config);
+                    self.main_log = f(&config);
                 }
                 self.ctx = SpawnContext::from_process(
                     config.supervisord.environment.clone(),
@@ -461,6 +499,8 @@ impl Supervisor {
                 &format!("could not reload the configuration, keeping the old one: {msg}"),
             ),
         }
+        // Like a fresh start (supervisord runs its whole setup again): old AUTO logs go, new ones are named.
+        self.logs = Logs::new(&self.config);
         self.entries = build_entries(&self.config);
         self.by_pid.clear();
         self.state = SupervisorState::Running;
@@ -552,10 +592,109 @@ impl Supervisor {
                 self.begin_stop(true, now);
             }
             Request::ReopenLogs { reply } => {
-                reopen_logs();
+                self.reopen_logs();
+                let _ = reply.send(Ok(()));
+            }
+            Request::ReadLog {
+                name,
+                stream,
+                offset,
+                length,
+                reply,
+            } => {
+                let _ = reply.send(self.read_log(&name, stream, offset, length));
+            }
+            Request::TailLog {
+                name,
+                stream,
+                offset,
+                length,
+                reply,
+            } => {
+                let _ = reply.send(self.find(&name).map(|i| {
+                    let (bytes, offset, overflow) =
+                        self.logs
+                            .tail(&self.entries[i].spec.namespec(), stream, offset, length);
+                    Tail {
+                        bytes,
+                        offset,
+                        overflow,
+                    }
+                }));
+            }
+            Request::ClearLogs { name, reply } => {
+                let _ = reply.send(self.clear_logs(name.as_deref()));
+            }
+            Request::ReadMainLog {
+                offset,
+                length,
+                reply,
+            } => {
+                let path = self.main_log.path();
+                let read = self.main_log.read(offset, length);
+                let _ = reply.send(read.map_err(|e| read_fault(e, path.as_deref())));
+            }
+            Request::TailMainLog {
+                offset,
+                length,
+                reply,
+            } => {
+                let tail = match self.main_log.path() {
+                    Some(p) => {
+                        let (bytes, offset, overflow) = logs::tail::tail_file(&p, offset, length);
+                        Ok(Tail {
+                            bytes,
+                            offset,
+                            overflow,
+                        })
+                    }
+                    None => Err(Fault::NoFile("None".into())),
+                };
+                let _ = reply.send(tail);
+            }
+            Request::ClearMainLog { reply } => {
+                if let Some(r) = self.main_log.clear() {
+                    logs::log_report(&r);
+                }
                 let _ = reply.send(Ok(()));
             }
         }
+    }
+
+    /// SIGUSR2 / `reopen`: after an external logrotate moved the files away.
+    fn reopen_logs(&self) {
+        self.logs.reopen();
+        if let Some(r) = self.main_log.reopen() {
+            logs::log_report(&r);
+        }
+    }
+
+    fn read_log(
+        &self,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, Fault> {
+        let namespec = self.entries[self.find(name)?].spec.namespec();
+        self.logs
+            .read(&namespec, stream, offset, length)
+            .map_err(|e| read_fault(e, self.logs.logfile(&namespec, stream).as_deref()))
+    }
+
+    fn clear_logs(&self, name: Option<&str>) -> Result<Vec<(String, String)>, Fault> {
+        let which = match name {
+            Some(n) => vec![self.find(n)?],
+            None => (0..self.entries.len()).collect(),
+        };
+        Ok(which
+            .into_iter()
+            .map(|i| {
+                let spec = &self.entries[i].spec;
+                self.logs.clear(&spec.namespec());
+                (spec.group.clone(), spec.name.clone())
+            })
+            .collect())
     }
 
     fn start_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
@@ -653,10 +792,12 @@ impl Supervisor {
 
     fn info_of(&self, i: usize, now: i64) -> ProcessInfo {
         let e = &self.entries[i];
-        let target_name = |t: &LogTarget, auto: &Option<PathBuf>| match t {
+        let namespec = e.spec.namespec();
+        let target_name = |t: &LogTarget, stream: Stream| match t {
             LogTarget::None => String::new(),
-            LogTarget::Auto => auto
-                .as_ref()
+            LogTarget::Auto => self
+                .logs
+                .logfile(&namespec, stream)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             LogTarget::Stdout => "/dev/stdout".into(),
@@ -664,11 +805,11 @@ impl Supervisor {
             LogTarget::Syslog => "syslog".into(),
             LogTarget::File(p) => p.display().to_string(),
         };
-        let stdout_logfile = target_name(&e.spec.stdout.target, &e.auto_stdout);
+        let stdout_logfile = target_name(&e.spec.stdout.target, Stream::Stdout);
         let stderr_logfile = if e.spec.redirect_stderr {
             String::new()
         } else {
-            target_name(&e.spec.stderr.target, &e.auto_stderr)
+            target_name(&e.spec.stderr.target, Stream::Stderr)
         };
         let state = e.proc.state;
         ProcessInfo {
@@ -689,9 +830,14 @@ impl Supervisor {
     }
 }
 
-fn reopen_logs() {
-    crate::engine::mainlog::reopen();
-    output::reopen_all();
+/// supervisord's faults for a log read: `NO_FILE` names the file (`None` when there is none).
+fn read_fault(e: ReadError, path: Option<&std::path::Path>) -> Fault {
+    let shown = || path.map_or_else(|| "None".to_string(), |p| p.display().to_string());
+    match e {
+        ReadError::NoFile => Fault::NoFile(shown()),
+        ReadError::BadArguments => Fault::BadArguments,
+        ReadError::Failed => Fault::Failed(shown()),
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -823,7 +969,9 @@ pub(crate) mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let sup = Supervisor::new(config(specs), Box::new(|| Err("no reload in tests".into())));
+        let cfg = config(specs);
+        let (main_log, _) = MainLog::new(&cfg.supervisord);
+        let sup = Supervisor::new(cfg, Box::new(|| Err("no reload in tests".into())), main_log);
         let h = sup.handle();
         rt.block_on(async move {
             let run = sup.run();
