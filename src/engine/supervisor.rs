@@ -1153,6 +1153,65 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn logs_are_read_tailed_and_cleared_through_the_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("talk.log");
+        let mut talk = quick("talk", &["sh", "-c", "echo hello; echo oops >&2"]);
+        talk.autorestart = AutoRestart::Never;
+        talk.stdout.target = LogTarget::File(file.clone());
+        with_supervisor(vec![talk], |h| async move {
+            h.start("talk", false).await.unwrap();
+            let tail = loop {
+                let t = h.tail_log("talk", Stream::Stdout, 0, 100).await.unwrap();
+                if t.offset == 6 {
+                    break t;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            assert_eq!(
+                (tail.bytes.as_slice(), tail.overflow),
+                (&b"hello\n"[..], false)
+            );
+            assert_eq!(
+                h.read_log("talk", Stream::Stdout, 1, 3).await.unwrap(),
+                b"ell"
+            );
+            assert_eq!(
+                h.read_log("talk", Stream::Stdout, -1, 5).await,
+                Err(Fault::BadArguments)
+            );
+            // stderr=NONE has no file but an in-memory tail.
+            let err = loop {
+                let t = h.tail_log("talk", Stream::Stderr, 0, 100).await.unwrap();
+                if t.offset == 5 {
+                    break t;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            assert_eq!(err.bytes, b"oops\n");
+            assert!(matches!(
+                h.read_log("nosuch", Stream::Stdout, 0, 0).await,
+                Err(Fault::BadName(_))
+            ));
+            assert_eq!(
+                h.clear_logs(None).await.unwrap(),
+                vec![("talk".to_string(), "talk".to_string())]
+            );
+            assert_eq!(h.read_log("talk", Stream::Stdout, 0, 0).await.unwrap(), b"");
+            // The test config's main log goes nowhere.
+            assert_eq!(
+                h.read_main_log(0, 0).await,
+                Err(Fault::NoFile("None".into()))
+            );
+            assert_eq!(h.clear_main_log().await, Ok(()));
+            assert_eq!(
+                info(&h, "talk").await.stdout_logfile,
+                file.display().to_string()
+            );
+        });
+    }
+
+    #[test]
     fn description_formats() {
         assert_eq!(uptime(5), "0:00:05");
         assert_eq!(uptime(3600 * 25 + 61), "1 day, 1:01:01");
