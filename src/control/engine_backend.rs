@@ -80,6 +80,7 @@ fn action_error(f: Fault) -> ActionError {
         Fault::NoFile(d) => ActionError::NoFile(d),
         Fault::NotExecutable(d) => ActionError::NotExecutable(d),
         Fault::Failed(d) | Fault::BadSignal(d) => ActionError::Failed(d),
+        Fault::BadArguments => ActionError::Failed("BAD_ARGUMENTS".into()),
         Fault::AbnormalTermination(_) => ActionError::AbnormalTermination,
         Fault::SpawnError(_) => ActionError::SpawnError,
         Fault::AlreadyStarted(_) => ActionError::AlreadyStarted,

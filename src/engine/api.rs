@@ -2,12 +2,22 @@
 //!
 //! `control` (XML-RPC) holds a [`Handle`] and turns each RPC into one [`Request`]; the supervisor answers on
 //! the request's oneshot. Nothing here touches process state directly.
+//!
+//! Logs are read through requests too ([`Handle::read_log`], [`Handle::tail_log`], …), not through a
+//! shared `logs::Logs`: the supervisor owns the log streams (a reload replaces them all) and resolves
+//! names exactly as for every other request, so an unknown name is `BAD_NAME` and a stream without a
+//! log is `NO_FILE`, as in supervisord. The reads are bounded by their `length` and cheap.
+//!
+//! `/logtail/NAME[/stderr]` and `/mainlogtail` stream by polling [`Handle::tail_log`] /
+//! [`Handle::tail_main_log`] with the offset each reply returns (supervisord's `tail -f` does the same on
+//! the file); `overflow` means bytes were skipped.
 
 use serde::Serialize;
 
 use std::os::fd::OwnedFd;
 
 use crate::config::model::{Config, GroupSpec};
+pub use crate::logs::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 /// supervisord's process states, with its numeric codes (reference 2.2).
@@ -132,6 +142,8 @@ pub struct ProcessInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Fault {
     ShutdownState,
+    /// A log read with an offset/length that makes no sense.
+    BadArguments,
     BadName(String),
     BadSignal(String),
     NoFile(String),
@@ -150,6 +162,7 @@ pub enum Fault {
 impl Fault {
     pub fn code(&self) -> i32 {
         match self {
+            Fault::BadArguments => 3,
             Fault::ShutdownState => 6,
             Fault::BadName(_) => 10,
             Fault::BadSignal(_) => 11,
@@ -167,6 +180,7 @@ impl Fault {
 
     pub fn name(&self) -> &'static str {
         match self {
+            Fault::BadArguments => "BAD_ARGUMENTS",
             Fault::ShutdownState => "SHUTDOWN_STATE",
             Fault::BadName(_) => "BAD_NAME",
             Fault::BadSignal(_) => "BAD_SIGNAL",
@@ -185,7 +199,7 @@ impl Fault {
     /// `faultString` as supervisord builds it: `NAME` or `NAME: detail`.
     pub fn fault_string(&self) -> String {
         match self {
-            Fault::ShutdownState => self.name().to_string(),
+            Fault::ShutdownState | Fault::BadArguments => self.name().to_string(),
             Fault::BadName(d)
             | Fault::BadSignal(d)
             | Fault::NoFile(d)
@@ -266,6 +280,42 @@ pub enum Request {
     /// `sendProcessStdin`: a duplicate of the write end of the process's stdin pipe, so the caller
     /// can write without ever blocking the supervisor on a child that does not read.
     Stdin { name: String, reply: Reply<OwnedFd> },
+    /// `readProcessStdoutLog` / `readProcessStderrLog`.
+    ReadLog {
+        name: String,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+        reply: Reply<Vec<u8>>,
+    },
+    /// `tailProcessStdoutLog` / `tailProcessStderrLog`, and `/logtail` polling.
+    TailLog {
+        name: String,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+        reply: Reply<Tail>,
+    },
+    /// `clearProcessLogs` (`Some(name)`) / `clearAllProcessLogs` (`None`): replies with the
+    /// `(group, name)` of every process cleared, in start order.
+    ClearLogs {
+        name: Option<String>,
+        reply: Reply<Vec<(String, String)>>,
+    },
+    /// `readLog`: steward's own log.
+    ReadMainLog {
+        offset: i64,
+        length: i64,
+        reply: Reply<Vec<u8>>,
+    },
+    /// `/mainlogtail` polling.
+    TailMainLog {
+        offset: i64,
+        length: i64,
+        reply: Reply<Tail>,
+    },
+    /// `clearLog`.
+    ClearMainLog { reply: Reply<()> },
 }
 
 /// What `reloadConfig` found, as group names (each list sorted).
@@ -281,6 +331,16 @@ pub struct GroupChanges {
 pub struct GroupConfigs {
     pub groups: Vec<GroupSpec>,
     pub active: Vec<String>,
+}
+
+/// What a tail read returns (`tailProcessStdoutLog`'s `[bytes, offset, overflow]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tail {
+    pub bytes: Vec<u8>,
+    /// Where the next poll starts: the stream's size now.
+    pub offset: u64,
+    /// More than `length` bytes arrived since the requested offset; the oldest were skipped.
+    pub overflow: bool,
 }
 
 /// A cloneable sender of [`Request`]s with one async method per request.
@@ -385,6 +445,70 @@ impl Handle {
     pub async fn stdin(&self, name: &str) -> Result<OwnedFd, Fault> {
         let name = name.to_string();
         self.ask(|reply| Request::Stdin { name, reply }).await
+    }
+
+    pub async fn read_log(
+        &self,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, Fault> {
+        let name = name.to_string();
+        self.ask(|reply| Request::ReadLog {
+            name,
+            stream,
+            offset,
+            length,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn tail_log(
+        &self,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Tail, Fault> {
+        let name = name.to_string();
+        self.ask(|reply| Request::TailLog {
+            name,
+            stream,
+            offset,
+            length,
+            reply,
+        })
+        .await
+    }
+
+    /// `None`: every process. Returns the `(group, name)` of each process cleared.
+    pub async fn clear_logs(&self, name: Option<&str>) -> Result<Vec<(String, String)>, Fault> {
+        let name = name.map(str::to_string);
+        self.ask(|reply| Request::ClearLogs { name, reply }).await
+    }
+
+    pub async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, Fault> {
+        self.ask(|reply| Request::ReadMainLog {
+            offset,
+            length,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn tail_main_log(&self, offset: i64, length: i64) -> Result<Tail, Fault> {
+        self.ask(|reply| Request::TailMainLog {
+            offset,
+            length,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn clear_main_log(&self) -> Result<(), Fault> {
+        self.ask(|reply| Request::ClearMainLog { reply }).await
     }
 }
 

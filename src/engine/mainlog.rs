@@ -1,46 +1,23 @@
-//! steward's own log through `tracing`, in supervisord's line format
-//! `YYYY-MM-DD HH:MM:SS,mmm LEVEL message`, echoed to stdout unless silent and appended to `logfile`.
+//! How the engine installs steward's own log ([`crate::logs::MainLog`]) behind `tracing`.
 //!
-//! CRIT has no tracing level: it is an ERROR event with target [`CRIT`]. Rotation belongs to `logs`;
-//! the hook is [`MainLogFile`] (replace `write_file`), and SIGUSR2 calls [`reopen`].
+//! A global subscriber can be set only once, but a reload may change `logfile`, its rotation and
+//! `loglevel`; so the subscriber writes to whichever `MainLog` is current and filters by a level that
+//! [`install`] replaces. CRIT has no tracing level: it is an ERROR event with target `crit`.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::PathBuf;
+use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{Once, RwLock};
+use std::time::Duration;
 
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
-use tracing_subscriber::fmt::{FmtContext, MakeWriter};
+use tracing::Level;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::config::model::{LogLevel, LogTarget};
+use crate::config::model::{LogLevel, SupervisordSpec};
+use crate::logs::{MainLog, SupervisordFormat};
 
-/// Target that marks an ERROR event as supervisord's CRIT.
-pub const CRIT: &str = "crit";
-
-/// Where the main log goes besides stdout.
-#[derive(Debug)]
-enum MainLogFile {
-    None,
-    /// `/dev/stdout`-like: the inherited fd, never reopened.
-    Fd1,
-    Fd2,
-    Path(PathBuf, Option<File>),
-}
-
-struct State {
-    echo_stdout: bool,
-    file: MainLogFile,
-}
-
-static STATE: Mutex<State> = Mutex::new(State {
-    echo_stdout: true,
-    file: MainLogFile::None,
-});
+static CURRENT: RwLock<Option<MainLog>> = RwLock::new(None);
 /// Rank of the most verbose level written (see `rank`).
 static MAX_RANK: AtomicU8 = AtomicU8::new(3);
 static INIT: Once = Once::new();
@@ -58,7 +35,7 @@ fn rank_of_config(l: LogLevel) -> u8 {
 
 fn rank(meta: &tracing::Metadata<'_>) -> u8 {
     match *meta.level() {
-        Level::ERROR if meta.target() == CRIT => 0,
+        Level::ERROR if meta.target() == "crit" => 0,
         Level::ERROR => 1,
         Level::WARN => 2,
         Level::INFO => 3,
@@ -67,155 +44,59 @@ fn rank(meta: &tracing::Metadata<'_>) -> u8 {
     }
 }
 
-fn tag(meta: &tracing::Metadata<'_>) -> &'static str {
-    match rank(meta) {
-        0 => "CRIT",
-        1 => "ERRO",
-        2 => "WARN",
-        3 => "INFO",
-        4 => "DEBG",
-        _ => "TRAC",
-    }
+fn current() -> Option<MainLog> {
+    CURRENT.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-/// `2026-11-22 17:26:56,123` in local time.
-pub fn timestamp() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let t = now.as_secs() as libc::time_t;
-    // SAFETY: localtime_r fills the zeroed struct we own from a time_t we own.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&t, &mut tm);
-        tm
-    };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        now.subsec_millis()
-    )
-}
+/// The subscriber's writer: one formatted event per `write`, to the current main log.
+struct CurrentWriter;
 
-struct SupervisordFormat;
-
-impl<S, N> FormatEvent<S, N> for SupervisordFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: format::Writer<'_>,
-        event: &Event<'_>,
-    ) -> std::fmt::Result {
-        write!(writer, "{} {} ", timestamp(), tag(event.metadata()))?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
-    }
-}
-
-/// One formatted line at a time goes to every destination.
-struct LineWriter;
-
-impl Write for LineWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
-        let to_stdout = st.echo_stdout || matches!(st.file, MainLogFile::Fd1);
-        if to_stdout {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(buf).and_then(|_| out.flush());
-        }
-        match &mut st.file {
-            MainLogFile::Path(path, file) => {
-                if file.is_none() {
-                    *file = OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&*path)
-                        .ok();
-                }
-                if let Some(f) = file {
-                    let _ = f.write_all(buf);
-                }
-            }
-            MainLogFile::Fd2 => {
-                let _ = std::io::stderr().lock().write_all(buf);
-            }
-            MainLogFile::None | MainLogFile::Fd1 => {}
+impl io::Write for CurrentWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(log) = current() {
+            log.write_record(buf);
         }
         Ok(buf.len())
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
 
-struct MakeLineWriter;
+struct MakeCurrent;
 
-impl<'a> MakeWriter<'a> for MakeLineWriter {
-    type Writer = LineWriter;
-    fn make_writer(&'a self) -> LineWriter {
-        LineWriter
+impl<'a> MakeWriter<'a> for MakeCurrent {
+    type Writer = CurrentWriter;
+    fn make_writer(&'a self) -> CurrentWriter {
+        CurrentWriter
     }
 }
 
-fn open_append(path: &std::path::Path) -> Option<File> {
-    OpenOptions::new().create(true).append(true).open(path).ok()
-}
-
-/// Install the subscriber (once per process) and point it at `logfile`. Called again on reload.
-/// Deliberate difference: with `logfile=/dev/stdout` and the stdout echo on, each line is written once.
-pub fn configure(logfile: &LogTarget, level: LogLevel, echo_stdout: bool) {
-    {
-        let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
-        st.echo_stdout = echo_stdout;
-        st.file = match logfile {
-            LogTarget::Stdout => MainLogFile::Fd1,
-            LogTarget::Stderr => MainLogFile::Fd2,
-            // Opened now, while we may still be root (before `[supervisord] user=` takes effect).
-            LogTarget::File(p) => MainLogFile::Path(p.clone(), open_append(p)),
-            LogTarget::None | LogTarget::Auto | LogTarget::Syslog => MainLogFile::None,
-        };
-    }
-    MAX_RANK.store(rank_of_config(level), Ordering::Relaxed);
+/// Open the main log `[supervisord]` describes, make it the destination of every `tracing` event (the
+/// subscriber is installed on first use) and return it (for SIGUSR2 and `readLog`). Called at start,
+/// while we may still be root, and again after each reload; the previous log closes when its last
+/// handle goes.
+pub fn install(spec: &SupervisordSpec) -> MainLog {
+    let (log, reports) = MainLog::new(spec);
+    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(log.clone());
+    MAX_RANK.store(rank_of_config(spec.loglevel), Ordering::Relaxed);
     INIT.call_once(|| {
         let layer = tracing_subscriber::fmt::layer()
             .event_format(SupervisordFormat)
-            .with_writer(MakeLineWriter)
+            .with_writer(MakeCurrent)
             .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
                 rank(meta) <= MAX_RANK.load(Ordering::Relaxed)
             }));
-        let subscriber = tracing_subscriber::registry().with(layer);
-        let _ = tracing::subscriber::set_global_default(subscriber);
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer));
     });
+    for r in reports {
+        tracing::warn!("{r}");
+    }
+    log
 }
 
-/// SIGUSR2: reopen the log file (after logrotate moved it).
-pub fn reopen() {
-    let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    if let MainLogFile::Path(_, file) = &mut st.file {
-        *file = None;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamp_shape() {
-        let t = timestamp();
-        assert_eq!(t.len(), 23, "{t}");
-        assert_eq!(&t[4..5], "-");
-        assert_eq!(&t[10..11], " ");
-        assert_eq!(&t[19..20], ",");
-    }
+/// Wait (at most `timeout`) until the current log's console lines are written: the last step at exit.
+pub fn flush(timeout: Duration) -> bool {
+    current().map_or(true, |l| l.flush(timeout))
 }

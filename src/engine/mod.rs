@@ -3,8 +3,10 @@
 //! * [`process`]: the per-process state machine, pure.
 //! * [`supervisor`]: the single owner of the process table and its event loop.
 //! * [`spawn`]: fork/exec of one process. [`reaper`]: the only `waitpid` caller.
-//! * [`signals`]: what each signal means. [`output`]: minimal child-output sink (to be replaced by
-//!   `logs`). [`mainlog`]: steward's own log. [`api`]: requests and snapshots for `control`.
+//! * [`signals`]: what each signal means. [`mainlog`]: steward's own log behind `tracing`.
+//!   [`api`]: requests and snapshots for `control`.
+//! * Child output goes through `crate::logs`: one pipe per stream, one pump task per pipe; the
+//!   supervisor owns the `Logs` and `MainLog` of the config in force.
 //!
 //! Deliberate differences from supervisord 4.3.0, all in the direction its users asked for:
 //! * Never daemonizes; `nodaemon` is accepted and always in effect (so `[supervisord] umask` and
@@ -25,7 +27,6 @@
 
 pub mod api;
 pub mod mainlog;
-pub mod output;
 pub mod process;
 pub mod reaper;
 pub mod signals;
@@ -33,6 +34,7 @@ pub mod spawn;
 pub mod supervisor;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::cli::RunArgs;
 use crate::config::model::{Config, LogLevel, LogTarget};
@@ -86,11 +88,6 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) {
     if args.nocleanup {
         sd.nocleanup = true;
     }
-}
-
-fn configure_log(config: &Config) {
-    let sd = &config.supervisord;
-    mainlog::configure(&sd.logfile, sd.loglevel, !sd.silent);
 }
 
 fn load(path: &Path, args: &RunArgs) -> Result<Config, Vec<String>> {
@@ -237,7 +234,8 @@ pub fn run_main(args: &RunArgs) -> i32 {
             return 2;
         }
     };
-    configure_log(&config);
+    // Opened now, while we may still be root (before `[supervisord] user=` takes effect).
+    let main_log = mainlog::install(&config.supervisord);
     for w in &config.warnings {
         emit(Level::Warn, &w.to_string());
     }
@@ -287,7 +285,7 @@ pub fn run_main(args: &RunArgs) -> i32 {
     let code = runtime.block_on(async move {
         use crate::control::engine_backend::{serve, EngineBackend};
         let in_force = config.clone();
-        let mut sup = Supervisor::new(config, reloader);
+        let mut sup = Supervisor::new(config, reloader, main_log);
         let backend = std::rc::Rc::new(EngineBackend::new(
             sup.handle(),
             sup.state_watch(),
@@ -295,9 +293,10 @@ pub fn run_main(args: &RunArgs) -> i32 {
         ));
         drop(in_force);
         let (reloaded, reloads) = tokio::sync::mpsc::unbounded_channel();
-        sup.set_on_reload(Box::new(move |c| {
-            configure_log(c);
+        sup.set_on_reload(Box::new(move |c: &Config| {
+            let main_log = mainlog::install(&c.supervisord);
             let _ = reloaded.send(c.clone());
+            main_log
         }));
         // Serving ends (and the socket files go) when the supervisor's run returns.
         tokio::select! {
@@ -309,6 +308,7 @@ pub fn run_main(args: &RunArgs) -> i32 {
         remove_pidfile(p);
     }
     emit(Level::Info, "steward exiting");
+    mainlog::flush(Duration::from_secs(5));
     code
 }
 

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
 
-use crate::config::model::{LogTarget, ProcessSpec};
+use crate::config::model::ProcessSpec;
 
 /// supervisord's fallback when it has no PATH of its own.
 const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
@@ -84,8 +84,9 @@ pub struct Spawned {
     pub pid: i32,
     /// Write end of the child's stdin (kept so the child does not see EOF, as under supervisord).
     pub stdin: Option<OwnedFd>,
-    pub stdout: Option<OwnedFd>,
-    /// `None` with redirect_stderr (it shares the stdout pipe) or when stderr is discarded.
+    /// Read end of the child's stdout pipe, for `Logs::pump`.
+    pub stdout: OwnedFd,
+    /// `None` with redirect_stderr (it shares the stdout pipe).
     pub stderr: Option<OwnedFd>,
 }
 
@@ -204,10 +205,6 @@ fn resolve_user(spec: &ProcessSpec) -> Result<Option<Creds>, SpawnError> {
 fn pipe() -> Result<(OwnedFd, OwnedFd), SpawnError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| SpawnError::Other(format!("couldn't make pipe: {e:?}")))
-}
-
-fn discards(target: &LogTarget, also: &[LogTarget]) -> bool {
-    *target == LogTarget::None && also.iter().all(|t| *t == LogTarget::None)
 }
 
 /// Signal dispositions and mask as a freshly exec'd program expects them, prepared in the parent.
@@ -346,33 +343,21 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
         .process_group(0)
         .stdin(Stdio::from(stdin_r));
 
-    let mut out_r = None;
+    // Always a pipe, as in supervisord, even for `NONE`: the stream still has an in-memory tail and the
+    // debug copy in the main log, and no program depends on /dev/null existing.
+    let (out_r, out_w) = pipe()?;
     let mut err_r = None;
-    if discards(&spec.stdout.target, &spec.stdout.also) {
-        cmd.stdout(Stdio::null());
-        if spec.redirect_stderr {
-            cmd.stderr(Stdio::null());
-        }
+    if spec.redirect_stderr {
+        let w2 = out_w
+            .try_clone()
+            .map_err(|e| SpawnError::Other(format!("couldn't dup pipe: {e}")))?;
+        cmd.stderr(Stdio::from(w2));
     } else {
         let (r, w) = pipe()?;
-        if spec.redirect_stderr {
-            let w2 = w
-                .try_clone()
-                .map_err(|e| SpawnError::Other(format!("couldn't dup pipe: {e}")))?;
-            cmd.stderr(Stdio::from(w2));
-        }
-        cmd.stdout(Stdio::from(w));
-        out_r = Some(r);
+        cmd.stderr(Stdio::from(w));
+        err_r = Some(r);
     }
-    if !spec.redirect_stderr {
-        if discards(&spec.stderr.target, &spec.stderr.also) {
-            cmd.stderr(Stdio::null());
-        } else {
-            let (r, w) = pipe()?;
-            cmd.stderr(Stdio::from(w));
-            err_r = Some(r);
-        }
-    }
+    cmd.stdout(Stdio::from(out_w));
 
     let reset = SignalReset::new();
     let umask = spec.umask;

@@ -7,29 +7,36 @@
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::config::model::{Config, LogTarget, ProcessSpec};
 use crate::engine::api::{
-    split_namespec, Fault, Handle, ProcessInfo, ProcessState, Reply, Request, SupervisorState,
+    split_namespec, Fault, Handle, ProcessInfo, ProcessState, Reply, Request, Stream,
+    SupervisorState, Tail,
 };
-use crate::engine::output;
 use crate::engine::process::{Effect, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
 use crate::engine::spawn::{self, SpawnContext, SpawnError};
+use crate::logs::{self, Logs, MainLog, ReadError};
 
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
 const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(3);
 
+/// How long a shutdown or reload waits, once every process has exited, for the output they left in
+/// their pipes. Only a pipe some other process still holds open (a daemon the program left behind) takes
+/// this long.
+const PUMP_DRAIN: Duration = Duration::from_secs(3);
+
 /// Re-reads the configuration for a reload (SIGHUP / `restart`). An error keeps the running config.
 pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
 
-/// Called after a successful reload with the new config (e.g. to reconfigure the main log).
-pub type OnReload = Box<dyn FnMut(&Config)>;
+/// Called after a successful reload with the new config; returns the new main log (its `logfile` and
+/// rotation may have changed).
+pub type OnReload = Box<dyn FnMut(&Config) -> MainLog>;
 
 mod groups;
 
@@ -62,8 +69,6 @@ struct Entry {
     stop_epoch: i64,
     /// Our end of the child's stdin; dropped when the child is reaped.
     stdin: Option<OwnedFd>,
-    auto_stdout: Option<PathBuf>,
-    auto_stderr: Option<PathBuf>,
     start_waiters: Vec<Reply<()>>,
     stop_waiters: Vec<Reply<()>>,
 }
@@ -74,6 +79,13 @@ struct Stopping {
     groups: Vec<String>,
     reload: bool,
     next_report: Instant,
+}
+
+/// What to do once the ordered stop is complete and the output is drained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    Exit,
+    Reload,
 }
 
 /// The supervisor: process table, its request channel and the ordered-stop state.
@@ -87,12 +99,17 @@ pub struct Supervisor {
     handle: Handle,
     rx: mpsc::UnboundedReceiver<Request>,
     reloader: Reloader,
-    exit_code: Option<i32>,
+    finish: Option<Finish>,
     on_reload: Option<OnReload>,
     /// The groups of the last `reloadConfig`; `None`: the config in force is the last one read.
     reread: Option<Vec<crate::config::model::GroupSpec>>,
     /// `state` as others may read it without a round trip (the control server's `getState`).
     state_tx: watch::Sender<SupervisorState>,
+    /// Child log streams of the current config; replaced on reload.
+    logs: Logs,
+    main_log: MainLog,
+    /// One task per child pipe, ending at EOF; awaited before exit and reload so no output is lost.
+    pumps: Vec<JoinHandle<()>>,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -111,28 +128,15 @@ pub fn server_url(config: &Config) -> Option<String> {
 }
 
 fn build_entries(config: &Config) -> Vec<Entry> {
-    let sd = &config.supervisord;
     let mut entries = vec![];
     for g in &config.groups {
         for spec in &g.processes {
-            let auto = |stream: &str, t: &LogTarget, also: &[LogTarget]| {
-                (*t == LogTarget::Auto || also.contains(&LogTarget::Auto))
-                    .then(|| output::auto_path(&sd.childlogdir, &spec.name, stream, &sd.identifier))
-            };
-            let auto_stdout = auto("stdout", &spec.stdout.target, &spec.stdout.also);
-            let auto_stderr = if spec.redirect_stderr {
-                None
-            } else {
-                auto("stderr", &spec.stderr.target, &spec.stderr.also)
-            };
             entries.push(Entry {
                 spec: spec.clone(),
                 proc: Process::new(&spec.name),
                 start_epoch: 0,
                 stop_epoch: 0,
                 stdin: None,
-                auto_stdout,
-                auto_stderr,
                 start_waiters: vec![],
                 stop_waiters: vec![],
             });
@@ -142,11 +146,16 @@ fn build_entries(config: &Config) -> Vec<Entry> {
 }
 
 impl Supervisor {
-    pub fn new(config: Config, reloader: Reloader) -> Supervisor {
+    /// A supervisor for `config`, logging to `main_log` (see `mainlog::install`). Sets up the child log
+    /// streams (AUTO names, cleanup of old AUTO files), so it runs after privileges are dropped.
+    pub fn new(config: Config, reloader: Reloader, main_log: MainLog) -> Supervisor {
         let (handle, rx) = Handle::channel();
         let ctx =
             SpawnContext::from_process(config.supervisord.environment.clone(), server_url(&config));
         Supervisor {
+            logs: Logs::new(&config),
+            main_log,
+            pumps: vec![],
             entries: build_entries(&config),
             config,
             by_pid: HashMap::new(),
@@ -156,7 +165,7 @@ impl Supervisor {
             handle,
             rx,
             reloader,
-            exit_code: None,
+            finish: None,
             on_reload: None,
             reread: None,
             state_tx: watch::channel(SupervisorState::Running).0,
@@ -177,7 +186,8 @@ impl Supervisor {
         self.on_reload = Some(f);
     }
 
-    /// Run until a requested shutdown completes; returns steward's exit status (0).
+    /// Run until a requested shutdown completes and the children's output is written; returns steward's
+    /// exit status (0).
     pub async fn run(mut self) -> i32 {
         let mut signals = match Signals::install() {
             Ok(s) => s,
@@ -193,8 +203,18 @@ impl Supervisor {
             self.advance_stop(now);
             self.settle_waiters();
             self.state_tx.send_replace(self.state);
-            if let Some(code) = self.exit_code {
-                return code;
+            if let Some(finish) = self.finish.take() {
+                self.drain_pumps().await;
+                match finish {
+                    Finish::Exit => {
+                        self.logs.flush(PUMP_DRAIN);
+                        return 0;
+                    }
+                    Finish::Reload => {
+                        self.finish_reload(Instant::now());
+                        continue;
+                    }
+                }
             }
             let next = self.next_deadline();
             tokio::select! {
@@ -203,6 +223,25 @@ impl Supervisor {
                 Some(req) = self.rx.recv() => self.on_request(req),
                 _ = sleep_until(next), if next.is_some() => {}
             }
+        }
+    }
+
+    /// Wait until every pump has written its child's last output (EOF), within [`PUMP_DRAIN`].
+    async fn drain_pumps(&mut self) {
+        let deadline = tokio::time::Instant::now() + PUMP_DRAIN;
+        let mut open = 0;
+        for pump in self.pumps.drain(..) {
+            if tokio::time::timeout_at(deadline, pump).await.is_err() {
+                open += 1;
+            }
+        }
+        if open > 0 {
+            emit(
+                Level::Warn,
+                &format!(
+                    "{open} output pipe(s) still open after their process exited (held by a process it left behind?); not waiting for them"
+                ),
+            );
         }
     }
 
@@ -279,21 +318,21 @@ impl Supervisor {
                 // Into the table before anything else can run: the reaper must know this pid.
                 self.by_pid.insert(child.pid, i);
                 e.stdin = child.stdin;
-                if let Some(fd) = child.stdout {
-                    let sinks = output::sinks_for(
-                        &e.spec.stdout.target,
-                        &e.spec.stdout.also,
-                        e.auto_stdout.as_deref(),
-                    );
-                    output::attach(&e.spec.name, fd, sinks);
-                }
-                if let Some(fd) = child.stderr {
-                    let sinks = output::sinks_for(
-                        &e.spec.stderr.target,
-                        &e.spec.stderr.also,
-                        e.auto_stderr.as_deref(),
-                    );
-                    output::attach(&e.spec.name, fd, sinks);
+                self.pumps.retain(|p| !p.is_finished());
+                let pipes = [
+                    (Stream::Stdout, Some(child.stdout)),
+                    (Stream::Stderr, child.stderr),
+                ];
+                for (stream, fd) in pipes {
+                    let Some(fd) = fd else { continue };
+                    match self.logs.pump(&e.spec, stream, fd) {
+                        Ok(pump) => self.pumps.push(pump),
+                        // The read end is closed: the child gets EPIPE instead of blocking forever.
+                        Err(err) => emit(
+                            Level::Warn,
+                            &format!("cannot read {stream} of {}: {err}", e.spec.name),
+                        ),
+                    }
                 }
                 e.proc.spawned(child.pid, &e.spec, now, &mut out);
             }
@@ -328,7 +367,7 @@ impl Supervisor {
             }
             Action::ReopenLogs => {
                 // Reopen first, so this line already lands in the new file.
-                reopen_logs();
+                self.reopen_logs();
                 emit(
                     Level::Info,
                     "received SIGUSR2 indicating log reopen request",
@@ -449,20 +488,19 @@ impl Supervisor {
             }
             return;
         }
-        let reload = stopping.reload;
-        self.stopping = None;
-        if reload {
-            self.finish_reload(now);
+        self.finish = Some(if stopping.reload {
+            Finish::Reload
         } else {
-            self.exit_code = Some(0);
-        }
+            Finish::Exit
+        });
+        self.stopping = None;
     }
 
     fn finish_reload(&mut self, now: Instant) {
         match (self.reloader)() {
             Ok(config) => {
                 if let Some(f) = &mut self.on_reload {
-                    f(&config);
+                    self.main_log = f(&config);
                 }
                 self.ctx = SpawnContext::from_process(
                     config.supervisord.environment.clone(),
@@ -475,6 +513,8 @@ impl Supervisor {
                 &format!("could not reload the configuration, keeping the old one: {msg}"),
             ),
         }
+        // Like a fresh start (supervisord runs its whole setup again): old AUTO logs go, new ones are named.
+        self.logs = Logs::new(&self.config);
         self.entries = build_entries(&self.config);
         self.reread = None;
         self.by_pid.clear();
@@ -567,11 +607,110 @@ impl Supervisor {
                 self.begin_stop(true, now);
             }
             Request::ReopenLogs { reply } => {
-                reopen_logs();
+                self.reopen_logs();
+                let _ = reply.send(Ok(()));
+            }
+            Request::ReadLog {
+                name,
+                stream,
+                offset,
+                length,
+                reply,
+            } => {
+                let _ = reply.send(self.read_log(&name, stream, offset, length));
+            }
+            Request::TailLog {
+                name,
+                stream,
+                offset,
+                length,
+                reply,
+            } => {
+                let _ = reply.send(self.find(&name).map(|i| {
+                    let (bytes, offset, overflow) =
+                        self.logs
+                            .tail(&self.entries[i].spec.namespec(), stream, offset, length);
+                    Tail {
+                        bytes,
+                        offset,
+                        overflow,
+                    }
+                }));
+            }
+            Request::ClearLogs { name, reply } => {
+                let _ = reply.send(self.clear_logs(name.as_deref()));
+            }
+            Request::ReadMainLog {
+                offset,
+                length,
+                reply,
+            } => {
+                let path = self.main_log.path();
+                let read = self.main_log.read(offset, length);
+                let _ = reply.send(read.map_err(|e| read_fault(e, path.as_deref())));
+            }
+            Request::TailMainLog {
+                offset,
+                length,
+                reply,
+            } => {
+                let tail = match self.main_log.path() {
+                    Some(p) => {
+                        let (bytes, offset, overflow) = logs::tail::tail_file(&p, offset, length);
+                        Ok(Tail {
+                            bytes,
+                            offset,
+                            overflow,
+                        })
+                    }
+                    None => Err(Fault::NoFile("None".into())),
+                };
+                let _ = reply.send(tail);
+            }
+            Request::ClearMainLog { reply } => {
+                if let Some(r) = self.main_log.clear() {
+                    logs::log_report(&r);
+                }
                 let _ = reply.send(Ok(()));
             }
             other => self.on_group_request(other, now),
         }
+    }
+
+    /// SIGUSR2 / `reopen`: after an external logrotate moved the files away.
+    fn reopen_logs(&self) {
+        self.logs.reopen();
+        if let Some(r) = self.main_log.reopen() {
+            logs::log_report(&r);
+        }
+    }
+
+    fn read_log(
+        &self,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, Fault> {
+        let namespec = self.entries[self.find(name)?].spec.namespec();
+        self.logs
+            .read(&namespec, stream, offset, length)
+            .map_err(|e| read_fault(e, self.logs.logfile(&namespec, stream).as_deref()))
+    }
+
+    fn clear_logs(&self, name: Option<&str>) -> Result<Vec<(String, String)>, Fault> {
+        let which = match name {
+            Some(n) => vec![self.find(n)?],
+            None => (0..self.entries.len()).collect(),
+        };
+        Ok(which
+            .into_iter()
+            .map(|i| {
+                let spec = &self.entries[i].spec;
+                self.logs.clear(&spec.namespec());
+                (spec.group.clone(), spec.name.clone())
+            })
+            .collect())
     }
 
     fn start_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
@@ -669,10 +808,12 @@ impl Supervisor {
 
     fn info_of(&self, i: usize, now: i64) -> ProcessInfo {
         let e = &self.entries[i];
-        let target_name = |t: &LogTarget, auto: &Option<PathBuf>| match t {
+        let namespec = e.spec.namespec();
+        let target_name = |t: &LogTarget, stream: Stream| match t {
             LogTarget::None => String::new(),
-            LogTarget::Auto => auto
-                .as_ref()
+            LogTarget::Auto => self
+                .logs
+                .logfile(&namespec, stream)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             LogTarget::Stdout => "/dev/stdout".into(),
@@ -680,11 +821,11 @@ impl Supervisor {
             LogTarget::Syslog => "syslog".into(),
             LogTarget::File(p) => p.display().to_string(),
         };
-        let stdout_logfile = target_name(&e.spec.stdout.target, &e.auto_stdout);
+        let stdout_logfile = target_name(&e.spec.stdout.target, Stream::Stdout);
         let stderr_logfile = if e.spec.redirect_stderr {
             String::new()
         } else {
-            target_name(&e.spec.stderr.target, &e.auto_stderr)
+            target_name(&e.spec.stderr.target, Stream::Stderr)
         };
         let state = e.proc.state;
         ProcessInfo {
@@ -705,9 +846,14 @@ impl Supervisor {
     }
 }
 
-fn reopen_logs() {
-    crate::engine::mainlog::reopen();
-    output::reopen_all();
+/// supervisord's faults for a log read: `NO_FILE` names the file (`None` when there is none).
+fn read_fault(e: ReadError, path: Option<&std::path::Path>) -> Fault {
+    let shown = || path.map_or_else(|| "None".to_string(), |p| p.display().to_string());
+    match e {
+        ReadError::NoFile => Fault::NoFile(shown()),
+        ReadError::BadArguments => Fault::BadArguments,
+        ReadError::Failed => Fault::Failed(shown()),
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -839,7 +985,9 @@ pub(crate) mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let sup = Supervisor::new(config(specs), Box::new(|| Err("no reload in tests".into())));
+        let cfg = config(specs);
+        let (main_log, _) = MainLog::new(&cfg.supervisord);
+        let sup = Supervisor::new(cfg, Box::new(|| Err("no reload in tests".into())), main_log);
         let h = sup.handle();
         rt.block_on(async move {
             let run = sup.run();
@@ -1017,6 +1165,65 @@ pub(crate) mod tests {
             assert_eq!(h2.state().await, SupervisorState::Shutdown);
             assert_eq!(h2.start("a", false).await, Err(Fault::ShutdownState));
             assert_eq!(info(&h2, "a").await.state, ProcessState::Stopping);
+        });
+    }
+
+    #[test]
+    fn logs_are_read_tailed_and_cleared_through_the_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("talk.log");
+        let mut talk = quick("talk", &["sh", "-c", "echo hello; echo oops >&2"]);
+        talk.autorestart = AutoRestart::Never;
+        talk.stdout.target = LogTarget::File(file.clone());
+        with_supervisor(vec![talk], |h| async move {
+            h.start("talk", false).await.unwrap();
+            let tail = loop {
+                let t = h.tail_log("talk", Stream::Stdout, 0, 100).await.unwrap();
+                if t.offset == 6 {
+                    break t;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            assert_eq!(
+                (tail.bytes.as_slice(), tail.overflow),
+                (&b"hello\n"[..], false)
+            );
+            assert_eq!(
+                h.read_log("talk", Stream::Stdout, 1, 3).await.unwrap(),
+                b"ell"
+            );
+            assert_eq!(
+                h.read_log("talk", Stream::Stdout, -1, 5).await,
+                Err(Fault::BadArguments)
+            );
+            // stderr=NONE has no file but an in-memory tail.
+            let err = loop {
+                let t = h.tail_log("talk", Stream::Stderr, 0, 100).await.unwrap();
+                if t.offset == 5 {
+                    break t;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            assert_eq!(err.bytes, b"oops\n");
+            assert!(matches!(
+                h.read_log("nosuch", Stream::Stdout, 0, 0).await,
+                Err(Fault::BadName(_))
+            ));
+            assert_eq!(
+                h.clear_logs(None).await.unwrap(),
+                vec![("talk".to_string(), "talk".to_string())]
+            );
+            assert_eq!(h.read_log("talk", Stream::Stdout, 0, 0).await.unwrap(), b"");
+            // The test config's main log goes nowhere.
+            assert_eq!(
+                h.read_main_log(0, 0).await,
+                Err(Fault::NoFile("None".into()))
+            );
+            assert_eq!(h.clear_main_log().await, Ok(()));
+            assert_eq!(
+                info(&h, "talk").await.stdout_logfile,
+                file.display().to_string()
+            );
         });
     }
 

@@ -143,9 +143,15 @@ pub fn times_of(hay: &str, needle: &str) -> Vec<i64> {
 /// A supervisord.conf for tests: `[supervisord]` with everything inside `dir`, then `programs`.
 /// `{dir}` in `programs` is replaced by the directory.
 pub fn conf(dir: &Path, programs: &str) -> PathBuf {
+    conf_with(dir, "", programs)
+}
+
+/// [`conf`] with more `[supervisord]` lines (`key=value\n…`, `{dir}` replaced too); later keys win.
+pub fn conf_with(dir: &Path, supervisord: &str, programs: &str) -> PathBuf {
     let d = dir.display().to_string();
     let text = format!(
-        "[supervisord]\nnodaemon=true\nlogfile={d}/steward.log\npidfile={d}/steward.pid\nchildlogdir={d}\n\n{}",
+        "[supervisord]\nnodaemon=true\nlogfile={d}/steward.log\npidfile={d}/steward.pid\nchildlogdir={d}\n{}\n\n{}",
+        supervisord.replace("{dir}", &d),
         programs.replace("{dir}", &d)
     );
     write(dir, "supervisord.conf", &text)
@@ -215,8 +221,22 @@ impl Pid1 {
     /// steward in a new PID namespace with a config built by [`conf`] in its own fresh directory
     /// (returned; also the working directory).
     pub fn with_conf(programs: &str) -> (Pid1, tempfile::TempDir) {
+        Self::with_conf_sd("", programs)
+    }
+
+    /// [`Pid1::with_conf`] with more `[supervisord]` lines (see [`conf_with`]).
+    pub fn with_conf_sd(supervisord: &str, programs: &str) -> (Pid1, tempfile::TempDir) {
         let dir = tempdir();
-        let path = conf(dir.path(), programs);
+        Self::in_dir(dir, supervisord, programs)
+    }
+
+    /// [`Pid1::with_conf_sd`] in a directory the test prepared (files to clean up, say).
+    pub fn in_dir(
+        dir: tempfile::TempDir,
+        supervisord: &str,
+        programs: &str,
+    ) -> (Pid1, tempfile::TempDir) {
+        let path = conf_with(dir.path(), supervisord, programs);
         let p = Self::start_in(&["-c", path.to_str().unwrap()], Some(dir.path()));
         (p, dir)
     }
