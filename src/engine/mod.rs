@@ -211,6 +211,7 @@ pub fn run_main(args: &RunArgs) -> i32 {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return 0;
     }
+    signals::hold();
     let path = match &args.configuration {
         Some(p) => p.clone(),
         None => match config::locate(Path::new(&argv0)) {

@@ -73,16 +73,19 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Must be called inside the runtime, before the first child is spawned.
+    /// Must be called inside the runtime, before the first child is spawned. Releases what [`hold`]
+    /// held: a signal that arrived meanwhile is delivered to the new handlers now.
     pub fn install() -> std::io::Result<Signals> {
-        Ok(Signals {
+        let signals = Signals {
             chld: signal(SignalKind::child())?,
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
             quit: signal(SignalKind::quit())?,
             hup: signal(SignalKind::hangup())?,
             usr2: signal(SignalKind::user_defined2())?,
-        })
+        };
+        release();
+        Ok(signals)
     }
 
     /// The next signal; SIGCHLD first so statuses are collected before a shutdown starts.
@@ -96,6 +99,37 @@ impl Signals {
             _ = self.hup.recv() => Action::Reload,
             _ = self.usr2.recv() => Action::ReopenLogs,
         }
+    }
+}
+
+fn handled() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal as S;
+    let mut set = nix::sys::signal::SigSet::empty();
+    for s in [
+        S::SIGTERM,
+        S::SIGINT,
+        S::SIGQUIT,
+        S::SIGHUP,
+        S::SIGUSR2,
+        S::SIGCHLD,
+    ] {
+        set.add(s);
+    }
+    set
+}
+
+/// Block the supervisor's signals until [`Signals::install`] has handlers for them. Before that, a
+/// `docker stop` would be lost (the kernel drops unhandled signals sent to PID 1) or would kill a
+/// steward that is not PID 1 outright, leaving its children behind. Children get an empty mask at spawn.
+pub fn hold() {
+    if let Err(e) = handled().thread_block() {
+        tracing::debug!("could not block signals during start-up: {e}");
+    }
+}
+
+fn release() {
+    if let Err(e) = handled().thread_unblock() {
+        tracing::debug!("could not unblock signals: {e}");
     }
 }
 
