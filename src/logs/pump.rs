@@ -80,7 +80,7 @@ async fn splice_loop(stream: &StreamLogs, fd: &AsyncFd<OwnedFd>) {
     loop {
         let outcome = fd
             .async_io(Interest::READABLE, |inner| {
-                match lock(file).splice_from(inner.as_fd(), READ_BUF) {
+                match lock(file).splice_from(inner.as_fd(), PIPE_SIZE as usize) {
                     Splice::WouldBlock => Err(io::ErrorKind::WouldBlock.into()),
                     other => Ok(other),
                 }

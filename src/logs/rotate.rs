@@ -183,6 +183,13 @@ impl RotatingFile {
             return Splice::Unavailable;
         };
         let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+        // Large moves save wakeups, but never past the rotation point: a rotated file then ends at
+        // maxbytes exactly, inside supervisord's range (it rotates after a read of up to 128 KiB).
+        let max = if self.maxbytes > self.size {
+            max.min(usize::try_from(self.maxbytes - self.size).unwrap_or(usize::MAX))
+        } else {
+            max
+        };
         loop {
             let (fin, fout) = (from.as_raw_fd(), file.as_raw_fd());
             // SAFETY: both fds are open for the call (borrowed / owned by self); null offsets mean "use and
@@ -525,6 +532,47 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"");
         drop(w);
         assert!(matches!(f.splice_from(r.as_fd(), 1 << 16), Splice::Eof));
+    }
+
+    #[test]
+    fn a_large_splice_stops_at_the_rotation_point() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.log");
+        let (mut f, _) = RotatingFile::open(&p, 1000, 2);
+        f.write_all(&[b'a'; 400]);
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
+        let mut w = File::from(w);
+        w.write_all(&[b'b'; 5000]).unwrap();
+        // Asked for far more than fits before maxbytes: only the 600 bytes up to it move, then rotate.
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 20),
+            Splice::Moved(600, None)
+        ));
+        assert_eq!(std::fs::metadata(numbered(&p, 1)).unwrap().len(), 1000);
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 20),
+            Splice::Moved(1000, None)
+        ));
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 20),
+            Splice::Moved(1000, None)
+        ));
+        assert_eq!(std::fs::metadata(numbered(&p, 2)).unwrap().len(), 1000);
+        assert_eq!(std::fs::metadata(numbered(&p, 1)).unwrap().len(), 1000);
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 20),
+            Splice::Moved(1000, None)
+        ));
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 20),
+            Splice::Moved(1000, None)
+        ));
+        // 5000 = 600 + 4 x 1000 + 400 left in the live file.
+        assert!(matches!(
+            f.splice_from(r.as_fd(), 1 << 20),
+            Splice::Moved(400, None)
+        ));
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 400);
     }
 
     #[test]
