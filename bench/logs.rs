@@ -23,84 +23,31 @@ use steward::logs::{Console, Logs, Stream};
 
 fn log_spec(target: LogTarget, maxbytes: u64, backups: u32) -> LogSpec {
     LogSpec {
-        target,
-        also: Vec::new(),
         maxbytes,
         backups,
-        capture_maxbytes: 0,
-        events_enabled: false,
-        syslog: false,
+        ..LogSpec::new(target)
     }
 }
 
 fn process(name: &str, stdout: LogSpec) -> ProcessSpec {
     ProcessSpec {
-        name: name.into(),
-        group: name.into(),
-        program: name.into(),
-        command_line: String::new(),
-        argv: Vec::new(),
-        argv_error: None,
-        process_num: 0,
-        numprocs: 1,
-        priority: 999,
-        autostart: true,
-        startsecs: 1,
-        startretries: 3,
-        autorestart: AutoRestart::Unexpected,
-        exitcodes: vec![0],
-        stopsignal: 15,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        redirect_stderr: false,
         stdout,
-        stderr: log_spec(LogTarget::None, 0, 0),
-        environment: Vec::new(),
-        directory: None,
-        umask: None,
-        serverurl: None,
-        console_prefix: ConsolePrefix::Text(format!("{name} | ")),
-        file: PathBuf::from("bench"),
-        line: 0,
+        stderr: LogSpec::new(LogTarget::None),
+        ..ProcessSpec::new(name, &[])
     }
 }
 
 fn config(dir: &Path, p: ProcessSpec) -> Config {
-    Config {
-        source: PathBuf::from("bench"),
-        files: Vec::new(),
-        supervisord: SupervisordSpec {
+    Config::of_processes(
+        SupervisordSpec {
             logfile: LogTarget::None,
-            logfile_maxbytes: 0,
-            logfile_backups: 0,
-            loglevel: LogLevel::Info,
             pidfile: None,
-            umask: 0o22,
-            nodaemon: true,
             silent: true,
-            minfds: 1024,
-            minprocs: 200,
             nocleanup: true,
-            childlogdir: dir.to_path_buf(),
-            user: None,
-            directory: None,
-            strip_ansi: false,
-            environment: Vec::new(),
-            identifier: "supervisor".into(),
+            ..SupervisordSpec::new(dir, dir)
         },
-        groups: vec![GroupSpec {
-            name: p.group.clone(),
-            priority: 999,
-            kind: GroupKind::Program,
-            processes: vec![p],
-        }],
-        unix_http_server: None,
-        inet_http_server: None,
-        supervisorctl: None,
-        warnings: Vec::new(),
-    }
+        vec![p],
+    )
 }
 
 fn make_source(path: &Path, mib: usize) {

@@ -13,85 +13,29 @@ use steward::logs::{Logs, Stream};
 const INNER: &str = "STEWARD_TEST_TINYFS";
 
 fn log_spec(target: LogTarget) -> LogSpec {
-    LogSpec {
-        target,
-        also: Vec::new(),
-        maxbytes: 0,
-        backups: 0,
-        capture_maxbytes: 0,
-        events_enabled: false,
-        syslog: false,
-    }
+    LogSpec::new(target)
 }
 
 fn process(path: &Path) -> ProcessSpec {
     ProcessSpec {
-        name: "full".into(),
-        group: "full".into(),
-        program: "full".into(),
-        command_line: String::new(),
-        argv: Vec::new(),
-        argv_error: None,
-        process_num: 0,
-        numprocs: 1,
-        priority: 999,
-        autostart: true,
-        startsecs: 1,
-        startretries: 3,
-        autorestart: AutoRestart::Unexpected,
-        exitcodes: vec![0],
-        stopsignal: 15,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        redirect_stderr: false,
         stdout: log_spec(LogTarget::File(path.to_path_buf())),
         stderr: log_spec(LogTarget::None),
-        environment: Vec::new(),
-        directory: None,
-        umask: None,
-        serverurl: None,
         console_prefix: ConsolePrefix::Off,
-        file: PathBuf::from("test.conf"),
-        line: 1,
+        ..ProcessSpec::new("full", &[])
     }
 }
 
 fn config(dir: &Path, p: ProcessSpec) -> Config {
-    Config {
-        source: PathBuf::from("test.conf"),
-        files: Vec::new(),
-        supervisord: SupervisordSpec {
+    Config::of_processes(
+        SupervisordSpec {
             logfile: LogTarget::None,
-            logfile_maxbytes: 0,
-            logfile_backups: 0,
-            loglevel: LogLevel::Info,
             pidfile: None,
-            umask: 0o22,
-            nodaemon: true,
             silent: true,
-            minfds: 1024,
-            minprocs: 200,
             nocleanup: true,
-            childlogdir: dir.to_path_buf(),
-            user: None,
-            directory: None,
-            strip_ansi: false,
-            environment: Vec::new(),
-            identifier: "supervisor".into(),
+            ..SupervisordSpec::new(dir, dir)
         },
-        groups: vec![GroupSpec {
-            name: "full".into(),
-            priority: 999,
-            kind: GroupKind::Program,
-            processes: vec![p],
-        }],
-        unix_http_server: None,
-        inet_http_server: None,
-        supervisorctl: None,
-        warnings: Vec::new(),
-    }
+        vec![p],
+    )
 }
 
 /// Bytes waiting in the pipe.

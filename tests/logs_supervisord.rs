@@ -19,84 +19,34 @@ const SCRIPT: &str = "seq 1 1000000";
 
 fn log_spec(target: LogTarget, maxbytes: u64, backups: u32) -> LogSpec {
     LogSpec {
-        target,
-        also: Vec::new(),
         maxbytes,
         backups,
-        capture_maxbytes: 0,
-        events_enabled: false,
-        syslog: false,
+        ..LogSpec::new(target)
     }
 }
 
 fn process(stdout: LogSpec) -> ProcessSpec {
     ProcessSpec {
-        name: "seq".into(),
-        group: "seq".into(),
-        program: "seq".into(),
         command_line: SCRIPT.into(),
-        argv: Vec::new(),
-        argv_error: None,
-        process_num: 0,
-        numprocs: 1,
-        priority: 999,
-        autostart: true,
-        startsecs: 0,
-        startretries: 3,
         autorestart: AutoRestart::Never,
-        exitcodes: vec![0],
-        stopsignal: 15,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        redirect_stderr: false,
         stdout,
-        stderr: log_spec(LogTarget::None, 0, 0),
-        environment: Vec::new(),
-        directory: None,
-        umask: None,
-        serverurl: None,
+        stderr: LogSpec::new(LogTarget::None),
         console_prefix: ConsolePrefix::Off,
-        file: PathBuf::from("test.conf"),
-        line: 1,
+        ..ProcessSpec::new("seq", &[])
     }
 }
 
 fn config(dir: &Path, p: ProcessSpec) -> Config {
-    Config {
-        source: PathBuf::from("test.conf"),
-        files: Vec::new(),
-        supervisord: SupervisordSpec {
+    Config::of_processes(
+        SupervisordSpec {
             logfile: LogTarget::None,
-            logfile_maxbytes: 0,
-            logfile_backups: 0,
-            loglevel: LogLevel::Info,
             pidfile: None,
-            umask: 0o22,
-            nodaemon: true,
             silent: true,
-            minfds: 1024,
-            minprocs: 200,
             nocleanup: true,
-            childlogdir: dir.to_path_buf(),
-            user: None,
-            directory: None,
-            strip_ansi: false,
-            environment: Vec::new(),
-            identifier: "supervisor".into(),
+            ..SupervisordSpec::new(dir, dir)
         },
-        groups: vec![GroupSpec {
-            name: "seq".into(),
-            priority: 999,
-            kind: GroupKind::Program,
-            processes: vec![p],
-        }],
-        unix_http_server: None,
-        inet_http_server: None,
-        supervisorctl: None,
-        warnings: Vec::new(),
-    }
+        vec![p],
+    )
 }
 
 /// `(name, size)` of every file in `dir`, sorted. While a writer rotates, a file may be renamed between

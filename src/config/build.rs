@@ -510,10 +510,13 @@ impl<'a> Builder<'a> {
         self.warn_unknown_keys(&at, &[SUPERVISORD_KEYS]);
         let vars = self.env_vars(&[]);
         let before = self.errors.len();
+        let cwd = self.abs_path(".");
+        let tmp = PathBuf::from(self.opts.env.get("TMPDIR").map_or("/tmp", |s| s.as_str()));
+        let d = SupervisordSpec::new(&cwd, &tmp);
 
         let logfile = match self.string(&at, "logfile", &vars) {
             Ok(Some(v)) => self.log_target(&at, "logfile", &v),
-            Ok(None) => LogTarget::File(self.abs_path("supervisord.log")),
+            Ok(None) => d.logfile.clone(),
             Err(()) => LogTarget::None,
         };
         if matches!(logfile, LogTarget::Auto) {
@@ -524,30 +527,24 @@ impl<'a> Builder<'a> {
                 "invalid value \"AUTO\": expected a file path, NONE or syslog".into(),
             );
         }
-        let logfile_maxbytes = self.bytes(&at, "logfile_maxbytes", &vars, 50 * 1024 * 1024);
-        let logfile_backups = self.small(&at, "logfile_backups", &vars, 10);
-        let loglevel = self.typed(
-            &at,
-            "loglevel",
-            &vars,
-            LogLevel::Info,
-            values::parse_loglevel,
-        );
+        let logfile_maxbytes = self.bytes(&at, "logfile_maxbytes", &vars, d.logfile_maxbytes);
+        let logfile_backups = self.small(&at, "logfile_backups", &vars, d.logfile_backups);
+        let loglevel = self.typed(&at, "loglevel", &vars, d.loglevel, values::parse_loglevel);
         let pidfile = match self.string(&at, "pidfile", &vars) {
             Ok(Some(v)) => {
                 let p = self.abs_path(v.trim());
                 self.check_parent_dir(&at, "pidfile", &p);
                 Some(p)
             }
-            Ok(None) => Some(self.abs_path("supervisord.pid")),
+            Ok(None) => d.pidfile.clone(),
             Err(()) => None,
         };
-        let umask = self.typed(&at, "umask", &vars, 0o022, values::parse_octal);
-        let nodaemon = self.boolean(&at, "nodaemon", &vars, false);
-        let silent = self.boolean(&at, "silent", &vars, false);
-        let minfds = self.nonneg(&at, "minfds", &vars, 1024);
-        let minprocs = self.nonneg(&at, "minprocs", &vars, 200);
-        let nocleanup = self.boolean(&at, "nocleanup", &vars, false);
+        let umask = self.typed(&at, "umask", &vars, d.umask, values::parse_octal);
+        let nodaemon = self.boolean(&at, "nodaemon", &vars, d.nodaemon);
+        let silent = self.boolean(&at, "silent", &vars, d.silent);
+        let minfds = self.nonneg(&at, "minfds", &vars, d.minfds);
+        let minprocs = self.nonneg(&at, "minprocs", &vars, d.minprocs);
+        let nocleanup = self.boolean(&at, "nocleanup", &vars, d.nocleanup);
         let childlogdir = match self.string(&at, "childlogdir", &vars) {
             Ok(Some(v)) => {
                 let p = self.abs_path(v.trim());
@@ -561,7 +558,7 @@ impl<'a> Builder<'a> {
                 }
                 p
             }
-            _ => PathBuf::from(self.opts.env.get("TMPDIR").map_or("/tmp", |s| s.as_str())),
+            _ => d.childlogdir.clone(),
         };
         let user = self.string(&at, "user", &vars).ok().flatten();
         let directory = match self.string(&at, "directory", &vars) {
@@ -579,13 +576,13 @@ impl<'a> Builder<'a> {
             }
             _ => None,
         };
-        let strip_ansi = self.boolean(&at, "strip_ansi", &vars, false);
+        let strip_ansi = self.boolean(&at, "strip_ansi", &vars, d.strip_ansi);
         let environment = self.environment(&at, &vars);
         let identifier = self
             .string(&at, "identifier", &vars)
             .ok()
             .flatten()
-            .unwrap_or_else(|| "supervisor".into());
+            .unwrap_or(d.identifier);
         if self.errors.len() > before {
             return None;
         }
@@ -901,19 +898,31 @@ impl<'a> Builder<'a> {
             Var::Str(self.opts.host_node_name.clone()),
         );
 
-        let priority = self.int(&at, "priority", &common, if is_listener { -1 } else { 999 });
-        let autostart = self.boolean(&at, "autostart", &common, true);
+        let d = ProcessSpec::new(&program_name, &[]);
+        let priority = self.int(
+            &at,
+            "priority",
+            &common,
+            if is_listener { -1 } else { d.priority },
+        );
+        let autostart = self.boolean(&at, "autostart", &common, d.autostart);
         let autorestart = self.typed(
             &at,
             "autorestart",
             &common,
-            AutoRestart::Unexpected,
+            d.autorestart,
             values::parse_autorestart,
         );
-        let startsecs = self.nonneg(&at, "startsecs", &common, 1);
-        let startretries = self.small(&at, "startretries", &common, 3);
-        let stopsignal = self.typed(&at, "stopsignal", &common, 15, values::parse_signal);
-        let stopwaitsecs = self.nonneg(&at, "stopwaitsecs", &common, 10);
+        let startsecs = self.nonneg(&at, "startsecs", &common, d.startsecs);
+        let startretries = self.small(&at, "startretries", &common, d.startretries);
+        let stopsignal = self.typed(
+            &at,
+            "stopsignal",
+            &common,
+            d.stopsignal,
+            values::parse_signal,
+        );
+        let stopwaitsecs = self.nonneg(&at, "stopwaitsecs", &common, d.stopwaitsecs);
         let stopasgroup = self.boolean(&at, "stopasgroup", &common, false);
         let killasgroup = self.boolean(&at, "killasgroup", &common, stopasgroup);
         let exitcodes = match self.lookup(&at, "exitcodes").map(|e| &e.value) {
@@ -929,7 +938,13 @@ impl<'a> Builder<'a> {
                     vec![0]
                 }
             },
-            _ => self.typed(&at, "exitcodes", &common, vec![0], values::parse_exitcodes),
+            _ => self.typed(
+                &at,
+                "exitcodes",
+                &common,
+                d.exitcodes.clone(),
+                values::parse_exitcodes,
+            ),
         };
         let redirect_stderr = self.boolean(&at, "redirect_stderr", &common, false);
         let numprocs = self.int(&at, "numprocs", &common, 1);
@@ -1190,13 +1205,9 @@ impl<'a> Builder<'a> {
             Ok(Some(v)) => self.log_target(at, &key, &v),
             _ => LogTarget::Auto,
         };
-        let maxbytes = self.bytes(
-            at,
-            &format!("{stream}_logfile_maxbytes"),
-            vars,
-            50 * 1024 * 1024,
-        );
-        let backups = self.small(at, &format!("{stream}_logfile_backups"), vars, 10);
+        let d = LogSpec::new(LogTarget::Auto);
+        let maxbytes = self.bytes(at, &format!("{stream}_logfile_maxbytes"), vars, d.maxbytes);
+        let backups = self.small(at, &format!("{stream}_logfile_backups"), vars, d.backups);
         let syslog = self.boolean(at, &format!("{stream}_syslog"), vars, false);
         if target == LogTarget::Auto && maxbytes == 0 {
             let e = self.lookup(at, &key);

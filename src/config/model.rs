@@ -34,6 +34,30 @@ impl Config {
     pub fn group(&self, name: &str) -> Option<&GroupSpec> {
         self.groups.iter().find(|g| g.name == name)
     }
+
+    /// A config holding `processes`, one `[program:x]` group each, in (priority, name) order.
+    pub fn of_processes(supervisord: SupervisordSpec, processes: Vec<ProcessSpec>) -> Config {
+        let mut groups: Vec<GroupSpec> = processes
+            .into_iter()
+            .map(|p| GroupSpec {
+                name: p.group.clone(),
+                priority: p.priority,
+                kind: GroupKind::Program,
+                processes: vec![p],
+            })
+            .collect();
+        groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        Config {
+            source: PathBuf::new(),
+            files: Vec::new(),
+            supervisord,
+            groups,
+            unix_http_server: None,
+            inet_http_server: None,
+            supervisorctl: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// A warning or error located in a config file.
@@ -112,6 +136,32 @@ pub struct SupervisordSpec {
     pub identifier: String,
 }
 
+impl SupervisordSpec {
+    /// `[supervisord]` with every key at supervisord's default; `cwd` is where the default log and
+    /// pidfile go, `tmpdir` the default `childlogdir`.
+    pub fn new(cwd: &std::path::Path, tmpdir: &std::path::Path) -> SupervisordSpec {
+        SupervisordSpec {
+            logfile: LogTarget::File(cwd.join("supervisord.log")),
+            logfile_maxbytes: 50 * 1024 * 1024,
+            logfile_backups: 10,
+            loglevel: LogLevel::Info,
+            pidfile: Some(cwd.join("supervisord.pid")),
+            umask: 0o022,
+            nodaemon: false,
+            silent: false,
+            minfds: 1024,
+            minprocs: 200,
+            nocleanup: false,
+            childlogdir: tmpdir.to_path_buf(),
+            user: None,
+            directory: None,
+            strip_ansi: false,
+            environment: Vec::new(),
+            identifier: "supervisor".into(),
+        }
+    }
+}
+
 /// Where a log stream goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum LogTarget {
@@ -140,6 +190,21 @@ pub struct LogSpec {
     pub capture_maxbytes: u64,
     pub events_enabled: bool,
     pub syslog: bool,
+}
+
+impl LogSpec {
+    /// One stream with supervisord's defaults for everything but the target: 50MB, 10 backups.
+    pub fn new(target: LogTarget) -> LogSpec {
+        LogSpec {
+            target,
+            also: Vec::new(),
+            maxbytes: 50 * 1024 * 1024,
+            backups: 10,
+            capture_maxbytes: 0,
+            events_enabled: false,
+            syslog: false,
+        }
+    }
 }
 
 /// `autorestart`.
@@ -255,6 +320,43 @@ pub struct ProcessSpec {
 }
 
 impl ProcessSpec {
+    /// What a `[program:NAME]` section with only `command=` gives: supervisord's default for every other
+    /// key (the loader takes its defaults from here).
+    pub fn new(name: &str, argv: &[&str]) -> ProcessSpec {
+        let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+        ProcessSpec {
+            name: name.to_string(),
+            group: name.to_string(),
+            program: name.to_string(),
+            command_line: argv.join(" "),
+            argv,
+            argv_error: None,
+            process_num: 0,
+            numprocs: 1,
+            priority: 999,
+            autostart: true,
+            startsecs: 1,
+            startretries: 3,
+            autorestart: AutoRestart::Unexpected,
+            exitcodes: vec![0],
+            stopsignal: 15,
+            stopwaitsecs: 10,
+            stopasgroup: false,
+            killasgroup: false,
+            user: None,
+            redirect_stderr: false,
+            stdout: LogSpec::new(LogTarget::Auto),
+            stderr: LogSpec::new(LogTarget::Auto),
+            environment: Vec::new(),
+            directory: None,
+            umask: None,
+            serverurl: None,
+            console_prefix: ConsolePrefix::Text(format!("{name} | ")),
+            file: PathBuf::new(),
+            line: 0,
+        }
+    }
+
     /// `group:name`, or `name` when the group has the process's own name (supervisorctl's namespec).
     pub fn namespec(&self) -> String {
         if self.group == self.name {

@@ -419,52 +419,14 @@ impl Process {
 pub(crate) mod tests {
     use super::*;
     use crate::config::model::*;
-    use std::path::PathBuf;
 
-    fn log_spec() -> LogSpec {
-        LogSpec {
-            target: LogTarget::None,
-            also: vec![],
-            maxbytes: 50 * 1024 * 1024,
-            backups: 10,
-            capture_maxbytes: 0,
-            events_enabled: false,
-            syslog: false,
-        }
-    }
-
-    /// A process spec with supervisord's defaults.
+    /// A process spec with supervisord's defaults, output discarded, no console prefix.
     pub(crate) fn spec(name: &str, argv: &[&str]) -> ProcessSpec {
         ProcessSpec {
-            name: name.into(),
-            group: name.into(),
-            program: name.into(),
-            command_line: argv.join(" "),
-            argv: argv.iter().map(|s| s.to_string()).collect(),
-            argv_error: None,
-            process_num: 0,
-            numprocs: 1,
-            priority: 999,
-            autostart: true,
-            startsecs: 1,
-            startretries: 3,
-            autorestart: AutoRestart::Unexpected,
-            exitcodes: vec![0],
-            stopsignal: libc::SIGTERM,
-            stopwaitsecs: 10,
-            stopasgroup: false,
-            killasgroup: false,
-            user: None,
-            redirect_stderr: false,
-            stdout: log_spec(),
-            stderr: log_spec(),
-            environment: vec![],
-            directory: None,
-            umask: None,
-            serverurl: None,
+            stdout: LogSpec::new(LogTarget::None),
+            stderr: LogSpec::new(LogTarget::None),
             console_prefix: ConsolePrefix::Off,
-            file: PathBuf::from("/test.conf"),
-            line: 1,
+            ..ProcessSpec::new(name, argv)
         }
     }
 

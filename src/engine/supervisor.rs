@@ -935,43 +935,15 @@ pub(crate) mod tests {
 
     /// A config with supervisord's defaults around `specs`, one group per process.
     pub(crate) fn config(specs: Vec<ProcessSpec>) -> Config {
-        let groups = specs
-            .into_iter()
-            .map(|s| GroupSpec {
-                name: s.group.clone(),
-                priority: s.priority,
-                kind: GroupKind::Program,
-                processes: vec![s],
-            })
-            .collect();
-        Config {
-            source: "/test.conf".into(),
-            files: vec![],
-            supervisord: SupervisordSpec {
-                logfile: LogTarget::None,
-                logfile_maxbytes: 0,
-                logfile_backups: 0,
-                loglevel: LogLevel::Info,
-                pidfile: None,
-                umask: 0o22,
-                nodaemon: true,
-                silent: true,
-                minfds: 1024,
-                minprocs: 200,
-                nocleanup: true,
-                childlogdir: "/tmp".into(),
-                user: None,
-                directory: None,
-                strip_ansi: false,
-                environment: vec![],
-                identifier: "supervisor".into(),
-            },
-            groups,
-            unix_http_server: None,
-            inet_http_server: None,
-            supervisorctl: None,
-            warnings: vec![],
-        }
+        let quiet = SupervisordSpec {
+            logfile: LogTarget::None,
+            pidfile: None,
+            nodaemon: true,
+            silent: true,
+            nocleanup: true,
+            ..SupervisordSpec::new(std::path::Path::new("/"), std::path::Path::new("/tmp"))
+        };
+        Config::of_processes(quiet, specs)
     }
 
     /// Run a supervisor over `specs` next to `body`, then shut it down; returns steward's exit code.
