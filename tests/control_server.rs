@@ -1005,6 +1005,8 @@ fn logtail_follows_an_in_memory_stream_across_a_clear() {
             // No log directory: the streams have no file, only the in-memory tail.
             let b = FakeBackend::new(vec![FakeProcess::new("mem", "mem", None)]);
             b.output("mem", "mem", Stream::Stdout, b"first\n");
+            // A stream without a file always has a tail in the engine, even before any output.
+            b.output("mem", "mem", Stream::Stderr, b"");
             b
         },
     )
@@ -1034,7 +1036,7 @@ fn logtail_follows_an_in_memory_stream_across_a_clear() {
     srv.with(|b| b.output("mem", "mem", Stream::Stdout, b"3\n"));
     let text = until(b"3\n");
     assert_eq!(text.matches("first").count(), 1, "{text}");
-    // stderr has no file either: served (empty) rather than 404.
+    // stderr has no file either and nothing in it yet: served (empty) rather than 404.
     let mut e = UnixStream::connect(&srv.socket).unwrap();
     e.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     e.write_all(b"GET /logtail/mem/stderr HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -190,9 +190,12 @@ impl FakeBackend {
 }
 
 /// Where a stream's log is: its file, or (console only, NONE) an in-memory tail as the engine keeps.
+/// A stream without a file that was never given [`FakeBackend::output`] answers as supervisord does
+/// for a process without a log, so wire-parity tests can compare those answers.
 enum Source<'a> {
     File(PathBuf),
     Memory(&'a mut TailBuffer),
+    Nothing,
 }
 
 fn log_source<'a>(
@@ -209,7 +212,15 @@ fn log_source<'a>(
     if let Some(f) = file {
         return Ok(Source::File(f));
     }
-    Ok(Source::Memory(memory(s, group, name, stream)))
+    let ns = p.info.namespec();
+    match s
+        .memory
+        .iter_mut()
+        .find(|(n, st, _)| *n == ns && *st == stream)
+    {
+        Some((_, _, t)) => Ok(Source::Memory(t)),
+        None => Ok(Source::Nothing),
+    }
 }
 
 fn memory<'a>(s: &'a mut FakeState, group: &str, name: &str, stream: Stream) -> &'a mut TailBuffer {
@@ -347,9 +358,9 @@ impl Backend for FakeBackend {
         let mut s = self.inner.borrow_mut();
         match log_source(&mut s, group, name, stream)? {
             Source::File(p) => tail::read_file(&p, offset, length).map_err(|e| file_error(e, &p)),
-            Source::Memory(t) => t
-                .read(offset, length)
-                .map_err(|e| file_error(e, Path::new(""))),
+            // A ring has no file: only its argument check can fail.
+            Source::Memory(t) => t.read(offset, length).map_err(|_| LogError::BadArguments),
+            Source::Nothing => Err(LogError::NoFile(None)),
         }
     }
 
@@ -365,6 +376,7 @@ impl Backend for FakeBackend {
         let (bytes, offset, overflow) = match log_source(&mut s, group, name, stream)? {
             Source::File(p) => tail::tail_file(&p, offset, length),
             Source::Memory(t) => t.tail(offset, length),
+            Source::Nothing => (Vec::new(), 0, false),
         };
         Ok(LogTail {
             bytes,
