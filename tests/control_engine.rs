@@ -243,7 +243,8 @@ fn stdin_log_clearing_and_group_updates() {
     std::fs::write(dir.path().join("b.out.1"), "old\n").unwrap();
     call(&sock, "supervisor.clearProcessLogs", &[Value::str("b")]).unwrap();
     assert_eq!(std::fs::read(dir.path().join("b.out")).unwrap(), b"");
-    assert!(!dir.path().join("b.out.1").exists());
+    // As in supervisord, clearing removes the live file only; rotated backups stay.
+    assert!(dir.path().join("b.out.1").exists());
     call(&sock, "supervisor.stopProcess", &[Value::str("b")]).unwrap();
     let f = call(
         &sock,

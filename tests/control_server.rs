@@ -989,3 +989,59 @@ fn wait_for_state(sock: &Path, want: &str) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn logtail_follows_an_in_memory_stream_across_a_clear() {
+    use steward::control::backend::Stream;
+    let dir = tmp();
+    let srv = TestServer::start(
+        dir.path().join("sock"),
+        None,
+        Limits {
+            tail_poll: Duration::from_millis(20),
+            ..Limits::default()
+        },
+        || {
+            // No log directory: the streams have no file, only the in-memory tail.
+            let b = FakeBackend::new(vec![FakeProcess::new("mem", "mem", None)]);
+            b.output("mem", "mem", Stream::Stdout, b"first\n");
+            // A stream without a file always has a tail in the engine, even before any output.
+            b.output("mem", "mem", Stream::Stderr, b"");
+            b
+        },
+    )
+    .unwrap();
+    let mut s = UnixStream::connect(&srv.socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /logtail/mem HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut until = |needle: &[u8]| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 4096];
+        while !got.windows(needle.len()).any(|w| w == needle) {
+            assert!(Instant::now() < deadline, "timed out");
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).to_string()
+    };
+    assert!(until(b"first\n").starts_with("HTTP/1.1 200 OK"));
+    srv.with(|b| b.output("mem", "mem", Stream::Stdout, b"second\n"));
+    until(b"second\n");
+    // Cleared, then shorter than where the stream was: followed again from its start.
+    let body = encode_call("supervisor.clearProcessLogs", &[Value::str("mem")]);
+    assert_eq!(status_of(&raw(&srv.socket, &post(&body, ""))), 200);
+    srv.with(|b| b.output("mem", "mem", Stream::Stdout, b"3\n"));
+    let text = until(b"3\n");
+    assert_eq!(text.matches("first").count(), 1, "{text}");
+    // stderr has no file either and nothing in it yet: served (empty) rather than 404.
+    let mut e = UnixStream::connect(&srv.socket).unwrap();
+    e.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    e.write_all(b"GET /logtail/mem/stderr HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 64];
+    let n = e.read(&mut head).unwrap();
+    assert!(head[..n].starts_with(b"HTTP/1.1 200 OK"));
+}

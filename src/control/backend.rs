@@ -1,14 +1,16 @@
 //! What the control server needs from the supervisor, as one small trait.
 //!
-//! The engine owns all process state; the control side only asks. Everything protocol-shaped
-//! (namespecs, fault texts, descriptions, struct layout, log offset rules, `group:*` fan-out,
+//! The engine owns all process state, logs included; the control side only asks. Everything
+//! protocol-shaped (namespecs, fault texts, descriptions, struct layout, `group:*` fan-out,
 //! multicall) lives in [`crate::control::rpc`], so an implementation answers plain questions with
-//! typed values. The futures need not be `Send`: the server runs its connections on a `LocalSet`
+//! typed values. Log offsets follow [`crate::logs::tail`], the one implementation of supervisord's
+//! read/tail rules, which the logs owner applies to its files and in-memory tails alike. The futures need not be `Send`: the server runs its connections on a `LocalSet`
 //! of the engine's `current_thread` runtime.
 
 use std::path::PathBuf;
 
 use crate::config::model::ProcessSpec;
+pub use crate::logs::Stream;
 
 /// supervisord's process states with their wire codes (reference 2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,11 +167,30 @@ pub struct ConfigChanges {
     pub removed: Vec<String>,
 }
 
-/// Which log of a process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
+/// What `tail*Log` answers: `[bytes, offset, overflow]` (reference 3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTail {
+    pub bytes: Vec<u8>,
+    /// The stream's size now: where the next poll starts.
+    pub offset: u64,
+    /// More than `length` bytes arrived since the requested offset; the oldest were skipped.
+    pub overflow: bool,
+}
+
+/// Why a log read failed; `rpc` turns each into supervisord's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogError {
+    /// No such process.
+    BadName,
+    /// A file-backed log whose file does not exist (the path, shown as the detail), or no log at all
+    /// (`None`: supervisord then leaves the detail out).
+    NoFile(Option<String>),
+    /// A negative offset with a length, or a negative length.
+    BadArguments,
+    /// The log could not be read.
+    Failed,
+    /// The supervisor is shutting down or reloading.
+    ShuttingDown,
 }
 
 /// Why the supervisor refused or failed an action; `rpc` turns each into supervisord's fault.
@@ -230,13 +251,40 @@ pub trait Backend {
     /// Write `data` to the process's stdin (NotRunning; NoFile when its stdin is closed).
     async fn send_stdin(&self, group: &str, name: &str, data: &str) -> Result<(), ActionError>;
 
-    /// Truncate a process's stdout and stderr log files (and drop rotated backups), reopening them.
+    /// `readProcess*Log`: bytes of one stream with supervisord's offset rules
+    /// ([`crate::logs::tail::read_range`]). A stream with a log file reads the file (NoFile with its
+    /// path when it does not exist); a stream without one (console only, NONE) reads its in-memory
+    /// tail.
+    async fn read_log(
+        &self,
+        group: &str,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, LogError>;
+
+    /// `tailProcess*Log` ([`crate::logs::tail::tail_range`]); a missing file is `("", 0, false)`.
+    async fn tail_log(
+        &self,
+        group: &str,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<LogTail, LogError>;
+
+    /// Empty a process's stdout and stderr logs (first files and in-memory tails) through whoever
+    /// writes them, so their size accounting and rotation stay right.
     async fn clear_logs(&self, group: &str, name: &str) -> Result<(), ActionError>;
 
-    /// The main log file, if it is a file (`readLog`, `maintail`, `/mainlogtail`).
-    fn main_log_file(&self) -> Option<PathBuf>;
+    /// `readLog`: the main log, NoFile when it is not a file or the file does not exist.
+    async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, LogError>;
 
-    /// Truncate the main log file.
+    /// `/mainlogtail` polling; NoFile when the main log is not a file.
+    async fn tail_main_log(&self, offset: i64, length: i64) -> Result<LogTail, LogError>;
+
+    /// `clearLog`: NoFile when the main log is not a file or the file does not exist.
     async fn clear_main_log(&self) -> Result<(), ActionError>;
 
     /// Re-read the configuration and compare with the running groups; nothing is applied.

@@ -2,23 +2,25 @@
 //! next to the supervisor (bound before anything starts, re-bound when a reload changes them,
 //! removed at exit).
 //!
-//! The engine answers every question over its request channel; the three the trait wants
-//! synchronously (identification, state, main log) come from a copy of the configuration in force,
-//! refreshed on reload, and from the supervisor's state watch.
+//! The engine answers every question over its request channel, log reads and clears included (it
+//! owns the log writers, so clearing behind their back would corrupt their size accounting); the
+//! two the trait wants synchronously (identification, state) come from a copy of the configuration
+//! in force, refreshed on reload, and from the supervisor's state watch.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::rc::Rc;
 
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{mpsc, watch};
 
-use crate::config::model::{Config, InetServerSpec, LogTarget, UnixServerSpec};
+use crate::config::model::{Config, InetServerSpec, UnixServerSpec};
 use crate::control::backend::{
-    ActionError, Backend, ConfigChanges, ConfigInfo, ProcessInfo, ProcessState, SupervisorState,
+    ActionError, Backend, ConfigChanges, ConfigInfo, LogError, LogTail, ProcessInfo, ProcessState,
+    Stream, SupervisorState,
 };
 use crate::control::server::{self, BindError, Limits, Server, UnixBinding};
 use crate::engine::api::{self, Fault, Handle};
@@ -28,17 +30,12 @@ use crate::engine::supervisor::emit;
 /// What the synchronous trait methods read.
 struct Cached {
     identification: String,
-    main_log: Option<PathBuf>,
 }
 
 impl Cached {
     fn of(config: &Config) -> Cached {
         Cached {
             identification: config.supervisord.identifier.clone(),
-            main_log: match &config.supervisord.logfile {
-                LogTarget::File(p) => Some(p.clone()),
-                _ => None,
-            },
         }
     }
 }
@@ -115,23 +112,25 @@ fn process_info(p: api::ProcessInfo) -> ProcessInfo {
     }
 }
 
-/// Truncate `path` and drop its rotated backups (`path.1`, `path.2`, …). Writers append, so they
-/// carry on at the new end without reopening.
-fn clear_file(path: &Path) -> io::Result<()> {
-    match std::fs::OpenOptions::new().write(true).open(path) {
-        Ok(f) => f.set_len(0)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+/// The engine's read faults as the control side names them. The engine spells "no path at all" as
+/// Python's `None`; supervisord leaves the detail out then.
+fn log_error(f: Fault) -> LogError {
+    match f {
+        Fault::BadName(_) => LogError::BadName,
+        Fault::NoFile(d) if d == "None" => LogError::NoFile(None),
+        Fault::NoFile(d) => LogError::NoFile(Some(d)),
+        Fault::BadArguments => LogError::BadArguments,
+        Fault::ShutdownState => LogError::ShuttingDown,
+        _ => LogError::Failed,
     }
-    for n in 1..=1000 {
-        let backup = PathBuf::from(format!("{}.{n}", path.display()));
-        match std::fs::remove_file(&backup) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-            Err(e) => return Err(e),
-        }
+}
+
+fn log_tail(t: api::Tail) -> LogTail {
+    LogTail {
+        bytes: t.bytes,
+        offset: t.offset,
+        overflow: t.overflow,
     }
-    Ok(())
 }
 
 impl Backend for EngineBackend {
@@ -200,29 +199,60 @@ impl Backend for EngineBackend {
         }
     }
 
-    async fn clear_logs(&self, group: &str, name: &str) -> Result<(), ActionError> {
-        let info = self
-            .handle
-            .info(Some(&namespec(group, name)))
+    async fn read_log(
+        &self,
+        group: &str,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, LogError> {
+        self.handle
+            .read_log(&namespec(group, name), stream, offset, length)
             .await
-            .map_err(action_error)?;
-        for p in info.into_iter().map(process_info) {
-            for f in [p.stdout_logfile, p.stderr_logfile].into_iter().flatten() {
-                clear_file(&f).map_err(|e| ActionError::Failed(e.to_string()))?;
-            }
-        }
-        Ok(())
+            .map_err(log_error)
     }
 
-    fn main_log_file(&self) -> Option<PathBuf> {
-        self.cached.borrow().main_log.clone()
+    async fn tail_log(
+        &self,
+        group: &str,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<LogTail, LogError> {
+        self.handle
+            .tail_log(&namespec(group, name), stream, offset, length)
+            .await
+            .map(log_tail)
+            .map_err(log_error)
+    }
+
+    async fn clear_logs(&self, group: &str, name: &str) -> Result<(), ActionError> {
+        self.handle
+            .clear_logs(Some(&namespec(group, name)))
+            .await
+            .map(drop)
+            .map_err(action_error)
+    }
+
+    async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, LogError> {
+        self.handle
+            .read_main_log(offset, length)
+            .await
+            .map_err(log_error)
+    }
+
+    async fn tail_main_log(&self, offset: i64, length: i64) -> Result<LogTail, LogError> {
+        self.handle
+            .tail_main_log(offset, length)
+            .await
+            .map(log_tail)
+            .map_err(log_error)
     }
 
     async fn clear_main_log(&self) -> Result<(), ActionError> {
-        match self.main_log_file() {
-            Some(f) => clear_file(&f).map_err(|e| ActionError::Failed(e.to_string())),
-            None => Err(ActionError::NoFile("None".into())),
-        }
+        self.handle.clear_main_log().await.map_err(action_error)
     }
 
     async fn reread(&self) -> Result<ConfigChanges, String> {

@@ -3,12 +3,14 @@
 //! (or to the refusal configured for the process), stop straight to STOPPED.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::model::{AutoRestart, ConsolePrefix, LogSpec, LogTarget, ProcessSpec};
 use crate::control::backend::{
-    ActionError, Backend, ConfigChanges, ConfigInfo, ProcessInfo, ProcessState, SupervisorState,
+    ActionError, Backend, ConfigChanges, ConfigInfo, LogError, LogTail, ProcessInfo, ProcessState,
+    Stream, SupervisorState,
 };
+use crate::logs::tail::{self, ReadError, TailBuffer};
 
 /// One process of the fake table.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct FakeState {
     pub restarts: u32,
     /// Calls of `start` so far (counted on entry, before any wait).
     pub starts_begun: u32,
+    /// In-memory tails of streams without a log file, by namespec (see [`FakeBackend::output`]).
+    pub memory: Vec<(String, Stream, TailBuffer)>,
     next_pid: u32,
 }
 
@@ -161,9 +165,15 @@ impl FakeBackend {
                 shutdowns: 0,
                 restarts: 0,
                 starts_begun: 0,
+                memory: Vec::new(),
                 next_pid: 4000,
             }),
         }
+    }
+
+    /// Output of a process whose stream has no log file (console only, NONE): kept in memory.
+    pub fn output(&self, group: &str, name: &str, stream: Stream, data: &[u8]) {
+        memory(&mut self.inner.borrow_mut(), group, name, stream).push(data);
     }
 
     /// Put a process straight into RUNNING (as autostart would).
@@ -176,6 +186,69 @@ impl FakeBackend {
             p.info.pid = pid;
             p.info.start = now();
         }
+    }
+}
+
+/// Where a stream's log is: its file, or (console only, NONE) an in-memory tail as the engine keeps.
+/// A stream without a file that was never given [`FakeBackend::output`] answers as supervisord does
+/// for a process without a log, so wire-parity tests can compare those answers.
+enum Source<'a> {
+    File(PathBuf),
+    Memory(&'a mut TailBuffer),
+    Nothing,
+}
+
+fn log_source<'a>(
+    s: &'a mut FakeState,
+    group: &str,
+    name: &str,
+    stream: Stream,
+) -> Result<Source<'a>, LogError> {
+    let p = find(&mut s.processes, group, name).ok_or(LogError::BadName)?;
+    let file = match stream {
+        Stream::Stdout => p.info.stdout_logfile.clone(),
+        Stream::Stderr => p.info.stderr_logfile.clone(),
+    };
+    if let Some(f) = file {
+        return Ok(Source::File(f));
+    }
+    let ns = p.info.namespec();
+    match s
+        .memory
+        .iter_mut()
+        .find(|(n, st, _)| *n == ns && *st == stream)
+    {
+        Some((_, _, t)) => Ok(Source::Memory(t)),
+        None => Ok(Source::Nothing),
+    }
+}
+
+fn memory<'a>(s: &'a mut FakeState, group: &str, name: &str, stream: Stream) -> &'a mut TailBuffer {
+    let ns = if group == name {
+        name.to_string()
+    } else {
+        format!("{group}:{name}")
+    };
+    let i = match s
+        .memory
+        .iter()
+        .position(|(n, st, _)| *n == ns && *st == stream)
+    {
+        Some(i) => i,
+        None => {
+            s.memory
+                .push((ns, stream, TailBuffer::new(crate::logs::TAIL_BYTES)));
+            s.memory.len() - 1
+        }
+    };
+    &mut s.memory[i].2
+}
+
+fn file_error(e: ReadError, path: &Path) -> LogError {
+    match e {
+        ReadError::NoFile => LogError::NoFile(Some(path.display().to_string())),
+        ReadError::BadArguments => LogError::BadArguments,
+        ReadError::Failed => LogError::Failed,
     }
 }
 
@@ -274,6 +347,45 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
+    async fn read_log(
+        &self,
+        group: &str,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, LogError> {
+        let mut s = self.inner.borrow_mut();
+        match log_source(&mut s, group, name, stream)? {
+            Source::File(p) => tail::read_file(&p, offset, length).map_err(|e| file_error(e, &p)),
+            // A ring has no file: only its argument check can fail.
+            Source::Memory(t) => t.read(offset, length).map_err(|_| LogError::BadArguments),
+            Source::Nothing => Err(LogError::NoFile(None)),
+        }
+    }
+
+    async fn tail_log(
+        &self,
+        group: &str,
+        name: &str,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<LogTail, LogError> {
+        let mut s = self.inner.borrow_mut();
+        let (bytes, offset, overflow) = match log_source(&mut s, group, name, stream)? {
+            Source::File(p) => tail::tail_file(&p, offset, length),
+            Source::Memory(t) => t.tail(offset, length),
+            Source::Nothing => (Vec::new(), 0, false),
+        };
+        Ok(LogTail {
+            bytes,
+            offset,
+            overflow,
+        })
+    }
+
+    // Nobody writes the fake's files, so truncating them here corrupts nothing.
     async fn clear_logs(&self, group: &str, name: &str) -> Result<(), ActionError> {
         let mut s = self.inner.borrow_mut();
         let p = find(&mut s.processes, group, name).ok_or(ActionError::BadName)?;
@@ -285,17 +397,38 @@ impl Backend for FakeBackend {
                 std::fs::write(f, b"").map_err(|e| ActionError::Failed(e.to_string()))?;
             }
         }
+        let ns = p.info.namespec();
+        for (n, _, t) in s.memory.iter_mut() {
+            if *n == ns {
+                t.clear();
+            }
+        }
         Ok(())
     }
 
-    fn main_log_file(&self) -> Option<PathBuf> {
-        self.inner.borrow().main_log.clone()
+    async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, LogError> {
+        let f = self.inner.borrow().main_log.clone();
+        let f = f.ok_or(LogError::NoFile(None))?;
+        tail::read_file(&f, offset, length).map_err(|e| file_error(e, &f))
+    }
+
+    async fn tail_main_log(&self, offset: i64, length: i64) -> Result<LogTail, LogError> {
+        let f = self.inner.borrow().main_log.clone();
+        let (bytes, offset, overflow) =
+            tail::tail_file(&f.ok_or(LogError::NoFile(None))?, offset, length);
+        Ok(LogTail {
+            bytes,
+            offset,
+            overflow,
+        })
     }
 
     async fn clear_main_log(&self) -> Result<(), ActionError> {
-        match self.main_log_file() {
-            Some(f) => std::fs::write(f, b"").map_err(|e| ActionError::Failed(e.to_string())),
-            None => Err(ActionError::NoFile("None".into())),
+        match self.inner.borrow().main_log.clone() {
+            Some(f) if f.exists() => {
+                std::fs::write(f, b"").map_err(|e| ActionError::Failed(e.to_string()))
+            }
+            _ => Err(ActionError::NoFile("None".into())),
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! * [`xmlrpc`]: values and the codec, byte-exact with Python's `xmlrpc.client.dumps` (in-house
 //!   rather than `dxr`, see the module doc).
-//! * [`rpc`]: supervisord 4.3.0's 41 methods, faults, namespecs, multicall, log offset rules.
+//! * [`rpc`]: supervisord 4.3.0's 41 methods, faults, namespecs, multicall (log offsets: the
+//!   backend applies `crate::logs::tail`).
 //! * [`backend`]: the one trait the supervisor implements for all of the above.
 //! * [`server`]: binding (supervisord's `<file>.<pid>` + hard link + stale-socket probe) and serving.
 //! * [`client`]: what `steward ctl` uses; also drives a real supervisord.

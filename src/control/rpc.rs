@@ -1,13 +1,13 @@
 //! supervisord 4.3.0's XML-RPC surface: the 41 methods of `system.listMethods`, their arguments,
 //! return structs, fault codes and texts (reference 3.3–3.5), dispatched to a [`Backend`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::future::Future as _;
 
 use crate::config::model::{LogTarget, ProcessSpec};
 use crate::control::backend::{
-    ActionError, Backend, ConfigInfo, ProcessInfo, ProcessState, Stream, SupervisorState,
+    ActionError, Backend, ConfigInfo, LogError, ProcessInfo, ProcessState, Stream, SupervisorState,
 };
 use crate::control::xmlrpc::{fault_struct, Fault, MethodCall, Value};
 
@@ -177,10 +177,10 @@ fn method_help(name: &str) -> Option<&'static str> {
         "supervisor.addProcessGroup" => {
             "Activate a process group from the last read configuration."
         }
-        "supervisor.clearAllProcessLogs" => "Truncate the log files of every process.",
-        "supervisor.clearLog" => "Truncate the main log file.",
+        "supervisor.clearAllProcessLogs" => "Empty the logs of every process.",
+        "supervisor.clearLog" => "Empty the main log file.",
         "supervisor.clearProcessLog" | "supervisor.clearProcessLogs" => {
-            "Truncate a process's stdout and stderr log files."
+            "Empty a process's stdout and stderr logs."
         }
         "supervisor.getAPIVersion" | "supervisor.getVersion" => "Return the XML-RPC API version.",
         "supervisor.getAllConfigInfo" => "Return the configuration of every process.",
@@ -605,75 +605,7 @@ fn result_struct(p: &ProcessInfo, outcome: Result<(), Fault>) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Log files, with supervisord's offset rules
-
-/// Why a log read failed, before it becomes a fault.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ReadError {
-    BadArguments,
-    Failed,
-}
-
-/// `readLog`/`readProcess*Log`: negative offset with length 0 = the last |offset| bytes; offset ≥ 0
-/// and length 0 = to EOF; otherwise `length` bytes from `offset`; any other sign mix is refused.
-pub fn read_file_slice(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, ReadError> {
-    use std::io::{Read, Seek, SeekFrom};
-    if offset < 0 && length != 0 {
-        return Err(ReadError::BadArguments);
-    }
-    if offset >= 0 && length < 0 {
-        return Err(ReadError::BadArguments);
-    }
-    let mut f = std::fs::File::open(path).map_err(|_| ReadError::Failed)?;
-    let size = f.metadata().map_err(|_| ReadError::Failed)?.len();
-    let (start, len) = if offset < 0 {
-        let back = offset.unsigned_abs();
-        (size.saturating_sub(back), back)
-    } else if length == 0 {
-        (offset as u64, u64::MAX)
-    } else {
-        (offset as u64, length as u64)
-    };
-    f.seek(SeekFrom::Start(start))
-        .map_err(|_| ReadError::Failed)?;
-    let mut buf = Vec::new();
-    f.take(len)
-        .read_to_end(&mut buf)
-        .map_err(|_| ReadError::Failed)?;
-    Ok(buf)
-}
-
-/// `tailProcess*Log`: up to `length` bytes ending at EOF, the file size as the new offset, and
-/// overflow when the file grew past `offset + length` (supervisord's tailFile arithmetic).
-pub fn tail_file(path: &Path, offset: i64, length: i64) -> (Vec<u8>, i64, bool) {
-    use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return (Vec::new(), offset, false);
-    };
-    let sz = f
-        .metadata()
-        .map(|m| i64::try_from(m.len()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let (mut offset, mut length) = (offset, length);
-    let mut overflow = false;
-    if sz > offset.saturating_add(length) {
-        overflow = true;
-        offset = sz - 1;
-    }
-    if offset.saturating_add(length) > sz {
-        if offset > sz - 1 {
-            length = 0;
-        }
-        offset = sz - length;
-    }
-    offset = offset.max(0);
-    length = length.max(0);
-    let mut data = Vec::new();
-    if length > 0 && f.seek(SeekFrom::Start(offset as u64)).is_ok() {
-        let _ = (&mut f).take(length as u64).read_to_end(&mut data);
-    }
-    (data, sz, overflow)
-}
+// Logs (the offset rules live in `crate::logs::tail`; the backend applies them)
 
 fn text(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
@@ -682,26 +614,15 @@ fn text(bytes: Vec<u8>) -> String {
     }
 }
 
-fn read_fault(e: ReadError) -> Fault {
+/// supervisord's log faults: `NO_FILE: <path>`, or bare `NO_FILE` when there is no log at all
+/// (it passes `None` as the detail, which it then leaves out); `FAILED` without detail.
+fn log_fault(e: LogError, subject: &str) -> Fault {
     match e {
-        ReadError::BadArguments => fault(faults::BAD_ARGUMENTS, None),
-        ReadError::Failed => fault(faults::FAILED, None),
-    }
-}
-
-fn log_path(p: &ProcessInfo, stream: Stream) -> Option<&PathBuf> {
-    match stream {
-        Stream::Stdout => p.stdout_logfile.as_ref(),
-        Stream::Stderr => p.stderr_logfile.as_ref(),
-    }
-}
-
-/// `NO_FILE: <path>` for a path that does not exist; bare `NO_FILE` when there is no log at all
-/// (supervisord passes `None` as the detail, which it then leaves out).
-fn no_file(p: Option<&PathBuf>) -> Fault {
-    match p {
-        Some(p) => fault(faults::NO_FILE, Some(&p.to_string_lossy())),
-        None => fault(faults::NO_FILE, None),
+        LogError::BadName => fault(faults::BAD_NAME, Some(subject)),
+        LogError::NoFile(d) => fault(faults::NO_FILE, d.as_deref()),
+        LogError::BadArguments => fault(faults::BAD_ARGUMENTS, None),
+        LogError::Failed => fault(faults::FAILED, None),
+        LogError::ShuttingDown => fault(faults::SHUTDOWN_STATE, None),
     }
 }
 
@@ -919,13 +840,10 @@ async fn read_process_log<B: Backend>(
     let name = str_arg(&params[0])?;
     let (offset, length) = (int_arg(&params[1])?, int_arg(&params[2])?);
     let p = one_process(b, name).await?;
-    let path = log_path(&p, stream).filter(|p| p.exists());
-    let Some(path) = path else {
-        return Err(no_file(log_path(&p, stream)));
-    };
-    read_file_slice(path, offset, length)
+    b.read_log(&p.group, &p.name, stream, offset, length)
+        .await
         .map(|d| Value::String(text(d)))
-        .map_err(read_fault)
+        .map_err(|e| log_fault(e, name))
 }
 
 async fn tail_process_log<B: Backend>(
@@ -937,14 +855,14 @@ async fn tail_process_log<B: Backend>(
     let name = str_arg(&params[0])?;
     let (offset, length) = (int_arg(&params[1])?, int_arg(&params[2])?);
     let p = one_process(b, name).await?;
-    let (data, off, overflow) = match log_path(&p, stream).filter(|p| p.exists()) {
-        Some(path) => tail_file(path, offset, length),
-        None => (Vec::new(), 0, false),
-    };
+    let t = b
+        .tail_log(&p.group, &p.name, stream, offset, length)
+        .await
+        .map_err(|e| log_fault(e, name))?;
     Ok(Value::Array(vec![
-        Value::String(text(data)),
-        capped(off),
-        Value::Bool(overflow),
+        Value::String(text(t.bytes)),
+        capped(i64::try_from(t.offset).unwrap_or(i64::MAX)),
+        Value::Bool(t.overflow),
     ]))
 }
 
@@ -1009,23 +927,22 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
         "supervisor.readLog" | "supervisor.readMainLog" => {
             arity(p, 2, 2)?;
             let (offset, length) = (int_arg(&p[0])?, int_arg(&p[1])?);
-            let file = b.main_log_file();
-            match file.as_ref().filter(|f| f.exists()) {
-                Some(f) => read_file_slice(f, offset, length)
-                    .map(|d| Value::String(text(d)))
-                    .map_err(read_fault),
-                None => Err(no_file(file.as_ref())),
-            }
+            b.read_main_log(offset, length)
+                .await
+                .map(|d| Value::String(text(d)))
+                .map_err(|e| log_fault(e, ""))
         }
         "supervisor.clearLog" => {
             arity(p, 0, 0)?;
-            if !b.main_log_file().is_some_and(|f| f.exists()) {
-                return Err(fault(faults::NO_FILE, None));
-            }
+            // supervisord answers a bare NO_FILE here, whatever the path.
             b.clear_main_log()
                 .await
                 .map(|()| Value::Bool(true))
-                .map_err(|_| fault(faults::FAILED, None))
+                .map_err(|e| match e {
+                    ActionError::NoFile(_) => fault(faults::NO_FILE, None),
+                    ActionError::ShuttingDown => fault(faults::SHUTDOWN_STATE, None),
+                    _ => fault(faults::FAILED, None),
+                })
         }
         "supervisor.shutdown" => {
             arity(p, 0, 0)?;
@@ -1345,25 +1262,6 @@ mod tests {
         assert_eq!(
             health_problems(&[h(ProcessState::Fatal, 0, true)]),
             ["p FATAL"]
-        );
-    }
-
-    #[test]
-    fn file_slices() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("log");
-        std::fs::write(&f, b"0123456789").unwrap();
-        assert_eq!(read_file_slice(&f, -3, 0).unwrap(), b"789");
-        assert_eq!(read_file_slice(&f, 20, 5).unwrap(), b"");
-        assert_eq!(read_file_slice(&f, -3, 1), Err(ReadError::BadArguments));
-        assert_eq!(
-            read_file_slice(&dir.path().join("nope"), 0, 0),
-            Err(ReadError::Failed)
-        );
-        assert_eq!(tail_file(&f, 0, 100), (b"0123456789".to_vec(), 10, false));
-        assert_eq!(
-            tail_file(&dir.path().join("nope"), 5, 100),
-            (Vec::new(), 5, false)
         );
     }
 }

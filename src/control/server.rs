@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
-use crate::control::backend::{Backend, Stream};
+use crate::control::backend::{Backend, LogError, Stream};
 use crate::control::rpc;
 use crate::control::xmlrpc;
 
@@ -178,10 +178,7 @@ impl<B: Backend + 'static> Server<B> {
             };
         }
         if path == "/mainlogtail" {
-            return match self.backend.main_log_file().filter(|f| f.exists()) {
-                Some(f) => self.tail_stream(f),
-                None => not_found(),
-            };
+            return self.tail_stream(Followed::Main).await;
         }
         if let Some(rest) = path.strip_prefix("/logtail/") {
             return self.logtail(rest).await;
@@ -267,31 +264,47 @@ impl<B: Backend + 'static> Server<B> {
         let Ok(rpc::Target::Process(p)) = rpc::resolve(procs, &name) else {
             return not_found();
         };
-        let file = match stream {
-            Stream::Stdout => p.stdout_logfile,
-            Stream::Stderr => p.stderr_logfile,
-        };
-        match file.filter(|f| f.exists()) {
-            Some(f) => self.tail_stream(f),
-            None => not_found(),
-        }
+        self.tail_stream(Followed::Process {
+            group: p.group,
+            name: p.name,
+            stream,
+        })
+        .await
     }
 
-    /// The last ≤1024 bytes, then whatever is appended, until the client goes away. A file that
-    /// shrinks (cleared or rotated) is followed from its new start.
-    fn tail_stream(&self, path: PathBuf) -> Response<RespBody> {
+    /// The last ≤1024 bytes, then whatever is appended, until the client goes away or the log does
+    /// (its group removed, the supervisor stopping). A log that shrinks (cleared or rotated) is
+    /// followed from its new start. 404 when there is nothing to follow: an unknown process, a log
+    /// file that does not exist, a main log that is not a file (as supervisord); a stream without a
+    /// file (console only, NONE) is followed in the supervisor's in-memory tail.
+    async fn tail_stream(&self, log: Followed) -> Response<RespBody> {
+        // A zero-byte read answers exactly "is there something to follow" with the read faults.
+        if log.read(&*self.backend, -1, 0).await.is_err() {
+            return not_found();
+        }
         let (tx, rx) = mpsc::channel::<Bytes>(8);
         let poll = self.limits.tail_poll;
+        let backend = self.backend.clone();
         tokio::task::spawn_local(async move {
-            let mut offset = file_len(&path).saturating_sub(1024);
+            let Ok(size) = log.size(&*backend).await else {
+                return;
+            };
+            let mut offset = size.saturating_sub(TAIL_START);
             loop {
-                let len = file_len(&path);
-                if len < offset {
+                let Ok(size) = log.size(&*backend).await else {
+                    return;
+                };
+                if size < offset {
                     offset = 0;
                 }
-                if len > offset {
-                    let data = read_range(&path, offset, (len - offset).min(64 * 1024));
-                    offset += data.len() as u64;
+                if size > offset {
+                    let want = (size - offset).min(TAIL_CHUNK);
+                    let from = i64::try_from(offset).unwrap_or(i64::MAX);
+                    let len = i64::try_from(want).unwrap_or(i64::MAX);
+                    let data = log.read(&*backend, from, len).await.unwrap_or_default();
+                    // An in-memory tail may no longer hold the oldest of these bytes, and a file may
+                    // have been cleared meanwhile: move on either way rather than ask again.
+                    offset += want;
                     if !data.is_empty() && tx.send(Bytes::from(data)).await.is_err() {
                         return;
                     }
@@ -311,6 +324,47 @@ impl<B: Backend + 'static> Server<B> {
         );
         h.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
         resp
+    }
+}
+
+/// What the first chunk of a tail stream shows (supervisord's `tail -f` starts 1024 bytes back).
+const TAIL_START: u64 = 1024;
+/// Most bytes read per request while catching up, so one stream never holds a large buffer.
+const TAIL_CHUNK: u64 = 64 * 1024;
+
+/// The log a tail stream follows, read through the backend like the XML-RPC methods.
+enum Followed {
+    Process {
+        group: String,
+        name: String,
+        stream: Stream,
+    },
+    Main,
+}
+
+impl Followed {
+    async fn read<B: Backend>(&self, b: &B, offset: i64, length: i64) -> Result<Vec<u8>, LogError> {
+        match self {
+            Followed::Process {
+                group,
+                name,
+                stream,
+            } => b.read_log(group, name, *stream, offset, length).await,
+            Followed::Main => b.read_main_log(offset, length).await,
+        }
+    }
+
+    /// The log's size now: a zero-length tail returns nothing but the new offset.
+    async fn size<B: Backend>(&self, b: &B) -> Result<u64, LogError> {
+        let t = match self {
+            Followed::Process {
+                group,
+                name,
+                stream,
+            } => b.tail_log(group, name, *stream, 0, 0).await?,
+            Followed::Main => b.tail_main_log(0, 0).await?,
+        };
+        Ok(t.offset)
     }
 }
 
@@ -340,21 +394,6 @@ fn transient_accept_error(e: &io::Error) -> bool {
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::ECONNABORTED)
     ) || e.kind() == io::ErrorKind::ConnectionAborted
         || e.kind() == io::ErrorKind::ConnectionReset
-}
-
-fn file_len(p: &Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
-
-fn read_range(p: &Path, offset: u64, len: u64) -> Vec<u8> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut out = Vec::new();
-    if let Ok(mut f) = std::fs::File::open(p) {
-        if f.seek(SeekFrom::Start(offset)).is_ok() {
-            let _ = f.take(len).read_to_end(&mut out);
-        }
-    }
-    out
 }
 
 fn percent_decode(s: &str) -> String {

@@ -668,10 +668,19 @@ impl Supervisor {
                 let _ = reply.send(tail);
             }
             Request::ClearMainLog { reply } => {
-                if let Some(r) = self.main_log.clear() {
-                    logs::log_report(&r);
-                }
-                let _ = reply.send(Ok(()));
+                // supervisord's clearLog: NO_FILE unless there is a file to clear.
+                let answer = match self.main_log.path() {
+                    Some(p) if p.exists() => {
+                        if let Some(r) = self.main_log.clear() {
+                            logs::log_report(&r);
+                        }
+                        Ok(())
+                    }
+                    p => Err(Fault::NoFile(
+                        p.map_or_else(|| "None".to_string(), |p| p.display().to_string()),
+                    )),
+                };
+                let _ = reply.send(answer);
             }
             other => self.on_group_request(other, now),
         }
@@ -1191,7 +1200,7 @@ pub(crate) mod tests {
                 h.read_main_log(0, 0).await,
                 Err(Fault::NoFile("None".into()))
             );
-            assert_eq!(h.clear_main_log().await, Ok(()));
+            assert_eq!(h.clear_main_log().await, Err(Fault::NoFile("None".into())));
             assert_eq!(
                 info(&h, "talk").await.stdout_logfile,
                 file.display().to_string()
