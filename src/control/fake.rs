@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use crate::config::model::{AutoRestart, ConsolePrefix, LogSpec, LogTarget, ProcessSpec};
+use crate::config::model::{ConsolePrefix, LogSpec, LogTarget, ProcessSpec};
 use crate::control::backend::{
     ActionError, Backend, ConfigChanges, ConfigInfo, LogError, LogTail, ProcessInfo, ProcessState,
     Stream, SupervisorState,
@@ -60,48 +60,19 @@ fn now() -> i64 {
 
 /// A plausible ProcessSpec with supervisord's defaults.
 pub fn spec(group: &str, name: &str, logdir: Option<&std::path::Path>) -> ProcessSpec {
-    let log = |stream: &str| LogSpec {
-        target: match logdir {
+    let log = |stream: &str| {
+        LogSpec::new(match logdir {
             Some(d) => LogTarget::File(d.join(format!("{name}.{stream}.log"))),
             None => LogTarget::None,
-        },
-        also: Vec::new(),
-        maxbytes: 50 * 1024 * 1024,
-        backups: 10,
-        capture_maxbytes: 0,
-        events_enabled: false,
-        syslog: false,
+        })
     };
     ProcessSpec {
-        name: name.into(),
         group: group.into(),
         program: group.into(),
-        command_line: "/bin/sleep 1000".into(),
-        argv: vec!["/bin/sleep".into(), "1000".into()],
-        argv_error: None,
-        process_num: 0,
-        numprocs: 1,
-        priority: 999,
-        autostart: true,
-        startsecs: 1,
-        startretries: 3,
-        autorestart: AutoRestart::Unexpected,
-        exitcodes: vec![0],
-        stopsignal: 15,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        redirect_stderr: false,
         stdout: log("stdout"),
         stderr: log("stderr"),
-        environment: Vec::new(),
-        directory: None,
-        umask: None,
-        serverurl: None,
         console_prefix: ConsolePrefix::Off,
-        file: PathBuf::from("/fake.conf"),
-        line: 1,
+        ..ProcessSpec::new(name, &["/bin/sleep", "1000"])
     }
 }
 

@@ -16,8 +16,8 @@ use super::console::{AnsiStripper, LineFramer};
 use super::rotate::Splice;
 use super::{lock, StreamLogs};
 
-/// One read. supervisord reads at most 128 KiB; the pipe rarely holds more.
-pub const READ_BUF: usize = 128 << 10;
+/// One read, as large as supervisord's; the pipe rarely holds more.
+pub const READ_BUF: usize = super::rotate::SUPERVISORD_READ;
 /// Pipe capacity for a busy stream: fewer, larger reads and fewer child wakeups. A pipe starts at the
 /// kernel's default (64 KiB) and grows once its child filled it, because pipe memory counts against a
 /// per-user budget that a container's root usually shares with the host's root; quiet programs keep

@@ -63,6 +63,10 @@ pub struct RotatingFile {
     splice_unsupported: bool,
 }
 
+/// The most supervisord reads from a child's pipe at once, and so the most it writes past `maxbytes`
+/// before rotating.
+pub const SUPERVISORD_READ: usize = 128 << 10;
+
 /// What [`RotatingFile::splice_from`] did.
 #[derive(Debug)]
 pub enum Splice {
@@ -183,10 +187,12 @@ impl RotatingFile {
             return Splice::Unavailable;
         };
         let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
-        // Large moves save wakeups, but never past the rotation point: a rotated file then ends at
-        // maxbytes exactly, inside supervisord's range (it rotates after a read of up to 128 KiB).
+        // Large moves save wakeups while the rotation point is far. Near it, move what supervisord would
+        // read at once (128 KiB) and no more: a rotated file then ends where it would with supervisord,
+        // after a whole write of the program's rather than in the middle of a line.
         let max = if self.maxbytes > self.size {
-            max.min(usize::try_from(self.maxbytes - self.size).unwrap_or(usize::MAX))
+            let room = usize::try_from(self.maxbytes - self.size).unwrap_or(usize::MAX);
+            max.min(room.max(SUPERVISORD_READ))
         } else {
             max
         };
@@ -535,44 +541,32 @@ mod tests {
     }
 
     #[test]
-    fn a_large_splice_stops_at_the_rotation_point() {
+    fn large_splices_stop_near_the_rotation_point_like_supervisord_reads() {
+        const K: usize = 1024;
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s.log");
-        let (mut f, _) = RotatingFile::open(&p, 1000, 2);
-        f.write_all(&[b'a'; 400]);
+        let (mut f, _) = RotatingFile::open(&p, 300 * K as u64, 3);
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
         let mut w = File::from(w);
-        w.write_all(&[b'b'; 5000]).unwrap();
-        // Asked for far more than fits before maxbytes: only the 600 bytes up to it move, then rotate.
-        assert!(matches!(
-            f.splice_from(r.as_fd(), 1 << 20),
-            Splice::Moved(600, None)
-        ));
-        assert_eq!(std::fs::metadata(numbered(&p, 1)).unwrap().len(), 1000);
-        assert!(matches!(
-            f.splice_from(r.as_fd(), 1 << 20),
-            Splice::Moved(1000, None)
-        ));
-        assert!(matches!(
-            f.splice_from(r.as_fd(), 1 << 20),
-            Splice::Moved(1000, None)
-        ));
-        assert_eq!(std::fs::metadata(numbered(&p, 2)).unwrap().len(), 1000);
-        assert_eq!(std::fs::metadata(numbered(&p, 1)).unwrap().len(), 1000);
-        assert!(matches!(
-            f.splice_from(r.as_fd(), 1 << 20),
-            Splice::Moved(1000, None)
-        ));
-        assert!(matches!(
-            f.splice_from(r.as_fd(), 1 << 20),
-            Splice::Moved(1000, None)
-        ));
-        // 5000 = 600 + 4 x 1000 + 400 left in the live file.
-        assert!(matches!(
-            f.splice_from(r.as_fd(), 1 << 20),
-            Splice::Moved(400, None)
-        ));
-        assert_eq!(std::fs::metadata(&p).unwrap().len(), 400);
+        nix::fcntl::fcntl(w.as_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20)).unwrap();
+        w.write_all(&vec![b'x'; 1 << 20]).unwrap();
+        // Far from the rotation point (300 KiB of room): exactly the room moves, then it rotates.
+        assert!(
+            matches!(f.splice_from(r.as_fd(), 1 << 20), Splice::Moved(n, None) if n == 300 * K)
+        );
+        assert_eq!(
+            std::fs::metadata(numbered(&p, 1)).unwrap().len(),
+            300 * K as u64
+        );
+        // 250 KiB in: 50 KiB of room, yet one supervisord-sized read (128 KiB) moves, as it would there.
+        f.write_all(&vec![b'y'; 250 * K]);
+        assert!(
+            matches!(f.splice_from(r.as_fd(), 1 << 20), Splice::Moved(n, None) if n == SUPERVISORD_READ)
+        );
+        assert_eq!(
+            std::fs::metadata(numbered(&p, 1)).unwrap().len(),
+            (250 * K + SUPERVISORD_READ) as u64
+        );
     }
 
     #[test]
