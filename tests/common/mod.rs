@@ -57,7 +57,8 @@ pub fn wait_for_text(path: &Path, needle: &str, timeout: Duration) -> String {
         timeout,
         &format!("{needle:?} in {}", path.display()),
         || {
-            let t = std::fs::read_to_string(path).ok()?;
+            // Lossy: a program's output may be any bytes, and the needle must still be found.
+            let t = String::from_utf8_lossy(&std::fs::read(path).ok()?).into_owned();
             t.contains(needle).then_some(t)
         },
     )
@@ -276,7 +277,7 @@ impl Pid1 {
     }
 
     pub fn stdout(&self) -> String {
-        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
+        String::from_utf8_lossy(&std::fs::read(&self.stdout_path).unwrap_or_default()).into_owned()
     }
 
     pub fn stderr(&self) -> String {
