@@ -1401,7 +1401,7 @@ impl Ctl {
             }
             Err(e) => return Err(e),
         };
-        if i(&info, "state") != ProcessState::Running.code() {
+        if i(&info, "state") != i64::from(ProcessState::Running.code()) {
             out("ERROR: process not running");
             self.exitstatus = exit::GENERIC;
             return Ok(());
@@ -1467,7 +1467,7 @@ impl Ctl {
                 let info = self
                     .call("supervisor.getProcessInfo", &[Value::str(name)])
                     .await?;
-                if i(&info, "state") != ProcessState::Running.code() {
+                if i(&info, "state") != i64::from(ProcessState::Running.code()) {
                     out("Process got killed");
                     return Ok(());
                 }

@@ -12,77 +12,8 @@ use std::path::PathBuf;
 use crate::config::model::ProcessSpec;
 pub use crate::logs::Stream;
 
-/// supervisord's process states with their wire codes (reference 2.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProcessState {
-    Stopped,
-    Starting,
-    Running,
-    Backoff,
-    Stopping,
-    Exited,
-    Fatal,
-    Unknown,
-}
-
-impl ProcessState {
-    pub fn code(self) -> i64 {
-        match self {
-            ProcessState::Stopped => 0,
-            ProcessState::Starting => 10,
-            ProcessState::Running => 20,
-            ProcessState::Backoff => 30,
-            ProcessState::Stopping => 40,
-            ProcessState::Exited => 100,
-            ProcessState::Fatal => 200,
-            ProcessState::Unknown => 1000,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ProcessState::Stopped => "STOPPED",
-            ProcessState::Starting => "STARTING",
-            ProcessState::Running => "RUNNING",
-            ProcessState::Backoff => "BACKOFF",
-            ProcessState::Stopping => "STOPPING",
-            ProcessState::Exited => "EXITED",
-            ProcessState::Fatal => "FATAL",
-            ProcessState::Unknown => "UNKNOWN",
-        }
-    }
-
-    pub fn from_code(code: i64) -> Option<ProcessState> {
-        [
-            ProcessState::Stopped,
-            ProcessState::Starting,
-            ProcessState::Running,
-            ProcessState::Backoff,
-            ProcessState::Stopping,
-            ProcessState::Exited,
-            ProcessState::Fatal,
-            ProcessState::Unknown,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
-
-    /// STARTING, RUNNING, BACKOFF: what start skips and stop acts on.
-    pub fn is_running(self) -> bool {
-        matches!(
-            self,
-            ProcessState::Starting | ProcessState::Running | ProcessState::Backoff
-        )
-    }
-
-    /// RUNNING, STARTING, STOPPING: what may be signalled.
-    pub fn is_signallable(self) -> bool {
-        matches!(
-            self,
-            ProcessState::Running | ProcessState::Starting | ProcessState::Stopping
-        )
-    }
-}
+/// supervisord's process states, the engine's own type (wire codes in reference 2.2).
+pub use crate::engine::api::ProcessState;
 
 /// The supervisor's own state (`getState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

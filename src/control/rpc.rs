@@ -284,45 +284,6 @@ fn echo(v: &Value) -> String {
     }
 }
 
-/// Linux signal names (without `SIG`) and numbers.
-pub const SIGNALS: &[(&str, i32)] = &[
-    ("HUP", 1),
-    ("INT", 2),
-    ("QUIT", 3),
-    ("ILL", 4),
-    ("TRAP", 5),
-    ("ABRT", 6),
-    ("IOT", 6),
-    ("BUS", 7),
-    ("FPE", 8),
-    ("KILL", 9),
-    ("USR1", 10),
-    ("SEGV", 11),
-    ("USR2", 12),
-    ("PIPE", 13),
-    ("ALRM", 14),
-    ("TERM", 15),
-    ("STKFLT", 16),
-    ("CHLD", 17),
-    ("CONT", 18),
-    ("STOP", 19),
-    ("TSTP", 20),
-    ("TTIN", 21),
-    ("TTOU", 22),
-    ("URG", 23),
-    ("XCPU", 24),
-    ("XFSZ", 25),
-    ("VTALRM", 26),
-    ("PROF", 27),
-    ("WINCH", 28),
-    ("IO", 29),
-    ("POLL", 29),
-    ("PWR", 30),
-    ("SYS", 31),
-    ("RTMIN", 34),
-    ("RTMAX", 64),
-];
-
 /// supervisord's `signal_number`: a number (int or numeric string) in range, or a name with or
 /// without `SIG`, any case.
 pub fn signal_number(v: &Value) -> Option<i32> {
@@ -338,9 +299,8 @@ pub fn signal_number(v: &Value) -> Option<i32> {
             .then_some(n as i32)
             .filter(|n| *n == 0 || *n <= 31 || *n >= 34);
     }
-    let s = v.as_str()?.trim().to_ascii_uppercase();
-    let bare = s.strip_prefix("SIG").unwrap_or(&s);
-    SIGNALS.iter().find(|(n, _)| *n == bare).map(|(_, n)| *n)
+    // Names are looked up exactly as in the config (one table of Linux signal names).
+    crate::config::values::parse_signal(v.as_str()?).ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,7 +432,7 @@ pub fn process_struct(p: &ProcessInfo) -> Value {
         ("start", capped(p.start)),
         ("stop", capped(p.stop)),
         ("now", capped(p.now)),
-        ("state", Value::Int(p.state.code())),
+        ("state", Value::Int(p.state.code().into())),
         ("statename", Value::str(p.state.name())),
         ("spawnerr", Value::str(&p.spawnerr)),
         ("exitstatus", capped(p.exitstatus)),

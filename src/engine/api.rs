@@ -60,6 +60,22 @@ impl ProcessState {
         }
     }
 
+    /// The state a wire code names.
+    pub fn from_code(code: i64) -> Option<ProcessState> {
+        [
+            ProcessState::Stopped,
+            ProcessState::Starting,
+            ProcessState::Running,
+            ProcessState::Backoff,
+            ProcessState::Stopping,
+            ProcessState::Exited,
+            ProcessState::Fatal,
+            ProcessState::Unknown,
+        ]
+        .into_iter()
+        .find(|s| i64::from(s.code()) == code)
+    }
+
     /// supervisord's STOPPED_STATES.
     pub fn is_stopped(self) -> bool {
         matches!(
