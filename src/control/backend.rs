@@ -15,36 +15,8 @@ pub use crate::logs::Stream;
 /// supervisord's process states, the engine's own type (wire codes in reference 2.2).
 pub use crate::engine::api::ProcessState;
 
-/// The supervisor's own state (`getState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SupervisorState {
-    Running,
-    /// Reloading (`restart` RPC or SIGHUP): `supervisor.*` calls get SHUTDOWN_STATE.
-    Restarting,
-    /// Shutting down: `supervisor.*` calls get SHUTDOWN_STATE.
-    Shutdown,
-    Fatal,
-}
-
-impl SupervisorState {
-    pub fn code(self) -> i64 {
-        match self {
-            SupervisorState::Fatal => 2,
-            SupervisorState::Running => 1,
-            SupervisorState::Restarting => 0,
-            SupervisorState::Shutdown => -1,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SupervisorState::Fatal => "FATAL",
-            SupervisorState::Running => "RUNNING",
-            SupervisorState::Restarting => "RESTARTING",
-            SupervisorState::Shutdown => "SHUTDOWN",
-        }
-    }
-}
+/// The supervisor's own state (`getState`), the engine's own type.
+pub use crate::engine::api::SupervisorState;
 
 /// A snapshot of one process (what `getProcessInfo` is built from; `description` is derived).
 #[derive(Debug, Clone, PartialEq)]

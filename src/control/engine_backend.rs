@@ -19,8 +19,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::model::{Config, InetServerSpec, UnixServerSpec};
 use crate::control::backend::{
-    ActionError, Backend, ConfigChanges, ConfigInfo, LogError, LogTail, ProcessInfo, ProcessState,
-    Stream, SupervisorState,
+    ActionError, Backend, ConfigChanges, ConfigInfo, LogError, LogTail, ProcessInfo, Stream,
+    SupervisorState,
 };
 use crate::control::server::{self, BindError, Limits, Server, UnixBinding};
 use crate::engine::api::{self, Fault, Handle};
@@ -98,7 +98,7 @@ fn log_file(shown: &str) -> Option<PathBuf> {
 
 fn process_info(p: api::ProcessInfo) -> ProcessInfo {
     ProcessInfo {
-        state: ProcessState::from_code(p.state.code().into()).unwrap_or(ProcessState::Unknown),
+        state: p.state,
         start: p.start,
         stop: p.stop,
         now: p.now,
@@ -139,12 +139,7 @@ impl Backend for EngineBackend {
     }
 
     fn state(&self) -> SupervisorState {
-        match *self.state.borrow() {
-            api::SupervisorState::Running => SupervisorState::Running,
-            api::SupervisorState::Restarting => SupervisorState::Restarting,
-            api::SupervisorState::Shutdown => SupervisorState::Shutdown,
-            api::SupervisorState::Fatal => SupervisorState::Fatal,
-        }
+        *self.state.borrow()
     }
 
     /// The engine keeps its table in start order: groups by (priority, name), each group's

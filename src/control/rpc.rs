@@ -876,7 +876,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
             arity(p, 0, 0)?;
             let s = b.state();
             Ok(Value::structure([
-                ("statecode", Value::Int(s.code())),
+                ("statecode", Value::Int(s.code().into())),
                 ("statename", Value::str(s.name())),
             ]))
         }
