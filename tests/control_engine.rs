@@ -5,60 +5,17 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
+use common::http::{body_of, call, mangle, post, raw, status_of, GARBAGE_KINDS};
 use common::{wait_for, Pid1};
 use proptest::prelude::*;
-use steward::control::xmlrpc::{decode_response, encode_call, Fault, Value};
+use steward::control::xmlrpc::{encode_call, Value};
 
 const TWO: &str = "[unix_http_server]\nfile={dir}/sock\n\n\
 [program:a]\ncommand=/bin/sleep 1000\nstartsecs=0\nstdout_logfile={dir}/a.out\n\n\
 [program:b]\ncommand=/bin/cat\nstartsecs=0\nstdout_logfile={dir}/b.out\nstdout_logfile_backups=2\n";
-
-fn raw(sock: &Path, bytes: &[u8]) -> Vec<u8> {
-    let Ok(mut s) = UnixStream::connect(sock) else {
-        return Vec::new();
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = s.write_all(bytes);
-    let _ = s.shutdown(std::net::Shutdown::Write);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    out
-}
-
-fn post(body: &str, extra_headers: &str) -> Vec<u8> {
-    format!(
-        "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-fn status_of(resp: &[u8]) -> u16 {
-    String::from_utf8_lossy(resp)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-fn body_of(resp: &[u8]) -> &[u8] {
-    let i = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-        .unwrap_or(resp.len());
-    &resp[i..]
-}
-
-fn call(sock: &Path, method: &str, params: &[Value]) -> Result<Value, Fault> {
-    let resp = raw(sock, &post(&encode_call(method, params), ""));
-    assert_eq!(status_of(&resp), 200, "{}", String::from_utf8_lossy(&resp));
-    decode_response(body_of(&resp)).unwrap()
-}
 
 /// (namespec, statename, pid) of every process.
 fn table(sock: &Path) -> Vec<(String, String, i64)> {
@@ -120,36 +77,11 @@ fn thousands_of_bad_requests_leave_steward_serving_and_its_programs_running() {
     let strategy = (
         proptest::collection::vec(any::<u8>(), 0..300),
         0usize..good.len(),
-        0u8..5,
+        0..GARBAGE_KINDS,
     );
     runner
         .run(&strategy, |(noise, cut, kind)| {
-            let bytes: Vec<u8> = match kind {
-                0 => noise,
-                1 => good[..cut].to_vec(),
-                2 => {
-                    let mut g = good[..cut].to_vec();
-                    g.extend(noise);
-                    g
-                }
-                3 => post(&String::from_utf8_lossy(&noise), ""),
-                _ => {
-                    // A valid envelope around a valid call with bytes overwritten in its body.
-                    let mut body =
-                        encode_call("supervisor.getProcessInfo", &[Value::str("a")]).into_bytes();
-                    for (i, b) in noise.iter().enumerate().take(8) {
-                        let at = (cut + i * 31) % body.len();
-                        body[at] = *b;
-                    }
-                    let mut req = format!(
-                        "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    req.extend(body);
-                    req
-                }
-            };
+            let bytes = mangle(&good, noise, cut, kind);
             let resp = raw(&sock, &bytes);
             prop_assert!(resp.is_empty() || resp.starts_with(b"HTTP/1."));
             Ok(())

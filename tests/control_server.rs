@@ -1,19 +1,22 @@
 //! The control server end to end over a real unix socket, against the FakeBackend: good requests,
 //! auth, limits, hostile bytes, log streams, health.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::http::{body_of, call, mangle, post, raw, status_of, GARBAGE_KINDS};
 use proptest::prelude::*;
 use steward::config::model::{Credentials, UnixServerSpec};
 use steward::control::backend::ActionError;
 use steward::control::client::{CallError, Client, ServerUrl};
 use steward::control::fake::{FakeBackend, FakeProcess, TestServer};
 use steward::control::server::{bind_unix, Limits};
-use steward::control::xmlrpc::{decode_response, encode_call, Value};
+use steward::control::xmlrpc::{encode_call, Value};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -40,51 +43,6 @@ fn server(dir: &Path, auth: Option<Credentials>, limits: Limits) -> TestServer {
         b
     })
     .unwrap()
-}
-
-/// Send raw bytes, half-close, read everything the server says.
-fn raw(sock: &Path, bytes: &[u8]) -> Vec<u8> {
-    let mut s = UnixStream::connect(sock).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = s.write_all(bytes);
-    let _ = s.shutdown(std::net::Shutdown::Write);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    out
-}
-
-fn status_of(resp: &[u8]) -> u16 {
-    let text = String::from_utf8_lossy(resp);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-fn post(body: &str, extra_headers: &str) -> Vec<u8> {
-    format!(
-        "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-fn body_of(resp: &[u8]) -> &[u8] {
-    let i = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    &resp[i + 4..]
-}
-
-fn call(
-    sock: &Path,
-    method: &str,
-    params: &[Value],
-) -> Result<Value, steward::control::xmlrpc::Fault> {
-    let resp = raw(sock, &post(&encode_call(method, params), ""));
-    assert_eq!(status_of(&resp), 200, "{}", String::from_utf8_lossy(&resp));
-    decode_response(body_of(&resp)).unwrap()
 }
 
 fn get_version_ok(sock: &Path) {
@@ -499,24 +457,11 @@ fn garbage_never_stops_the_server() {
     let strategy = (
         proptest::collection::vec(any::<u8>(), 0..300),
         0usize..good.len(),
-        0u8..4,
+        0..GARBAGE_KINDS,
     );
     runner
         .run(&strategy, |(noise, cut, kind)| {
-            let bytes: Vec<u8> = match kind {
-                0 => noise,
-                1 => good[..cut].to_vec(),
-                2 => {
-                    let mut g = good[..cut].to_vec();
-                    g.extend(noise);
-                    g
-                }
-                _ => {
-                    // A valid HTTP envelope around garbage XML.
-                    let s = String::from_utf8_lossy(&noise).to_string();
-                    post(&s, "")
-                }
-            };
+            let bytes = mangle(&good, noise, cut, kind);
             let resp = raw(&srv.socket, &bytes);
             // Whatever came back is well formed HTTP or nothing at all.
             prop_assert!(resp.is_empty() || resp.starts_with(b"HTTP/1."));
