@@ -189,6 +189,12 @@ impl Supervisord {
         self.dir.path().join("supervisord.conf")
     }
 
+    /// Rewrite this instance's config file through `edit`.
+    fn edit_conf(&self, edit: impl FnOnce(String) -> String) {
+        let text = std::fs::read_to_string(self.conf()).unwrap();
+        std::fs::write(self.conf(), edit(text)).unwrap();
+    }
+
     /// Socket up and the autostart processes RUNNING.
     fn wait_ready(&self) {
         self.wait_running(3);
@@ -252,6 +258,19 @@ impl Drop for Supervisord {
 
 /// Make outputs of two servers comparable: their directories, pids, uptimes, stop times and
 /// Python traceback locations differ by nature.
+/// The config change reread/update are checked with: one program changed, one added, one removed.
+fn change_one_add_one_remove_one(conf: String) -> String {
+    let conf = conf.replace(
+        "command=/bin/sleep 1000\nautostart=false",
+        "command=/bin/sleep 999\nautostart=false",
+    );
+    let conf = conf.replace(
+        "[program:badcmd]\ncommand=/nonexistent/thing\nautostart=false\n",
+        "",
+    );
+    conf + "\n[program:newone]\ncommand=/bin/sleep 1000\nstartsecs=0\n"
+}
+
 fn normalize(text: &str, dir: &Path) -> String {
     let text = text.replace(&dir.display().to_string(), "DIR");
     let mut out = String::new();
@@ -404,17 +423,7 @@ fn steward_ctl_matches_supervisorctl_against_real_supervisord() {
 
     // reread / update after the same config change on both sides.
     for s in [&a, &b] {
-        let mut conf = std::fs::read_to_string(s.conf()).unwrap();
-        conf = conf.replace(
-            "command=/bin/sleep 1000\nautostart=false",
-            "command=/bin/sleep 999\nautostart=false",
-        );
-        conf.push_str("\n[program:newone]\ncommand=/bin/sleep 1000\nstartsecs=0\n");
-        conf = conf.replace(
-            "[program:badcmd]\ncommand=/nonexistent/thing\nautostart=false\n",
-            "",
-        );
-        std::fs::write(s.conf(), conf).unwrap();
+        s.edit_conf(change_one_add_one_remove_one);
     }
     same(&a, &b, &["tail", "-f", "nosuch"]);
     same(&a, &b, &["reread"]);
@@ -432,9 +441,8 @@ fn steward_ctl_matches_supervisorctl_against_real_supervisord() {
     same(&a, &b, &["add", "newone"]);
     // A config that no longer parses.
     for s in [&a, &b] {
-        let mut conf = std::fs::read_to_string(s.conf()).unwrap();
-        conf.push_str("\n[program:broken]\n");
-        std::fs::write(s.conf(), conf).unwrap();
+        // A program section without a command: the config no longer loads.
+        s.edit_conf(|c| c + "\n[program:broken]\n");
     }
     same(&a, &b, &["reread"]);
 }
@@ -764,17 +772,7 @@ fn script_against_steward(steward_ctl: bool) {
 
     // The same config change on both sides: one program changed, one added, one removed.
     for s in [&a, &b] {
-        let mut conf = std::fs::read_to_string(s.conf()).unwrap();
-        conf = conf.replace(
-            "command=/bin/sleep 1000\nautostart=false",
-            "command=/bin/sleep 999\nautostart=false",
-        );
-        conf.push_str("\n[program:newone]\ncommand=/bin/sleep 1000\nstartsecs=0\n");
-        conf = conf.replace(
-            "[program:badcmd]\ncommand=/nonexistent/thing\nautostart=false\n",
-            "",
-        );
-        std::fs::write(s.conf(), conf).unwrap();
+        s.edit_conf(change_one_add_one_remove_one);
     }
     for args in [
         &["reread"][..],
@@ -801,9 +799,8 @@ fn script_against_steward(steward_ctl: bool) {
         .map(|s| std::fs::read_to_string(s.conf()).unwrap())
         .collect();
     for s in [&a, &b] {
-        let mut conf = std::fs::read_to_string(s.conf()).unwrap();
-        conf.push_str("\n[program:broken]\n");
-        std::fs::write(s.conf(), conf).unwrap();
+        // A program section without a command: the config no longer loads.
+        s.edit_conf(|c| c + "\n[program:broken]\n");
     }
     let (x, y) = (a.supervisorctl(&["reread"]), right_ctl(&b, &["reread"]));
     assert_eq!(
