@@ -21,50 +21,13 @@ const SECTIONS: &[&str] = &[
     "DEFAULT",
     "Program:x",
 ];
-const KEYS: &[&str] = &[
-    "command",
-    "process_name",
-    "numprocs",
-    "numprocs_start",
-    "priority",
-    "autostart",
-    "startsecs",
-    "startretries",
-    "autorestart",
-    "exitcodes",
-    "stopsignal",
-    "stopwaitsecs",
-    "stopasgroup",
-    "killasgroup",
-    "user",
-    "redirect_stderr",
-    "stdout_logfile",
-    "stdout_logfile_maxbytes",
-    "stderr_logfile_backups",
-    "environment",
-    "directory",
-    "umask",
-    "serverurl",
-    "programs",
-    "events",
-    "buffer_size",
-    "socket",
-    "file",
-    "chmod",
-    "chown",
-    "port",
-    "username",
-    "password",
-    "files",
-    "logfile",
-    "loglevel",
-    "childlogdir",
-    "minfds",
-    "identifier",
-    "console_prefix",
-    "stdout_logfile_also",
-    "nodaemon",
-];
+/// Every key the loader knows, in any section: a key added there is fuzzed here too.
+fn keys() -> Vec<&'static str> {
+    let mut keys = steward::config::build::ALL_KEYS.concat();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
 const VALUES: &[&str] = &[
     "",
     "0",
@@ -123,7 +86,7 @@ fn options() -> LoadOptions {
 
 fn line() -> impl Strategy<Value = String> {
     prop_oneof![
-        3 => (prop::sample::select(KEYS), prop::sample::select(&["=", ":", " = "][..]), prop::sample::select(VALUES))
+        3 => (prop::sample::select(keys()), prop::sample::select(&["=", ":", " = "][..]), prop::sample::select(VALUES))
             .prop_map(|(k, d, v)| format!("{k}{d}{v}")),
         1 => prop::sample::select(SECTIONS).prop_map(|s| format!("[{s}]")),
         1 => prop::sample::select(VALUES).prop_map(|v| format!("  {v}")),

@@ -85,6 +85,19 @@ const CTL_KEYS: &[&str] = &[
 const GROUP_KEYS: &[&str] = &["programs", "priority"];
 const INCLUDE_KEYS: &[&str] = &["files"];
 
+/// Every key each kind of section knows (steward's additions included), for tools and tests.
+pub const ALL_KEYS: &[&[&str]] = &[
+    SUPERVISORD_KEYS,
+    PROGRAM_KEYS,
+    LISTENER_KEYS,
+    FCGI_KEYS,
+    UNIX_SERVER_KEYS,
+    INET_SERVER_KEYS,
+    CTL_KEYS,
+    GROUP_KEYS,
+    INCLUDE_KEYS,
+];
+
 /// Event type names a listener may subscribe to (reference 4).
 pub const EVENT_TYPES: &[&str] = &[
     "EVENT",
