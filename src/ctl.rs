@@ -5,10 +5,10 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::CtlArgs;
-use crate::control::backend::ProcessState;
 use crate::control::client::{CallError, Client, ServerUrl};
 use crate::control::rpc::{self, faults, split_namespec, HealthInput};
 use crate::control::xmlrpc::{Fault, Value};
+use crate::engine::api::ProcessState;
 
 /// LSB init exit statuses supervisorctl uses.
 mod exit {

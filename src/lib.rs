@@ -2,8 +2,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod ctl;
 pub mod engine;
 pub mod logs;
+pub mod run;

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     };
     let code = match mode {
         Mode::Check(a) => steward::check::main(&a),
-        Mode::Run(a) => steward::engine::run_main(&a),
+        Mode::Run(a) => steward::run::main(&a),
         Mode::Single(cmd) => steward::engine::run_single(&cmd),
         Mode::Ctl(a) => steward::ctl::main(&a),
     };

@@ -1,4 +1,4 @@
-//! The control server end to end over a real unix socket, against the FakeBackend: good requests,
+//! The control server end to end over a real unix socket, against the FakeEngine: good requests,
 //! auth, limits, hostile bytes, log streams, health.
 
 mod common;
@@ -9,14 +9,14 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::fake::{FakeEngine, FakeProcess, TestServer};
 use common::http::{body_of, call, mangle, post, raw, status_of, GARBAGE_KINDS};
 use proptest::prelude::*;
 use steward::config::model::{Credentials, UnixServerSpec};
-use steward::control::backend::ActionError;
 use steward::control::client::{CallError, Client, ServerUrl};
-use steward::control::fake::{FakeBackend, FakeProcess, TestServer};
 use steward::control::server::{bind_unix, Limits};
 use steward::control::xmlrpc::{encode_call, Value};
+use steward::engine::api::EngineError;
 
 fn tmp() -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -30,7 +30,7 @@ fn procs(dir: &Path) -> Vec<FakeProcess> {
         FakeProcess::new("web", "web", Some(dir)),
         FakeProcess::new("multi", "multi_00", Some(dir)),
         FakeProcess::new("multi", "multi_01", Some(dir)),
-        FakeProcess::new("failfast", "failfast", Some(dir)).failing(ActionError::SpawnError),
+        FakeProcess::new("failfast", "failfast", Some(dir)).failing(EngineError::SpawnFailed),
         FakeProcess::new("manual", "manual", None).autostart(false),
     ]
 }
@@ -38,7 +38,7 @@ fn procs(dir: &Path) -> Vec<FakeProcess> {
 fn server(dir: &Path, auth: Option<Credentials>, limits: Limits) -> TestServer {
     let d = dir.to_path_buf();
     TestServer::start(dir.join("sock"), auth, limits, move || {
-        let b = FakeBackend::new(procs(&d));
+        let b = FakeEngine::new(procs(&d));
         b.run("web", "web");
         b
     })
@@ -657,7 +657,7 @@ fn tcp_server_with_auth() {
         };
         let listener = steward::control::server::bind_tcp(&spec).unwrap();
         tx.send(listener.local_addr().unwrap().port()).unwrap();
-        let backend = std::rc::Rc::new(FakeBackend::new(vec![]));
+        let backend = std::rc::Rc::new(FakeEngine::new(vec![]));
         let srv =
             steward::control::server::Server::new(backend, spec.auth.clone(), Limits::default());
         rt.block_on(async move {
@@ -706,7 +706,7 @@ fn serves_from_inside_an_outer_local_set() {
         auth: None,
     };
     local.block_on(&rt, async {
-        let backend = std::rc::Rc::new(FakeBackend::new(procs(dir.path())));
+        let backend = std::rc::Rc::new(FakeEngine::new(procs(dir.path())));
         let binding = bind_unix(&spec).unwrap();
         let srv = steward::control::server::Server::new(backend, None, Limits::default());
         let task = tokio::task::spawn_local(srv.serve_unix(binding));
@@ -818,7 +818,7 @@ fn the_other_methods() {
             empty
         ])])
     );
-    srv.with(|b| b.inner.borrow_mut().changes = Err("bad file".into()));
+    srv.with(|b| b.inner.borrow_mut().changes = Err(EngineError::CantReread("bad file".into())));
     let f = call(s, "supervisor.reloadConfig", &[]).unwrap_err();
     assert_eq!((f.code, f.string.as_str()), (92, "CANT_REREAD: bad file"));
     assert_eq!(
@@ -872,7 +872,7 @@ fn the_other_methods() {
         call(s, "supervisor.shutdown", &[]).unwrap(),
         Value::Bool(true)
     );
-    srv.with(|b| b.inner.borrow_mut().state = steward::control::backend::SupervisorState::Shutdown);
+    srv.with(|b| b.inner.borrow_mut().state = steward::engine::api::SupervisorState::Shutdown);
     assert_eq!(
         call(s, "supervisor.getVersion", &[]).unwrap_err().string,
         "SHUTDOWN_STATE"
@@ -900,7 +900,7 @@ fn the_other_methods() {
 fn a_slow_start_does_not_hold_up_other_clients() {
     let dir = tmp();
     let srv = TestServer::start(dir.path().join("sock"), None, Limits::default(), || {
-        FakeBackend::new(vec![
+        FakeEngine::new(vec![
             FakeProcess::new("slow", "slow", None).slow(Duration::from_secs(3))
         ])
     })
@@ -937,7 +937,7 @@ fn wait_for_state(sock: &Path, want: &str) {
 
 #[test]
 fn logtail_follows_an_in_memory_stream_across_a_clear() {
-    use steward::control::backend::Stream;
+    use steward::engine::api::Stream;
     let dir = tmp();
     let srv = TestServer::start(
         dir.path().join("sock"),
@@ -948,7 +948,7 @@ fn logtail_follows_an_in_memory_stream_across_a_clear() {
         },
         || {
             // No log directory: the streams have no file, only the in-memory tail.
-            let b = FakeBackend::new(vec![FakeProcess::new("mem", "mem", None)]);
+            let b = FakeEngine::new(vec![FakeProcess::new("mem", "mem", None)]);
             b.output("mem", "mem", Stream::Stdout, b"first\n");
             // A stream without a file always has a tail in the engine, even before any output.
             b.output("mem", "mem", Stream::Stderr, b"");

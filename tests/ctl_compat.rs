@@ -2,21 +2,23 @@
 //!
 //! * `steward ctl` against a REAL supervisord gives the same output and exit code as the stock
 //!   `supervisorctl` does (two identical supervisord instances driven through the same script);
-//! * the stock `supervisorctl` drives steward's control server (FakeBackend for now);
+//! * the stock `supervisorctl` drives steward's control server (FakeEngine for now);
 //! * the stock `supervisorctl` and `steward ctl` against the full steward binary, side by side with a
 //!   real supervisord on the same config and script.
 //!
 //! The venv comes from `bash tests/compat/setup-venv.sh` (default `/tmp/steward-supervisor-4.3.0-venv`,
 //! or `$STEWARD_SUPERVISOR_VENV`). Without it these tests print a loud SKIPPED line and pass.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use steward::control::backend::ActionError;
-use steward::control::fake::{FakeBackend, FakeProcess, TestServer};
+use common::fake::{FakeEngine, FakeProcess, TestServer};
 use steward::control::server::Limits;
+use steward::engine::api::EngineError;
 
 fn venv() -> Option<PathBuf> {
     let dir = std::env::var_os("STEWARD_SUPERVISOR_VENV")
@@ -545,11 +547,11 @@ fn config_errors_match_supervisorctl() {
 fn fake_server(dir: &Path, auth: Option<steward::config::model::Credentials>) -> TestServer {
     let d = dir.to_path_buf();
     TestServer::start(dir.join("sock"), auth, Limits::default(), move || {
-        let b = FakeBackend::new(vec![
+        let b = FakeEngine::new(vec![
             FakeProcess::new("web", "web", Some(&d)),
             FakeProcess::new("multi", "multi_00", None),
             FakeProcess::new("multi", "multi_01", None),
-            FakeProcess::new("failfast", "failfast", None).failing(ActionError::SpawnError),
+            FakeProcess::new("failfast", "failfast", None).failing(EngineError::SpawnFailed),
             FakeProcess::new("manual", "manual", None).autostart(false),
         ]);
         b.run("web", "web");
@@ -882,7 +884,7 @@ fn wire_parity_with_real_supervisord() {
     let dir = tempfile::tempdir().unwrap();
     let fake = TestServer::start(dir.path().join("sock"), None, Limits::default(), || {
         // In supervisord's start order: equal priorities, so by group name.
-        let b = FakeBackend::new(vec![
+        let b = FakeEngine::new(vec![
             FakeProcess::new("badcmd", "badcmd", None).autostart(false),
             FakeProcess::new("failfast", "failfast", None).autostart(false),
             FakeProcess::new("manual", "manual", None).autostart(false),

@@ -1,20 +1,22 @@
-//! `steward ctl` (the binary) against steward's control server with the FakeBackend: the steward-only
+//! `steward ctl` (the binary) against steward's control server with the FakeEngine: the steward-only
 //! commands (`status --json`, `health`), exit codes, and the interactive loop. No venv needed.
+
+mod common;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use steward::control::backend::ActionError;
-use steward::control::fake::{FakeBackend, FakeProcess, TestServer};
+use common::fake::{FakeEngine, FakeProcess, TestServer};
 use steward::control::server::Limits;
+use steward::engine::api::EngineError;
 
 fn server(dir: &Path) -> TestServer {
     TestServer::start(dir.join("sock"), None, Limits::default(), || {
-        let b = FakeBackend::new(vec![
+        let b = FakeEngine::new(vec![
             FakeProcess::new("web", "web", None),
             FakeProcess::new("multi", "multi_00", None),
-            FakeProcess::new("failfast", "failfast", None).failing(ActionError::SpawnError),
+            FakeProcess::new("failfast", "failfast", None).failing(EngineError::SpawnFailed),
             FakeProcess::new("manual", "manual", None).autostart(false),
         ]);
         b.run("web", "web");

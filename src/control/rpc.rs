@@ -1,15 +1,20 @@
 //! supervisord 4.3.0's XML-RPC surface: the 41 methods of `system.listMethods`, their arguments,
-//! return structs, fault codes and texts (reference 3.3–3.5), dispatched to a [`Backend`].
+//! return structs, fault codes and texts (reference 3.3–3.5), dispatched to an [`Engine`].
+//!
+//! Names are resolved here: a namespec becomes the [`ProcessId`] of a process in the engine's table
+//! (or a group's ids), so the engine never parses names. [`EngineError`]s become supervisord's fault
+//! codes and strings here and nowhere else; `subject` is always the name the client sent.
 
 use std::path::PathBuf;
 
 use std::future::Future as _;
 
 use crate::config::model::{LogTarget, ProcessSpec};
-use crate::control::backend::{
-    ActionError, Backend, ConfigInfo, LogError, ProcessInfo, ProcessState, Stream, SupervisorState,
-};
 use crate::control::xmlrpc::{fault_struct, Fault, MethodCall, Value};
+use crate::engine::api::{
+    ConfigInfo, Engine, EngineError, ProcessInfo, ProcessState, Stream, SupervisorState,
+};
+use crate::engine::spawn::SpawnError;
 
 /// What `getVersion`/`getAPIVersion` report; supervisorctl refuses anything else.
 pub const API_VERSION: &str = "3.0";
@@ -75,21 +80,32 @@ fn incorrect() -> Fault {
     fault(faults::INCORRECT_PARAMETERS, None)
 }
 
-/// Map a backend refusal to its fault; `subject` is the name the client sent.
-pub fn action_fault(e: &ActionError, subject: &str) -> Fault {
+/// The fault for an engine's refusal of an action on `subject` (the name the client sent).
+pub fn action_fault(e: &EngineError, subject: &str) -> Fault {
     use faults::*;
     match e {
-        ActionError::BadName => fault(BAD_NAME, Some(subject)),
-        ActionError::AlreadyStarted => fault(ALREADY_STARTED, Some(subject)),
-        ActionError::NotRunning => fault(NOT_RUNNING, Some(subject)),
-        ActionError::SpawnError => fault(SPAWN_ERROR, Some(subject)),
-        ActionError::AbnormalTermination => fault(ABNORMAL_TERMINATION, Some(subject)),
-        ActionError::NoFile(d) => fault(NO_FILE, Some(d)),
-        ActionError::NotExecutable(d) => fault(NOT_EXECUTABLE, Some(d)),
-        ActionError::Failed(d) => fault(FAILED, Some(d)),
-        ActionError::AlreadyAdded => fault(ALREADY_ADDED, Some(subject)),
-        ActionError::StillRunning => fault(STILL_RUNNING, Some(subject)),
-        ActionError::ShuttingDown => fault(SHUTDOWN_STATE, None),
+        EngineError::BadName => fault(BAD_NAME, Some(subject)),
+        EngineError::AlreadyStarted => fault(ALREADY_STARTED, Some(subject)),
+        EngineError::NotRunning => fault(NOT_RUNNING, Some(subject)),
+        EngineError::SpawnFailed => fault(SPAWN_ERROR, Some(subject)),
+        EngineError::AbnormalTermination => fault(ABNORMAL_TERMINATION, Some(subject)),
+        // The detail is the spawn error's own text (`can't find command '/x'`), as supervisord.
+        EngineError::Command(e @ SpawnError::NoFile(_)) => fault(NO_FILE, Some(e.message())),
+        EngineError::Command(e @ SpawnError::NotExecutable(_)) => {
+            fault(NOT_EXECUTABLE, Some(e.message()))
+        }
+        EngineError::Command(e @ SpawnError::Other(_)) => fault(FAILED, Some(e.message())),
+        EngineError::UnknownState => {
+            fault(FAILED, Some(&format!("{subject} is in an unknown state")))
+        }
+        EngineError::NoFile(_) => fault(NO_FILE, Some(subject)),
+        EngineError::BadSignal => fault(BAD_SIGNAL, Some(subject)),
+        EngineError::BadArguments => fault(BAD_ARGUMENTS, None),
+        EngineError::Failed(d) => fault(FAILED, Some(d)),
+        EngineError::AlreadyAdded => fault(ALREADY_ADDED, Some(subject)),
+        EngineError::StillRunning => fault(STILL_RUNNING, Some(subject)),
+        EngineError::CantReread(m) => fault(CANT_REREAD, Some(m)),
+        EngineError::ShuttingDown => fault(SHUTDOWN_STATE, None),
     }
 }
 
@@ -339,7 +355,7 @@ pub fn resolve(procs: Vec<ProcessInfo>, name: &str) -> Result<Target, Fault> {
     }
 }
 
-async fn one_process<B: Backend>(b: &B, name: &str) -> Result<ProcessInfo, Fault> {
+async fn one_process<B: Engine>(b: &B, name: &str) -> Result<ProcessInfo, Fault> {
     match resolve(b.processes().await, name)? {
         Target::Process(p) => Ok(p),
         Target::Group(..) => Err(fault(faults::BAD_NAME, Some(name))),
@@ -371,14 +387,9 @@ pub fn local_stop_time(epoch: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let t: libc::time_t = epoch as libc::time_t;
-    // SAFETY: an all-zero `tm` is a valid value for localtime_r to overwrite.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the duration of the call; localtime_r is reentrant.
-    let ok = !unsafe { libc::localtime_r(&t, &mut tm) }.is_null();
-    if !ok {
+    let Some(tm) = crate::clock::local(epoch) else {
         return String::new();
-    }
+    };
     let hour12 = match tm.tm_hour % 12 {
         0 => 12,
         h => h,
@@ -442,26 +453,6 @@ pub fn process_struct(p: &ProcessInfo) -> Value {
         ("pid", Value::Int(p.pid.into())),
         ("description", Value::str(description(p))),
     ])
-}
-
-/// Read a process info struct back (client side).
-pub fn process_from_value(v: &Value) -> Option<ProcessInfo> {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let i = |k: &str| v.get(k).and_then(Value::as_int);
-    let path = |k: &str| s(k).filter(|p| !p.is_empty()).map(PathBuf::from);
-    Some(ProcessInfo {
-        name: s("name")?,
-        group: s("group")?,
-        state: ProcessState::from_code(i("state")?)?,
-        start: i("start").unwrap_or(0),
-        stop: i("stop").unwrap_or(0),
-        now: i("now").unwrap_or(0),
-        spawnerr: s("spawnerr").unwrap_or_default(),
-        exitstatus: i("exitstatus").unwrap_or(0),
-        stdout_logfile: path("stdout_logfile"),
-        stderr_logfile: path("stderr_logfile"),
-        pid: u32::try_from(i("pid").unwrap_or(0)).unwrap_or(0),
-    })
 }
 
 fn log_target_value(t: &LogTarget) -> Value {
@@ -565,7 +556,7 @@ fn result_struct(p: &ProcessInfo, outcome: Result<(), Fault>) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Logs (the offset rules live in `crate::logs::tail`; the backend applies them)
+// Logs (the offset rules live in `crate::logs::tail`; the engine applies them)
 
 fn text(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
@@ -576,13 +567,14 @@ fn text(bytes: Vec<u8>) -> String {
 
 /// supervisord's log faults: `NO_FILE: <path>`, or bare `NO_FILE` when there is no log at all
 /// (it passes `None` as the detail, which it then leaves out); `FAILED` without detail.
-fn log_fault(e: LogError, subject: &str) -> Fault {
+fn log_fault(e: EngineError, subject: &str) -> Fault {
     match e {
-        LogError::BadName => fault(faults::BAD_NAME, Some(subject)),
-        LogError::NoFile(d) => fault(faults::NO_FILE, d.as_deref()),
-        LogError::BadArguments => fault(faults::BAD_ARGUMENTS, None),
-        LogError::Failed => fault(faults::FAILED, None),
-        LogError::ShuttingDown => fault(faults::SHUTDOWN_STATE, None),
+        EngineError::NoFile(path) => {
+            let shown = path.map(|p| p.to_string_lossy().into_owned());
+            fault(faults::NO_FILE, shown.as_deref())
+        }
+        EngineError::Failed(_) => fault(faults::FAILED, None),
+        e => action_fault(&e, subject),
     }
 }
 
@@ -620,8 +612,8 @@ pub fn health_problems(inputs: &[HealthInput]) -> Vec<String> {
         .collect()
 }
 
-/// Health of a backend's processes (for `GET /healthz`).
-pub async fn backend_health<B: Backend>(b: &B) -> Vec<String> {
+/// Health of the engine's processes (for `GET /healthz`).
+pub async fn health<B: Engine>(b: &B) -> Vec<String> {
     let configs = b.config_info().await;
     let inputs: Vec<HealthInput> = b
         .processes()
@@ -647,7 +639,7 @@ pub async fn backend_health<B: Backend>(b: &B) -> Vec<String> {
 // Dispatch
 
 /// Run one decoded call (including `system.multicall`).
-pub async fn dispatch<B: Backend>(b: &B, call: &MethodCall) -> Result<Value, Fault> {
+pub async fn dispatch<B: Engine>(b: &B, call: &MethodCall) -> Result<Value, Fault> {
     if call.name == "system.multicall" {
         arity(&call.params, 1, 1)?;
         let calls = call.params[0].as_array().ok_or_else(incorrect)?;
@@ -683,14 +675,14 @@ pub async fn dispatch<B: Backend>(b: &B, call: &MethodCall) -> Result<Value, Fau
 /// result structs in completion order.
 async fn fan_out<B, F>(b: &B, targets: Vec<ProcessInfo>, action: F) -> Value
 where
-    B: Backend,
+    B: Engine,
     F: for<'a> Fn(
         &'a B,
         &'a ProcessInfo,
     )
         -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Fault>> + 'a>>,
 {
-    // Polled together in place (not spawned) so the futures may borrow the backend.
+    // Polled together in place (not spawned) so the futures may borrow the engine.
     let futs: Vec<_> = targets
         .iter()
         .map(|p| {
@@ -720,18 +712,18 @@ where
     Value::Array(out)
 }
 
-async fn start_one<B: Backend>(
+async fn start_one<B: Engine>(
     b: &B,
     p: &ProcessInfo,
     subject: &str,
     wait: bool,
 ) -> Result<(), Fault> {
-    b.start(&p.group, &p.name, wait)
+    b.start(p.id, wait)
         .await
         .map_err(|e| action_fault(&e, subject))
 }
 
-async fn start_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> Value {
+async fn start_group<B: Engine>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> Value {
     let todo: Vec<ProcessInfo> = procs
         .into_iter()
         .filter(|p| !p.state.is_running())
@@ -742,11 +734,11 @@ async fn start_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> 
     .await
 }
 
-async fn stop_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> Value {
+async fn stop_group<B: Engine>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> Value {
     let todo: Vec<ProcessInfo> = procs.into_iter().filter(|p| p.state.is_running()).collect();
     fan_out(b, todo, move |b, p| {
         Box::pin(async move {
-            b.stop(&p.group, &p.name, wait)
+            b.stop(p.id, wait)
                 .await
                 .map_err(|e| action_fault(&e, &p.namespec()))
         })
@@ -756,7 +748,7 @@ async fn stop_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, wait: bool) -> V
 
 /// The signal is checked per process, as supervisord does: a bad name gives one BAD_SIGNAL
 /// result per signallable process rather than a fault.
-async fn signal_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, sig: &Value) -> Value {
+async fn signal_group<B: Engine>(b: &B, procs: Vec<ProcessInfo>, sig: &Value) -> Value {
     let todo: Vec<ProcessInfo> = procs
         .into_iter()
         .filter(|p| p.state.is_signallable())
@@ -765,7 +757,7 @@ async fn signal_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, sig: &Value) -
     fan_out(b, todo, move |b, p| {
         let sig = sig.clone();
         Box::pin(async move {
-            b.signal(&p.group, &p.name, sig?)
+            b.signal(p.id, sig?)
                 .await
                 .map_err(|e| action_fault(&e, &p.namespec()))
         })
@@ -773,7 +765,7 @@ async fn signal_group<B: Backend>(b: &B, procs: Vec<ProcessInfo>, sig: &Value) -
     .await
 }
 
-async fn group_of<B: Backend>(b: &B, group: &str) -> Result<Vec<ProcessInfo>, Fault> {
+async fn group_of<B: Engine>(b: &B, group: &str) -> Result<Vec<ProcessInfo>, Fault> {
     let members: Vec<ProcessInfo> = b
         .processes()
         .await
@@ -791,7 +783,7 @@ fn bad_signal(v: &Value) -> Fault {
     fault(faults::BAD_SIGNAL, Some(&echo(v)))
 }
 
-async fn read_process_log<B: Backend>(
+async fn read_process_log<B: Engine>(
     b: &B,
     params: &[Value],
     stream: Stream,
@@ -800,13 +792,13 @@ async fn read_process_log<B: Backend>(
     let name = str_arg(&params[0])?;
     let (offset, length) = (int_arg(&params[1])?, int_arg(&params[2])?);
     let p = one_process(b, name).await?;
-    b.read_log(&p.group, &p.name, stream, offset, length)
+    b.read_log(p.id, stream, offset, length)
         .await
         .map(|d| Value::String(text(d)))
         .map_err(|e| log_fault(e, name))
 }
 
-async fn tail_process_log<B: Backend>(
+async fn tail_process_log<B: Engine>(
     b: &B,
     params: &[Value],
     stream: Stream,
@@ -816,7 +808,7 @@ async fn tail_process_log<B: Backend>(
     let (offset, length) = (int_arg(&params[1])?, int_arg(&params[2])?);
     let p = one_process(b, name).await?;
     let t = b
-        .tail_log(&p.group, &p.name, stream, offset, length)
+        .tail_log(p.id, stream, offset, length)
         .await
         .map_err(|e| log_fault(e, name))?;
     Ok(Value::Array(vec![
@@ -826,7 +818,7 @@ async fn tail_process_log<B: Backend>(
     ]))
 }
 
-async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<Value, Fault> {
+async fn call_method<B: Engine>(b: &B, name: &str, params: &[Value]) -> Result<Value, Fault> {
     let Some(method) = METHODS.iter().find(|(n, _)| *n == name).map(|(n, _)| *n) else {
         return Err(fault(faults::UNKNOWN_METHOD, None));
     };
@@ -899,8 +891,8 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
                 .await
                 .map(|()| Value::Bool(true))
                 .map_err(|e| match e {
-                    ActionError::NoFile(_) => fault(faults::NO_FILE, None),
-                    ActionError::ShuttingDown => fault(faults::SHUTDOWN_STATE, None),
+                    EngineError::NoFile(_) => fault(faults::NO_FILE, None),
+                    EngineError::ShuttingDown => fault(faults::SHUTDOWN_STATE, None),
                     _ => fault(faults::FAILED, None),
                 })
         }
@@ -916,10 +908,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
         }
         "supervisor.reloadConfig" => {
             arity(p, 0, 0)?;
-            let c = b
-                .reread()
-                .await
-                .map_err(|m| fault(faults::CANT_REREAD, Some(&m)))?;
+            let c = b.reread().await.map_err(|e| action_fault(&e, ""))?;
             let names = |v: &[String]| Value::Array(v.iter().map(Value::str).collect());
             Ok(Value::Array(vec![Value::Array(vec![
                 names(&c.added),
@@ -974,7 +963,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
                     if !pr.state.is_running() {
                         return Err(fault(faults::NOT_RUNNING, Some(name)));
                     }
-                    b.stop(&pr.group, &pr.name, wait)
+                    b.stop(pr.id, wait)
                         .await
                         .map(|()| Value::Bool(true))
                         .map_err(|e| action_fault(&e, name))
@@ -1001,7 +990,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
                     if !pr.state.is_signallable() {
                         return Err(fault(faults::NOT_RUNNING, Some(name)));
                     }
-                    b.signal(&pr.group, &pr.name, sig)
+                    b.signal(pr.id, sig)
                         .await
                         .map(|()| Value::Bool(true))
                         .map_err(|e| action_fault(&e, name))
@@ -1047,7 +1036,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
             arity(p, 1, 1)?;
             let name = str_arg(&p[0])?;
             let pr = one_process(b, name).await?;
-            b.clear_logs(&pr.group, &pr.name)
+            b.clear_logs(pr.id)
                 .await
                 .map(|()| Value::Bool(true))
                 .map_err(|_| fault(faults::FAILED, Some(name)))
@@ -1057,7 +1046,7 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
             let mut out = Vec::new();
             for pr in b.processes().await {
                 let r = b
-                    .clear_logs(&pr.group, &pr.name)
+                    .clear_logs(pr.id)
                     .await
                     .map_err(|_| fault(faults::FAILED, Some(&pr.namespec())));
                 out.push(result_struct(&pr, r));
@@ -1076,13 +1065,10 @@ async fn call_method<B: Backend>(b: &B, name: &str, params: &[Value]) -> Result<
             if pr.pid == 0 {
                 return Err(fault(faults::NOT_RUNNING, Some(name)));
             }
-            b.send_stdin(&pr.group, &pr.name, &chars)
+            b.send_stdin(pr.id, chars.as_bytes())
                 .await
                 .map(|()| Value::Bool(true))
-                .map_err(|e| match e {
-                    ActionError::NoFile(_) => fault(faults::NO_FILE, Some(name)),
-                    e => action_fault(&e, name),
-                })
+                .map_err(|e| action_fault(&e, name))
         }
         "supervisor.sendRemoteCommEvent" => {
             arity(p, 2, 2)?;
@@ -1100,6 +1086,7 @@ mod tests {
 
     fn info(state: ProcessState) -> ProcessInfo {
         ProcessInfo {
+            id: crate::engine::api::ProcessId(1),
             name: "web".into(),
             group: "web".into(),
             state,
@@ -1186,15 +1173,29 @@ mod tests {
 
     #[test]
     fn fault_texts() {
+        let missing = SpawnError::NoFile("can't find command '/x'".into());
         assert_eq!(
-            action_fault(&ActionError::NoFile("can't find command '/x'".into()), "p").string,
+            action_fault(&EngineError::Command(missing), "p").string,
             "NO_FILE: can't find command '/x'"
         );
         assert_eq!(
-            action_fault(&ActionError::ShuttingDown, "p").string,
+            action_fault(&EngineError::ShuttingDown, "p").string,
             "SHUTDOWN_STATE"
         );
-        assert_eq!(action_fault(&ActionError::StillRunning, "g").code, 91);
+        assert_eq!(
+            action_fault(&EngineError::UnknownState, "g:p").string,
+            "FAILED: g:p is in an unknown state"
+        );
+        assert_eq!(action_fault(&EngineError::StillRunning, "g").code, 91);
+        assert_eq!(log_fault(EngineError::NoFile(None), "p").string, "NO_FILE");
+        assert_eq!(
+            log_fault(EngineError::NoFile(Some("/l/p.log".into())), "p").string,
+            "NO_FILE: /l/p.log"
+        );
+        assert_eq!(
+            log_fault(EngineError::Failed("x".into()), "p").string,
+            "FAILED"
+        );
         assert_eq!(METHODS.len(), 41);
         assert!(METHODS.iter().all(|(n, _)| method_help(n).is_some()));
     }

@@ -28,9 +28,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
-use crate::control::backend::{Backend, LogError, Stream};
 use crate::control::rpc;
 use crate::control::xmlrpc;
+use crate::engine::api::{Engine, EngineError, ProcessId, Stream};
 
 /// Limits that keep one client from hurting the others.
 #[derive(Debug, Clone)]
@@ -61,17 +61,17 @@ impl Default for Limits {
 
 type RespBody = UnsyncBoxBody<Bytes, Infallible>;
 
-/// One configured server (unix or inet): the backend, credentials and limits.
+/// One configured server (unix or inet): the engine it serves, credentials and limits.
 pub struct Server<B> {
-    backend: Rc<B>,
+    engine: Rc<B>,
     auth: Option<Credentials>,
     limits: Limits,
 }
 
-impl<B: Backend + 'static> Server<B> {
-    pub fn new(backend: Rc<B>, auth: Option<Credentials>, limits: Limits) -> Rc<Server<B>> {
+impl<B: Engine + 'static> Server<B> {
+    pub fn new(engine: Rc<B>, auth: Option<Credentials>, limits: Limits) -> Rc<Server<B>> {
         Rc::new(Server {
-            backend,
+            engine,
             auth,
             limits,
         })
@@ -165,7 +165,7 @@ impl<B: Backend + 'static> Server<B> {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
         }
         if path == "/healthz" {
-            let problems = rpc::backend_health(&*self.backend).await;
+            let problems = rpc::health(&*self.engine).await;
             return if problems.is_empty() {
                 plain(StatusCode::OK, "ok\n")
             } else {
@@ -243,7 +243,7 @@ impl<B: Backend + 'static> Server<B> {
             Ok(c) => c,
             Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"),
         };
-        let body = match rpc::dispatch(&*self.backend, &call).await {
+        let body = match rpc::dispatch(&*self.engine, &call).await {
             Ok(v) => xmlrpc::encode_response(&v),
             Err(f) => xmlrpc::encode_fault(&f),
         };
@@ -260,16 +260,12 @@ impl<B: Backend + 'static> Server<B> {
             Some((n, "stderr")) => (n.to_string(), Stream::Stderr),
             _ => (rest.clone(), Stream::Stdout),
         };
-        let procs = self.backend.processes().await;
+        let procs = self.engine.processes().await;
         let Ok(rpc::Target::Process(p)) = rpc::resolve(procs, &name) else {
             return not_found();
         };
-        self.tail_stream(Followed::Process {
-            group: p.group,
-            name: p.name,
-            stream,
-        })
-        .await
+        self.tail_stream(Followed::Process { id: p.id, stream })
+            .await
     }
 
     /// The last ≤1024 bytes, then whatever is appended, until the client goes away or the log does
@@ -279,19 +275,19 @@ impl<B: Backend + 'static> Server<B> {
     /// file (console only, NONE) is followed in the supervisor's in-memory tail.
     async fn tail_stream(&self, log: Followed) -> Response<RespBody> {
         // A zero-byte read answers exactly "is there something to follow" with the read faults.
-        if log.read(&*self.backend, -1, 0).await.is_err() {
+        if log.read(&*self.engine, -1, 0).await.is_err() {
             return not_found();
         }
         let (tx, rx) = mpsc::channel::<Bytes>(8);
         let poll = self.limits.tail_poll;
-        let backend = self.backend.clone();
+        let engine = self.engine.clone();
         tokio::task::spawn_local(async move {
-            let Ok(size) = log.size(&*backend).await else {
+            let Ok(size) = log.size(&*engine).await else {
                 return;
             };
             let mut offset = size.saturating_sub(TAIL_START);
             loop {
-                let Ok(size) = log.size(&*backend).await else {
+                let Ok(size) = log.size(&*engine).await else {
                     return;
                 };
                 if size < offset {
@@ -301,7 +297,7 @@ impl<B: Backend + 'static> Server<B> {
                     let want = (size - offset).min(TAIL_CHUNK);
                     let from = i64::try_from(offset).unwrap_or(i64::MAX);
                     let len = i64::try_from(want).unwrap_or(i64::MAX);
-                    let data = log.read(&*backend, from, len).await.unwrap_or_default();
+                    let data = log.read(&*engine, from, len).await.unwrap_or_default();
                     // An in-memory tail may no longer hold the oldest of these bytes, and a file may
                     // have been cleared meanwhile: move on either way rather than ask again.
                     offset += want;
@@ -332,36 +328,29 @@ const TAIL_START: u64 = 1024;
 /// Most bytes read per request while catching up, so one stream never holds a large buffer.
 const TAIL_CHUNK: u64 = 64 * 1024;
 
-/// The log a tail stream follows, read through the backend like the XML-RPC methods.
+/// The log a tail stream follows, read through the engine like the XML-RPC methods.
 enum Followed {
-    Process {
-        group: String,
-        name: String,
-        stream: Stream,
-    },
+    Process { id: ProcessId, stream: Stream },
     Main,
 }
 
 impl Followed {
-    async fn read<B: Backend>(&self, b: &B, offset: i64, length: i64) -> Result<Vec<u8>, LogError> {
+    async fn read<B: Engine>(
+        &self,
+        b: &B,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, EngineError> {
         match self {
-            Followed::Process {
-                group,
-                name,
-                stream,
-            } => b.read_log(group, name, *stream, offset, length).await,
+            Followed::Process { id, stream } => b.read_log(*id, *stream, offset, length).await,
             Followed::Main => b.read_main_log(offset, length).await,
         }
     }
 
     /// The log's size now: a zero-length tail returns nothing but the new offset.
-    async fn size<B: Backend>(&self, b: &B) -> Result<u64, LogError> {
+    async fn size<B: Engine>(&self, b: &B) -> Result<u64, EngineError> {
         let t = match self {
-            Followed::Process {
-                group,
-                name,
-                stream,
-            } => b.tail_log(group, name, *stream, 0, 0).await?,
+            Followed::Process { id, stream } => b.tail_log(*id, *stream, 0, 0).await?,
             Followed::Main => b.tail_main_log(0, 0).await?,
         };
         Ok(t.offset)

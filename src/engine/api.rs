@@ -1,7 +1,14 @@
-//! The engine's public face for the control server: requests, replies, faults and process snapshots.
+//! THE interface to the engine: what anyone outside it (the control server, the web page, metrics,
+//! tests) may ask, in the engine's own types.
 //!
-//! `control` (XML-RPC) holds a [`Handle`] and turns each RPC into one [`Request`]; the supervisor answers on
-//! the request's oneshot. Nothing here touches process state directly.
+//! * [`Engine`] is the trait the control layer is written against; [`Handle`] implements it over the
+//!   supervisor's request channel, and the test fake (`tests/common/fake.rs`) implements it in memory.
+//! * Processes are named by [`ProcessId`], a stable handle that survives groups being added and
+//!   removed; resolving supervisorctl's `group:name` namespecs into ids is the caller's business.
+//! * Every refusal is one [`EngineError`]; supervisord's fault codes and strings exist only in
+//!   `control::rpc`. Nothing here produces a wire string.
+//! * [`Request`] is what travels on the channel; the supervisor matches it exhaustively, so a request
+//!   it forgets to answer is a compile error.
 //!
 //! Logs are read through requests too ([`Handle::read_log`], [`Handle::tail_log`], …), not through a
 //! shared `logs::Logs`: the supervisor owns the log streams (a reload replaces them all) and resolves
@@ -15,10 +22,14 @@
 use serde::Serialize;
 
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 
-use crate::config::model::{Config, GroupSpec};
+use tokio::io::AsyncWriteExt as _;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::model::ProcessSpec;
+use crate::engine::spawn::SpawnError;
 pub use crate::logs::Stream;
-use tokio::sync::{mpsc, oneshot};
 
 /// supervisord's process states, with its numeric codes (reference 2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -133,205 +144,93 @@ impl SupervisorState {
     }
 }
 
-/// One process as `getProcessInfo` reports it (reference 3.5), member for member.
+/// A process's identity for the life of the supervisor: never reused, unaffected by other groups
+/// coming and going. A reload starts a new table, so ids from before it name nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ProcessId(pub u64);
+
+/// A snapshot of one process: what `getProcessInfo` and `status` are built from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProcessInfo {
+    pub id: ProcessId,
     pub name: String,
     pub group: String,
+    pub state: ProcessState,
     /// Epoch seconds of the last spawn, 0 if never.
     pub start: i64,
     /// Epoch seconds of the last exit, 0 if never.
     pub stop: i64,
+    /// Epoch seconds when the snapshot was taken.
     pub now: i64,
-    pub state: ProcessState,
-    pub statename: &'static str,
+    /// Why the last start failed (`Exited too quickly (process log may have details)`, …); empty if
+    /// it did not.
     pub spawnerr: String,
-    pub exitstatus: i32,
-    pub stdout_logfile: String,
-    pub stderr_logfile: String,
-    /// 0 when not running.
-    pub pid: i32,
-    pub description: String,
+    /// Last exit code; -1 for a death by signal; 0 if unknown.
+    pub exitstatus: i64,
+    /// The stdout log file (AUTO resolved); `None` when the stream goes to no file (NONE, syslog,
+    /// steward's own stdout/stderr).
+    pub stdout_logfile: Option<PathBuf>,
+    /// As `stdout_logfile`; also `None` when stderr is redirected to stdout.
+    pub stderr_logfile: Option<PathBuf>,
+    /// 0 when there is no child.
+    pub pid: u32,
 }
 
-/// supervisord's fault codes (reference 3.3) for the requests the engine answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Fault {
-    ShutdownState,
+impl ProcessInfo {
+    /// `group:name`, or `name` when both are equal (supervisorctl's display form).
+    pub fn namespec(&self) -> String {
+        if self.group == self.name {
+            self.name.clone()
+        } else {
+            format!("{}:{}", self.group, self.name)
+        }
+    }
+}
+
+/// One configured process as `getAllConfigInfo` and `avail` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigInfo {
+    pub spec: ProcessSpec,
+    pub group_priority: i64,
+    /// Whether its group is active (added) in the running supervisor.
+    pub inuse: bool,
+}
+
+/// Why the engine refused or failed a request. The caller knows which name it asked about, so the
+/// variants carry only what it cannot know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    /// Shutting down or reloading: nothing may start or change.
+    ShuttingDown,
+    /// No such process (an id from before a reload or a removed group) or group.
+    BadName,
     /// A log read with an offset/length that makes no sense.
     BadArguments,
-    BadName(String),
-    BadSignal(String),
-    NoFile(String),
-    NotExecutable(String),
+    /// A signal number outside 1..=64.
+    BadSignal,
+    /// No file to read, clear or write: the log file (its path, when there is one) or the stdin
+    /// pipe (`None`).
+    NoFile(Option<PathBuf>),
+    /// start: the command cannot be run (not found, not executable); nothing was spawned.
+    Command(SpawnError),
+    /// start: the process is in the UNKNOWN state.
+    UnknownState,
+    /// start: the spawn failed or the process exited before startsecs (its spawnerr says why).
+    SpawnFailed,
+    /// start with wait: left STARTING without reaching RUNNING and without a spawn error.
+    AbnormalTermination,
+    /// start of a STARTING/RUNNING/BACKOFF process.
+    AlreadyStarted,
+    /// stop/signal/stdin of a process that is not running.
+    NotRunning,
+    /// addProcessGroup of an active group.
+    AlreadyAdded,
+    /// removeProcessGroup of a group with processes not stopped.
+    StillRunning,
+    /// reloadConfig: the configuration does not load (the loader's message).
+    CantReread(String),
+    /// An operating-system error (its text).
     Failed(String),
-    AbnormalTermination(String),
-    SpawnError(String),
-    AlreadyStarted(String),
-    NotRunning(String),
-    /// `addProcessGroup` of a group that is already active.
-    AlreadyAdded(String),
-    /// `removeProcessGroup` of a group with processes not in a stopped state.
-    StillRunning(String),
-}
-
-impl Fault {
-    pub fn code(&self) -> i32 {
-        match self {
-            Fault::BadArguments => 3,
-            Fault::ShutdownState => 6,
-            Fault::BadName(_) => 10,
-            Fault::BadSignal(_) => 11,
-            Fault::NoFile(_) => 20,
-            Fault::NotExecutable(_) => 21,
-            Fault::Failed(_) => 30,
-            Fault::AbnormalTermination(_) => 40,
-            Fault::SpawnError(_) => 50,
-            Fault::AlreadyStarted(_) => 60,
-            Fault::NotRunning(_) => 70,
-            Fault::AlreadyAdded(_) => 90,
-            Fault::StillRunning(_) => 91,
-        }
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Fault::BadArguments => "BAD_ARGUMENTS",
-            Fault::ShutdownState => "SHUTDOWN_STATE",
-            Fault::BadName(_) => "BAD_NAME",
-            Fault::BadSignal(_) => "BAD_SIGNAL",
-            Fault::NoFile(_) => "NO_FILE",
-            Fault::NotExecutable(_) => "NOT_EXECUTABLE",
-            Fault::Failed(_) => "FAILED",
-            Fault::AbnormalTermination(_) => "ABNORMAL_TERMINATION",
-            Fault::SpawnError(_) => "SPAWN_ERROR",
-            Fault::AlreadyStarted(_) => "ALREADY_STARTED",
-            Fault::NotRunning(_) => "NOT_RUNNING",
-            Fault::AlreadyAdded(_) => "ALREADY_ADDED",
-            Fault::StillRunning(_) => "STILL_RUNNING",
-        }
-    }
-
-    /// `faultString` as supervisord builds it: `NAME` or `NAME: detail`.
-    pub fn fault_string(&self) -> String {
-        match self {
-            Fault::ShutdownState | Fault::BadArguments => self.name().to_string(),
-            Fault::BadName(d)
-            | Fault::BadSignal(d)
-            | Fault::NoFile(d)
-            | Fault::NotExecutable(d)
-            | Fault::Failed(d)
-            | Fault::AbnormalTermination(d)
-            | Fault::SpawnError(d)
-            | Fault::AlreadyStarted(d)
-            | Fault::NotRunning(d)
-            | Fault::AlreadyAdded(d)
-            | Fault::StillRunning(d) => format!("{}: {}", self.name(), d),
-        }
-    }
-}
-
-impl std::fmt::Display for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.fault_string())
-    }
-}
-
-pub type Reply<T> = oneshot::Sender<Result<T, Fault>>;
-
-/// A message to the supervisor. `name` is a supervisorctl namespec: `group:process`, or `name` for a
-/// process whose group has its own name.
-#[derive(Debug)]
-pub enum Request {
-    /// `startProcess`: with `wait`, reply once the process is RUNNING (or failed to get there).
-    Start {
-        name: String,
-        wait: bool,
-        reply: Reply<()>,
-    },
-    /// `stopProcess`: with `wait`, reply once the process is in a stopped state.
-    Stop {
-        name: String,
-        wait: bool,
-        reply: Reply<()>,
-    },
-    /// `signalProcess`: send `signal` to the process (not its group).
-    Signal {
-        name: String,
-        signal: i32,
-        reply: Reply<()>,
-    },
-    /// `getProcessInfo` (`Some(name)`) / `getAllProcessInfo` (`None`), in start order.
-    Info {
-        name: Option<String>,
-        reply: Reply<Vec<ProcessInfo>>,
-    },
-    /// `getState`.
-    State {
-        reply: oneshot::Sender<SupervisorState>,
-    },
-    /// The configuration in force (it changes on reload): for `getAllConfigInfo`, `reloadConfig`
-    /// comparisons, the identification and the log paths.
-    Config { reply: oneshot::Sender<Box<Config>> },
-    /// `shutdown`: replies at once, then stops everything in order and exits 0.
-    Shutdown { reply: Reply<()> },
-    /// `restart`: replies at once, then stops everything, re-reads the config and starts again.
-    Reload { reply: Reply<()> },
-    /// `reopen` (SIGUSR2 equivalent).
-    ReopenLogs { reply: Reply<()> },
-    /// `reloadConfig`: re-read the file (same loader and command-line overrides) and compare its
-    /// groups with the active ones. Nothing is applied; the result becomes what `AddGroup` and
-    /// `GroupConfigs` see. `Err` is the loader's message (CANT_REREAD).
-    Reread {
-        reply: oneshot::Sender<Result<GroupChanges, String>>,
-    },
-    /// `addProcessGroup`: activate a group of the last read configuration; autostart applies.
-    AddGroup { name: String, reply: Reply<()> },
-    /// `removeProcessGroup`: drop an active group whose processes are all stopped.
-    RemoveGroup { name: String, reply: Reply<()> },
-    /// `getAllConfigInfo`: the last read configuration's groups and which of them are active.
-    GroupConfigs {
-        reply: oneshot::Sender<GroupConfigs>,
-    },
-    /// `sendProcessStdin`: a duplicate of the write end of the process's stdin pipe, so the caller
-    /// can write without ever blocking the supervisor on a child that does not read.
-    Stdin { name: String, reply: Reply<OwnedFd> },
-    /// `readProcessStdoutLog` / `readProcessStderrLog`.
-    ReadLog {
-        name: String,
-        stream: Stream,
-        offset: i64,
-        length: i64,
-        reply: Reply<Vec<u8>>,
-    },
-    /// `tailProcessStdoutLog` / `tailProcessStderrLog`, and `/logtail` polling.
-    TailLog {
-        name: String,
-        stream: Stream,
-        offset: i64,
-        length: i64,
-        reply: Reply<Tail>,
-    },
-    /// `clearProcessLogs` (`Some(name)`) / `clearAllProcessLogs` (`None`): replies with the
-    /// `(group, name)` of every process cleared, in start order.
-    ClearLogs {
-        name: Option<String>,
-        reply: Reply<Vec<(String, String)>>,
-    },
-    /// `readLog`: steward's own log.
-    ReadMainLog {
-        offset: i64,
-        length: i64,
-        reply: Reply<Vec<u8>>,
-    },
-    /// `/mainlogtail` polling.
-    TailMainLog {
-        offset: i64,
-        length: i64,
-        reply: Reply<Tail>,
-    },
-    /// `clearLog`.
-    ClearMainLog { reply: Reply<()> },
 }
 
 /// What `reloadConfig` found, as group names (each list sorted).
@@ -340,13 +239,6 @@ pub struct GroupChanges {
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub removed: Vec<String>,
-}
-
-/// The last read configuration's groups (start order) and the names of the active ones.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupConfigs {
-    pub groups: Vec<GroupSpec>,
-    pub active: Vec<String>,
 }
 
 /// What a tail read returns (`tailProcessStdoutLog`'s `[bytes, offset, overflow]`).
@@ -359,120 +251,318 @@ pub struct Tail {
     pub overflow: bool,
 }
 
-/// A cloneable sender of [`Request`]s with one async method per request.
+/// What the engine asks of its callers, and what the control layer is written against.
+///
+/// Every method may be called concurrently with the others (several clients); `start`/`stop` with
+/// `wait` may take as long as startsecs/stopwaitsecs. The futures need not be `Send`: the control
+/// server runs on the engine's `current_thread` runtime.
+#[allow(async_fn_in_trait)] // single-threaded by design: callers never need Send futures
+pub trait Engine {
+    /// `identifier` from `[supervisord]` of the configuration in force.
+    fn identification(&self) -> String;
+
+    fn state(&self) -> SupervisorState;
+
+    /// Every process of every active group, in start order (group priority, then process priority).
+    async fn processes(&self) -> Vec<ProcessInfo>;
+
+    /// Start one process. The command is checked first (`Command`, nothing spawned); refuses
+    /// `AlreadyStarted` for STARTING/RUNNING/BACKOFF and `UnknownState`. Without `wait`, answers once
+    /// spawned (`SpawnFailed` if the spawn itself failed); with `wait`, when it reaches RUNNING, or
+    /// `SpawnFailed`/`AbnormalTermination` when it does not.
+    async fn start(&self, id: ProcessId, wait: bool) -> Result<(), EngineError>;
+
+    /// Stop one process (`NotRunning` unless STARTING/RUNNING/BACKOFF). With `wait`, answers once it is
+    /// in a stopped state (after stopwaitsecs and SIGKILL if needed).
+    async fn stop(&self, id: ProcessId, wait: bool) -> Result<(), EngineError>;
+
+    /// Send `signal` to one process (`NotRunning` unless RUNNING/STARTING/STOPPING).
+    async fn signal(&self, id: ProcessId, signal: i32) -> Result<(), EngineError>;
+
+    /// Write `data` to the process's stdin (`NotRunning`; `NoFile(None)` when its stdin is closed).
+    async fn send_stdin(&self, id: ProcessId, data: &[u8]) -> Result<(), EngineError>;
+
+    /// `readProcess*Log` with supervisord's offset rules ([`crate::logs::tail::read_range`]): a
+    /// stream with a log file reads the file, one without reads its in-memory tail.
+    async fn read_log(
+        &self,
+        id: ProcessId,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Vec<u8>, EngineError>;
+
+    /// `tailProcess*Log` ([`crate::logs::tail::tail_range`]); a missing file is `("", 0, false)`.
+    async fn tail_log(
+        &self,
+        id: ProcessId,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+    ) -> Result<Tail, EngineError>;
+
+    /// Empty a process's stdout and stderr logs (first files and in-memory tails) through their
+    /// writers, so size accounting and rotation stay right.
+    async fn clear_logs(&self, id: ProcessId) -> Result<(), EngineError>;
+
+    /// `readLog`: the main log; `NoFile` when it is not a file or the file does not exist.
+    async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, EngineError>;
+
+    /// `/mainlogtail` polling; `NoFile(None)` when the main log is not a file.
+    async fn tail_main_log(&self, offset: i64, length: i64) -> Result<Tail, EngineError>;
+
+    /// `clearLog`: `NoFile` when the main log is not a file or the file does not exist.
+    async fn clear_main_log(&self) -> Result<(), EngineError>;
+
+    /// Re-read the configuration and compare it with the active groups; nothing is applied.
+    async fn reread(&self) -> Result<GroupChanges, EngineError>;
+
+    /// Activate a group of the last read configuration (autostart applies).
+    async fn add_group(&self, group: &str) -> Result<(), EngineError>;
+
+    /// Drop a group whose processes are all stopped.
+    async fn remove_group(&self, group: &str) -> Result<(), EngineError>;
+
+    /// Every configured process of the last read configuration, active or not, in start order.
+    async fn config_info(&self) -> Vec<ConfigInfo>;
+
+    /// Begin an orderly shutdown; returns at once, ordered before any later request.
+    fn shutdown(&self);
+
+    /// Begin a reload (stop everything, re-read, start again in the same pid); returns at once.
+    fn restart(&self);
+
+    /// `sendRemoteCommEvent`: for event listeners.
+    async fn remote_comm_event(&self, kind: &str, data: &str);
+}
+
+pub type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// A message to the supervisor: one per [`Engine`] method that needs the process table.
+#[derive(Debug)]
+pub enum Request {
+    Start {
+        id: ProcessId,
+        wait: bool,
+        reply: Reply<()>,
+    },
+    Stop {
+        id: ProcessId,
+        wait: bool,
+        reply: Reply<()>,
+    },
+    /// Send `signal` to the process (not its group).
+    Signal {
+        id: ProcessId,
+        signal: i32,
+        reply: Reply<()>,
+    },
+    /// Every process, in start order.
+    Processes {
+        reply: oneshot::Sender<Vec<ProcessInfo>>,
+    },
+    /// Replies at once, then stops everything in order and exits.
+    Shutdown,
+    /// Replies at once, then stops everything, re-reads the config and starts again.
+    Reload,
+    /// `reopen` (SIGUSR2 equivalent).
+    ReopenLogs {
+        reply: Reply<()>,
+    },
+    /// Re-read the file (same loader and command-line overrides) and compare its groups with the
+    /// active ones. Nothing is applied; the result becomes what `AddGroup` and `ConfigInfo` see.
+    Reread {
+        reply: Reply<GroupChanges>,
+    },
+    AddGroup {
+        name: String,
+        reply: Reply<()>,
+    },
+    RemoveGroup {
+        name: String,
+        reply: Reply<()>,
+    },
+    ConfigInfo {
+        reply: oneshot::Sender<Vec<ConfigInfo>>,
+    },
+    /// A duplicate of the write end of the process's stdin pipe, so the caller can write without
+    /// ever blocking the supervisor on a child that does not read.
+    Stdin {
+        id: ProcessId,
+        reply: Reply<OwnedFd>,
+    },
+    ReadLog {
+        id: ProcessId,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+        reply: Reply<Vec<u8>>,
+    },
+    TailLog {
+        id: ProcessId,
+        stream: Stream,
+        offset: i64,
+        length: i64,
+        reply: Reply<Tail>,
+    },
+    ClearLogs {
+        id: ProcessId,
+        reply: Reply<()>,
+    },
+    ReadMainLog {
+        offset: i64,
+        length: i64,
+        reply: Reply<Vec<u8>>,
+    },
+    TailMainLog {
+        offset: i64,
+        length: i64,
+        reply: Reply<Tail>,
+    },
+    ClearMainLog {
+        reply: Reply<()>,
+    },
+}
+
+impl Request {
+    /// Whether the request changes what runs, and so is refused (`ShuttingDown`) once a shutdown or
+    /// reload has begun. Reads are answered until the end.
+    pub fn needs_running(&self) -> bool {
+        match self {
+            Request::Start { .. }
+            | Request::Stop { .. }
+            | Request::Signal { .. }
+            | Request::Shutdown
+            | Request::Reload
+            | Request::AddGroup { .. }
+            | Request::RemoveGroup { .. }
+            | Request::Stdin { .. } => true,
+            Request::Processes { .. }
+            | Request::ReopenLogs { .. }
+            | Request::Reread { .. }
+            | Request::ConfigInfo { .. }
+            | Request::ReadLog { .. }
+            | Request::TailLog { .. }
+            | Request::ClearLogs { .. }
+            | Request::ReadMainLog { .. }
+            | Request::TailMainLog { .. }
+            | Request::ClearMainLog { .. } => false,
+        }
+    }
+}
+
+/// What a caller can read without a round trip to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub state: SupervisorState,
+    /// `[supervisord] identifier` of the configuration in force.
+    pub identification: String,
+}
+
+/// The supervisor's [`Engine`]: a cloneable sender of [`Request`]s and a view of its [`Status`].
 #[derive(Debug, Clone)]
 pub struct Handle {
-    pub(crate) tx: mpsc::UnboundedSender<Request>,
+    tx: mpsc::UnboundedSender<Request>,
+    status: watch::Receiver<Status>,
 }
 
 impl Handle {
-    /// A handle and the receiving end the supervisor drains.
-    pub fn channel() -> (Handle, mpsc::UnboundedReceiver<Request>) {
+    /// A handle, the receiving end the supervisor drains, and the sender of the status it publishes.
+    pub fn channel(
+        status: Status,
+    ) -> (
+        Handle,
+        mpsc::UnboundedReceiver<Request>,
+        watch::Sender<Status>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Handle { tx }, rx)
+        let (status_tx, status) = watch::channel(status);
+        (Handle { tx, status }, rx, status_tx)
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, Fault> {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, EngineError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(make(reply))
-            .map_err(|_| Fault::ShutdownState)?;
-        rx.await.unwrap_or(Err(Fault::ShutdownState))
+            .map_err(|_| EngineError::ShuttingDown)?;
+        rx.await.unwrap_or(Err(EngineError::ShuttingDown))
     }
 
-    pub async fn start(&self, name: &str, wait: bool) -> Result<(), Fault> {
-        let name = name.to_string();
-        self.ask(|reply| Request::Start { name, wait, reply }).await
-    }
-
-    pub async fn stop(&self, name: &str, wait: bool) -> Result<(), Fault> {
-        let name = name.to_string();
-        self.ask(|reply| Request::Stop { name, wait, reply }).await
-    }
-
-    pub async fn signal(&self, name: &str, signal: i32) -> Result<(), Fault> {
-        let name = name.to_string();
-        self.ask(|reply| Request::Signal {
-            name,
-            signal,
-            reply,
-        })
-        .await
-    }
-
-    pub async fn info(&self, name: Option<&str>) -> Result<Vec<ProcessInfo>, Fault> {
-        let name = name.map(str::to_string);
-        self.ask(|reply| Request::Info { name, reply }).await
-    }
-
-    pub async fn state(&self) -> SupervisorState {
+    /// For the requests that cannot fail; `None` once the supervisor is gone.
+    async fn get<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Option<T> {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(Request::State { reply }).is_err() {
-            return SupervisorState::Shutdown;
-        }
-        rx.await.unwrap_or(SupervisorState::Shutdown)
-    }
-
-    /// The configuration in force; `None` once the supervisor is gone.
-    pub async fn config(&self) -> Option<Config> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::Config { reply }).ok()?;
-        rx.await.ok().map(|c| *c)
-    }
-
-    pub async fn shutdown(&self) -> Result<(), Fault> {
-        self.ask(|reply| Request::Shutdown { reply }).await
-    }
-
-    pub async fn reload(&self) -> Result<(), Fault> {
-        self.ask(|reply| Request::Reload { reply }).await
-    }
-
-    pub async fn reopen_logs(&self) -> Result<(), Fault> {
-        self.ask(|reply| Request::ReopenLogs { reply }).await
-    }
-
-    pub async fn reread(&self) -> Result<GroupChanges, String> {
-        let (reply, rx) = oneshot::channel();
-        let gone = || "the supervisor is shutting down".to_string();
-        self.tx
-            .send(Request::Reread { reply })
-            .map_err(|_| gone())?;
-        rx.await.unwrap_or_else(|_| Err(gone()))
-    }
-
-    pub async fn add_group(&self, name: &str) -> Result<(), Fault> {
-        let name = name.to_string();
-        self.ask(|reply| Request::AddGroup { name, reply }).await
-    }
-
-    pub async fn remove_group(&self, name: &str) -> Result<(), Fault> {
-        let name = name.to_string();
-        self.ask(|reply| Request::RemoveGroup { name, reply }).await
-    }
-
-    /// `None` once the supervisor is gone.
-    pub async fn group_configs(&self) -> Option<GroupConfigs> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::GroupConfigs { reply }).ok()?;
+        self.tx.send(make(reply)).ok()?;
         rx.await.ok()
     }
 
-    pub async fn stdin(&self, name: &str) -> Result<OwnedFd, Fault> {
-        let name = name.to_string();
-        self.ask(|reply| Request::Stdin { name, reply }).await
+    /// The status as it changes (the supervisor's state, the identifier after a reload).
+    pub fn status(&self) -> watch::Receiver<Status> {
+        self.status.clone()
     }
 
-    pub async fn read_log(
+    pub async fn reopen_logs(&self) -> Result<(), EngineError> {
+        self.ask(|reply| Request::ReopenLogs { reply }).await
+    }
+
+    /// The process named `group:name`, for callers that know names rather than ids (tests).
+    pub async fn find(&self, group: &str, name: &str) -> Option<ProcessInfo> {
+        self.processes()
+            .await
+            .into_iter()
+            .find(|p| p.group == group && p.name == name)
+    }
+}
+
+impl Engine for Handle {
+    fn identification(&self) -> String {
+        self.status.borrow().identification.clone()
+    }
+
+    fn state(&self) -> SupervisorState {
+        self.status.borrow().state
+    }
+
+    async fn processes(&self) -> Vec<ProcessInfo> {
+        self.get(|reply| Request::Processes { reply })
+            .await
+            .unwrap_or_default()
+    }
+
+    async fn start(&self, id: ProcessId, wait: bool) -> Result<(), EngineError> {
+        self.ask(|reply| Request::Start { id, wait, reply }).await
+    }
+
+    async fn stop(&self, id: ProcessId, wait: bool) -> Result<(), EngineError> {
+        self.ask(|reply| Request::Stop { id, wait, reply }).await
+    }
+
+    async fn signal(&self, id: ProcessId, signal: i32) -> Result<(), EngineError> {
+        self.ask(|reply| Request::Signal { id, signal, reply })
+            .await
+    }
+
+    async fn send_stdin(&self, id: ProcessId, data: &[u8]) -> Result<(), EngineError> {
+        let fd = self.ask(|reply| Request::Stdin { id, reply }).await?;
+        // Written here rather than by the supervisor: a child that does not read stalls only this
+        // request (until its client goes away), never the supervisor.
+        let mut pipe = tokio::net::unix::pipe::Sender::from_owned_fd(fd)
+            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        match pipe.write_all(data).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => Err(EngineError::NoFile(None)),
+            Err(e) => Err(EngineError::Failed(e.to_string())),
+        }
+    }
+
+    async fn read_log(
         &self,
-        name: &str,
+        id: ProcessId,
         stream: Stream,
         offset: i64,
         length: i64,
-    ) -> Result<Vec<u8>, Fault> {
-        let name = name.to_string();
+    ) -> Result<Vec<u8>, EngineError> {
         self.ask(|reply| Request::ReadLog {
-            name,
+            id,
             stream,
             offset,
             length,
@@ -481,16 +571,15 @@ impl Handle {
         .await
     }
 
-    pub async fn tail_log(
+    async fn tail_log(
         &self,
-        name: &str,
+        id: ProcessId,
         stream: Stream,
         offset: i64,
         length: i64,
-    ) -> Result<Tail, Fault> {
-        let name = name.to_string();
+    ) -> Result<Tail, EngineError> {
         self.ask(|reply| Request::TailLog {
-            name,
+            id,
             stream,
             offset,
             length,
@@ -499,13 +588,11 @@ impl Handle {
         .await
     }
 
-    /// `None`: every process. Returns the `(group, name)` of each process cleared.
-    pub async fn clear_logs(&self, name: Option<&str>) -> Result<Vec<(String, String)>, Fault> {
-        let name = name.map(str::to_string);
-        self.ask(|reply| Request::ClearLogs { name, reply }).await
+    async fn clear_logs(&self, id: ProcessId) -> Result<(), EngineError> {
+        self.ask(|reply| Request::ClearLogs { id, reply }).await
     }
 
-    pub async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, Fault> {
+    async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, EngineError> {
         self.ask(|reply| Request::ReadMainLog {
             offset,
             length,
@@ -514,7 +601,7 @@ impl Handle {
         .await
     }
 
-    pub async fn tail_main_log(&self, offset: i64, length: i64) -> Result<Tail, Fault> {
+    async fn tail_main_log(&self, offset: i64, length: i64) -> Result<Tail, EngineError> {
         self.ask(|reply| Request::TailMainLog {
             offset,
             length,
@@ -523,16 +610,39 @@ impl Handle {
         .await
     }
 
-    pub async fn clear_main_log(&self) -> Result<(), Fault> {
+    async fn clear_main_log(&self) -> Result<(), EngineError> {
         self.ask(|reply| Request::ClearMainLog { reply }).await
     }
-}
 
-/// supervisorctl's `group:name` split: `web` is `web:web`, `web:*` is the whole group (`None`).
-pub fn split_namespec(spec: &str) -> (&str, Option<&str>) {
-    match spec.split_once(':') {
-        Some((g, "*")) | Some((g, "")) => (g, None),
-        Some((g, p)) => (g, Some(p)),
-        None => (spec, Some(spec)),
+    async fn reread(&self) -> Result<GroupChanges, EngineError> {
+        self.ask(|reply| Request::Reread { reply }).await
     }
+
+    async fn add_group(&self, group: &str) -> Result<(), EngineError> {
+        let name = group.to_string();
+        self.ask(|reply| Request::AddGroup { name, reply }).await
+    }
+
+    async fn remove_group(&self, group: &str) -> Result<(), EngineError> {
+        let name = group.to_string();
+        self.ask(|reply| Request::RemoveGroup { name, reply }).await
+    }
+
+    async fn config_info(&self) -> Vec<ConfigInfo> {
+        self.get(|reply| Request::ConfigInfo { reply })
+            .await
+            .unwrap_or_default()
+    }
+
+    // Queued synchronously, so it is ordered before any later request of any client. Refused
+    // silently when a shutdown is already under way: nothing changes for the caller.
+    fn shutdown(&self) {
+        let _ = self.tx.send(Request::Shutdown);
+    }
+
+    fn restart(&self) {
+        let _ = self.tx.send(Request::Reload);
+    }
+
+    async fn remote_comm_event(&self, _kind: &str, _data: &str) {}
 }

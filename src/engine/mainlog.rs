@@ -15,7 +15,19 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
 use crate::config::model::{LogLevel, SupervisordSpec};
+use crate::engine::process::Level as Severity;
 use crate::logs::{MainLog, SupervisordFormat};
+
+/// Write one line to steward's main log at `level`.
+pub fn emit(level: Severity, msg: &str) {
+    match level {
+        Severity::Crit => tracing::error!(target: "crit", "{msg}"),
+        Severity::Error => tracing::error!("{msg}"),
+        Severity::Warn => tracing::warn!("{msg}"),
+        Severity::Info => tracing::info!("{msg}"),
+        Severity::Debug => tracing::debug!("{msg}"),
+    }
+}
 
 static CURRENT: RwLock<Option<MainLog>> = RwLock::new(None);
 /// Rank of the most verbose level written (see `rank`).

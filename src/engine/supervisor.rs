@@ -5,18 +5,20 @@
 //! there is none). A pid goes into the table in the same synchronous step as the spawn, so an exit can
 //! never be reaped for a pid we don't know yet.
 
-use std::collections::HashMap;
 use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::model::{Config, LogTarget, ProcessSpec};
+use crate::clock::epoch;
+use crate::config::model::{Config, GroupSpec, LogTarget, ProcessSpec};
 use crate::engine::api::{
-    split_namespec, Fault, Handle, ProcessInfo, ProcessState, Reply, Request, Stream,
+    EngineError, Handle, ProcessId, ProcessInfo, ProcessState, Reply, Request, Status, Stream,
     SupervisorState, Tail,
 };
+use crate::engine::mainlog::emit;
 use crate::engine::process::{Effect, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
@@ -39,27 +41,12 @@ pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
 pub type OnReload = Box<dyn FnMut(&Config) -> MainLog>;
 
 mod groups;
+mod table;
+
+use table::{Row, Table};
 
 /// A reply to send now, or `None` when the request was parked until its process settles.
-type Answer = Option<(Reply<()>, Result<(), Fault>)>;
-
-/// Write one line to steward's main log at `level`.
-pub fn emit(level: Level, msg: &str) {
-    match level {
-        Level::Crit => tracing::error!(target: "crit", "{msg}"),
-        Level::Error => tracing::error!("{msg}"),
-        Level::Warn => tracing::warn!("{msg}"),
-        Level::Info => tracing::info!("{msg}"),
-        Level::Debug => tracing::debug!("{msg}"),
-    }
-}
-
-fn epoch() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+type Answer = Option<(Reply<()>, Result<(), EngineError>)>;
 
 /// One row of the process table.
 struct Entry {
@@ -71,6 +58,12 @@ struct Entry {
     stdin: Option<OwnedFd>,
     start_waiters: Vec<Reply<()>>,
     stop_waiters: Vec<Reply<()>>,
+}
+
+impl Row for Entry {
+    fn spec(&self) -> &ProcessSpec {
+        &self.spec
+    }
 }
 
 /// An ordered stop in progress (shutdown or the first half of a reload).
@@ -91,8 +84,7 @@ enum Finish {
 /// The supervisor: process table, its request channel and the ordered-stop state.
 pub struct Supervisor {
     config: Config,
-    entries: Vec<Entry>,
-    by_pid: HashMap<i32, usize>,
+    table: Table<Entry>,
     ctx: SpawnContext,
     state: SupervisorState,
     stopping: Option<Stopping>,
@@ -103,8 +95,8 @@ pub struct Supervisor {
     on_reload: Option<OnReload>,
     /// The groups of the last `reloadConfig`; `None`: the config in force is the last one read.
     reread: Option<Vec<crate::config::model::GroupSpec>>,
-    /// `state` as others may read it without a round trip (the control server's `getState`).
-    state_tx: watch::Sender<SupervisorState>,
+    /// What others may read without a round trip (the control server's `getState`).
+    status: watch::Sender<Status>,
     /// Child log streams of the current config; replaced on reload.
     logs: Logs,
     main_log: MainLog,
@@ -127,38 +119,45 @@ pub fn server_url(config: &Config) -> Option<String> {
     })
 }
 
-fn build_entries(config: &Config) -> Vec<Entry> {
-    let mut entries = vec![];
-    for g in &config.groups {
-        for spec in &g.processes {
-            entries.push(Entry {
-                spec: spec.clone(),
-                proc: Process::new(&spec.name),
-                start_epoch: 0,
-                stop_epoch: 0,
-                stdin: None,
-                start_waiters: vec![],
-                stop_waiters: vec![],
-            });
-        }
-    }
-    entries
+/// Fresh rows for every process of `groups`, in start order.
+fn build_entries<'a>(groups: impl IntoIterator<Item = &'a GroupSpec>) -> Vec<Entry> {
+    groups
+        .into_iter()
+        .flat_map(|g| &g.processes)
+        .map(|spec| Entry {
+            spec: spec.clone(),
+            proc: Process::new(&spec.name),
+            start_epoch: 0,
+            stop_epoch: 0,
+            stdin: None,
+            start_waiters: vec![],
+            stop_waiters: vec![],
+        })
+        .collect()
+}
+
+fn table_of(config: &Config) -> Table<Entry> {
+    let mut table = Table::new();
+    table.extend(build_entries(&config.groups));
+    table
 }
 
 impl Supervisor {
     /// A supervisor for `config`, logging to `main_log` (see `mainlog::install`). Sets up the child log
     /// streams (AUTO names, cleanup of old AUTO files), so it runs after privileges are dropped.
     pub fn new(config: Config, reloader: Reloader, main_log: MainLog) -> Supervisor {
-        let (handle, rx) = Handle::channel();
+        let (handle, rx, status) = Handle::channel(Status {
+            state: SupervisorState::Running,
+            identification: config.supervisord.identifier.clone(),
+        });
         let ctx =
             SpawnContext::from_process(config.supervisord.environment.clone(), server_url(&config));
         Supervisor {
             logs: Logs::new(&config),
             main_log,
             pumps: vec![],
-            entries: build_entries(&config),
+            table: table_of(&config),
             config,
-            by_pid: HashMap::new(),
             ctx,
             state: SupervisorState::Running,
             stopping: None,
@@ -168,16 +167,11 @@ impl Supervisor {
             finish: None,
             on_reload: None,
             reread: None,
-            state_tx: watch::channel(SupervisorState::Running).0,
+            status,
         }
     }
 
-    /// The supervisor's state, updated as it changes (signals included, not only requests).
-    pub fn state_watch(&self) -> watch::Receiver<SupervisorState> {
-        self.state_tx.subscribe()
-    }
-
-    /// A sender for control requests; clone freely.
+    /// The engine's interface; clone freely.
     pub fn handle(&self) -> Handle {
         self.handle.clone()
     }
@@ -196,13 +190,13 @@ impl Supervisor {
                 return 2;
             }
         };
-        self.autostart(Instant::now());
+        self.autostart(self.table.ids(), Instant::now());
         loop {
             let now = Instant::now();
             self.fire_due(now);
             self.advance_stop(now);
             self.settle_waiters();
-            self.state_tx.send_replace(self.state);
+            self.publish();
             if let Some(finish) = self.finish.take() {
                 self.drain_pumps().await;
                 match finish {
@@ -245,13 +239,27 @@ impl Supervisor {
         }
     }
 
-    fn autostart(&mut self, now: Instant) {
-        for i in 0..self.entries.len() {
-            let e = &self.entries[i];
+    /// Tell the world the state and identification, if they changed.
+    fn publish(&self) {
+        self.status.send_if_modified(|s| {
+            let identification = &self.config.supervisord.identifier;
+            let changed = s.state != self.state || &s.identification != identification;
+            if changed {
+                s.state = self.state;
+                s.identification.clone_from(identification);
+            }
+            changed
+        });
+    }
+
+    /// Start the autostart processes among `ids` that were never started.
+    fn autostart(&mut self, ids: Vec<ProcessId>, now: Instant) {
+        for id in ids {
+            let e = &self.table[id];
             if e.spec.autostart && e.proc.laststart.is_none() {
                 let mut out = vec![];
-                if self.entries[i].proc.start(now, &mut out).is_ok() {
-                    self.apply(i, out);
+                if self.table[id].proc.start(now, &mut out).is_ok() {
+                    self.apply(id, out);
                 }
             }
         }
@@ -262,33 +270,33 @@ impl Supervisor {
     }
 
     fn fire_due(&mut self, now: Instant) {
-        for i in 0..self.entries.len() {
-            if matches!(self.entries[i].proc.deadline, Some((at, _)) if at <= now) {
+        for id in self.table.ids() {
+            if matches!(self.table[id].proc.deadline, Some((at, _)) if at <= now) {
                 let mut out = vec![];
                 let may = self.may_start();
-                let e = &mut self.entries[i];
+                let e = &mut self.table[id];
                 e.proc.on_deadline(&e.spec, now, may, &mut out);
-                self.apply(i, out);
+                self.apply(id, out);
             }
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         let procs = self
-            .entries
+            .table
             .iter()
-            .filter_map(|e| e.proc.deadline.map(|(at, _)| at));
+            .filter_map(|(_, e)| e.proc.deadline.map(|(at, _)| at));
         let report = self.stopping.as_ref().map(|s| s.next_report);
         procs.chain(report).min()
     }
 
-    /// Carry out what the state machine decided for entry `i`.
-    fn apply(&mut self, i: usize, effects: Vec<Effect>) {
+    /// Carry out what the state machine decided for process `id`.
+    fn apply(&mut self, id: ProcessId, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
                 Effect::Log(level, msg) => emit(level, &msg),
                 // A fresh clock: earlier spawns in this same step may have taken a while.
-                Effect::Spawn => self.spawn(i, Instant::now()),
+                Effect::Spawn => self.spawn(id, Instant::now()),
                 Effect::Kill { pid, signal, group } => {
                     let target = if group { -pid } else { pid };
                     // SAFETY: kill(2) with integer arguments; the pid is our live (or unreaped) child.
@@ -297,10 +305,10 @@ impl Supervisor {
                         let err = std::io::Error::last_os_error();
                         if err.raw_os_error() != Some(libc::ESRCH) {
                             let mut out = vec![];
-                            self.entries[i]
+                            self.table[id]
                                 .proc
                                 .signal_failed(&err.to_string(), &mut out);
-                            self.apply(i, out);
+                            self.apply(id, out);
                         }
                     }
                 }
@@ -308,15 +316,17 @@ impl Supervisor {
         }
     }
 
-    fn spawn(&mut self, i: usize, now: Instant) {
-        self.entries[i].start_epoch = epoch();
-        let result = spawn::spawn_process(&self.entries[i].spec, &self.ctx);
+    fn spawn(&mut self, id: ProcessId, now: Instant) {
+        self.table[id].start_epoch = epoch();
+        let result = spawn::spawn_process(&self.table[id].spec, &self.ctx);
         let mut out = vec![];
-        let e = &mut self.entries[i];
+        if let Ok(child) = &result {
+            // Into the table before anything else can run: the reaper must know this pid.
+            self.table.set_pid(child.pid, id);
+        }
+        let e = &mut self.table[id];
         match result {
             Ok(child) => {
-                // Into the table before anything else can run: the reaper must know this pid.
-                self.by_pid.insert(child.pid, i);
                 e.stdin = child.stdin;
                 self.pumps.retain(|p| !p.is_finished());
                 let pipes = [
@@ -338,7 +348,7 @@ impl Supervisor {
             }
             Err(err) => e.proc.spawn_failed(err.message(), &e.spec, now, &mut out),
         }
-        self.apply(i, out);
+        self.apply(id, out);
     }
 
     fn on_signal(&mut self, action: Action) {
@@ -385,7 +395,7 @@ impl Supervisor {
     }
 
     fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant) {
-        let Some(i) = self.by_pid.remove(&pid) else {
+        let Some(id) = self.table.take_pid(pid) else {
             emit(
                 Level::Info,
                 &format!("reaped unknown pid {pid} ({})", status.describe()),
@@ -393,12 +403,12 @@ impl Supervisor {
             return;
         };
         let may = self.may_start();
-        let e = &mut self.entries[i];
+        let e = &mut self.table[id];
         e.stop_epoch = epoch();
         e.stdin = None;
         let mut out = vec![];
         e.proc.exited(status, &e.spec, now, may, &mut out);
-        self.apply(i, out);
+        self.apply(id, out);
     }
 
     /// Start the ordered stop of everything: for a shutdown, or for a reload.
@@ -414,7 +424,7 @@ impl Supervisor {
             return;
         }
         // Pending autorestarts and retries won't happen any more.
-        for e in &mut self.entries {
+        for e in self.table.iter_mut() {
             if matches!(e.proc.state, ProcessState::Exited | ProcessState::Backoff) {
                 e.proc.deadline = None;
             }
@@ -441,16 +451,12 @@ impl Supervisor {
         };
         let mut groups = stopping.groups.clone();
         while let Some(group) = groups.first().cloned() {
-            let mut members: Vec<usize> = (0..self.entries.len())
-                .filter(|&i| self.entries[i].spec.group == group)
-                .collect();
-            members.sort_by(|&a, &b| {
-                let (a, b) = (&self.entries[a].spec, &self.entries[b].spec);
-                (b.priority, &b.name).cmp(&(a.priority, &a.name))
-            });
-            for &i in &members {
+            let mut members = self.table.group(&group);
+            // Stopped in reverse start order.
+            members.reverse();
+            for &id in &members {
                 let mut out = vec![];
-                let e = &mut self.entries[i];
+                let e = &mut self.table[id];
                 match e.proc.state {
                     ProcessState::Running | ProcessState::Starting => {
                         let _ = e.proc.stop(&e.spec, now, &mut out);
@@ -458,21 +464,21 @@ impl Supervisor {
                     ProcessState::Backoff => e.proc.give_up(),
                     _ => {}
                 }
-                self.apply(i, out);
+                self.apply(id, out);
             }
             if members
                 .iter()
-                .any(|&i| !self.entries[i].proc.state.is_stopped())
+                .any(|&id| !self.table[id].proc.state.is_stopped())
             {
                 break;
             }
             groups.remove(0);
         }
         let unstopped: Vec<&str> = self
-            .entries
+            .table
             .iter()
-            .filter(|e| !e.proc.state.is_stopped())
-            .map(|e| e.spec.name.as_str())
+            .filter(|(_, e)| !e.proc.state.is_stopped())
+            .map(|(_, e)| e.spec.name.as_str())
             .collect();
         let Some(stopping) = &mut self.stopping else {
             return;
@@ -515,25 +521,24 @@ impl Supervisor {
         }
         // Like a fresh start (supervisord runs its whole setup again): old AUTO logs go, new ones are named.
         self.logs = Logs::new(&self.config);
-        self.entries = build_entries(&self.config);
+        self.table = table_of(&self.config);
         self.reread = None;
-        self.by_pid.clear();
         self.state = SupervisorState::Running;
-        self.autostart(now);
+        self.autostart(self.table.ids(), now);
     }
 
     /// Answer start/stop waiters whose process has reached a verdict.
     fn settle_waiters(&mut self) {
-        for e in &mut self.entries {
+        for e in self.table.iter_mut() {
             let state = e.proc.state;
             if !e.start_waiters.is_empty() && state != ProcessState::Starting {
                 let verdict = if state == ProcessState::Running {
                     Ok(())
                 } else if e.proc.spawnerr.is_some() {
-                    // As supervisord: the detail is the name; the reason is in the process info.
-                    Err(Fault::SpawnError(e.spec.namespec()))
+                    // As supervisord: the reason is in the process info, not in the answer.
+                    Err(EngineError::SpawnFailed)
                 } else {
-                    Err(Fault::AbnormalTermination(e.spec.namespec()))
+                    Err(EngineError::AbnormalTermination)
                 };
                 for w in e.start_waiters.drain(..) {
                     let _ = w.send(verdict.clone());
@@ -547,62 +552,44 @@ impl Supervisor {
         }
     }
 
-    fn find(&self, namespec: &str) -> Result<usize, Fault> {
-        let (group, name) = split_namespec(namespec);
-        let bad = || Fault::BadName(namespec.to_string());
-        let name = name.ok_or_else(bad)?;
-        self.entries
-            .iter()
-            .position(|e| e.spec.group == group && e.spec.name == name)
-            .ok_or_else(bad)
+    /// `id` if it names a process of the table (ids of removed groups, or from before a reload,
+    /// name nothing).
+    fn row(&self, id: ProcessId) -> Result<ProcessId, EngineError> {
+        if self.table.contains(id) {
+            Ok(id)
+        } else {
+            Err(EngineError::BadName)
+        }
     }
 
     fn on_request(&mut self, req: Request) {
         let now = Instant::now();
-        let refuse_when_stopping = self.state != SupervisorState::Running;
+        if req.needs_running() && self.state != SupervisorState::Running {
+            refuse(req, EngineError::ShuttingDown);
+            return;
+        }
         match req {
-            Request::State { reply } => {
-                let _ = reply.send(self.state);
+            Request::Processes { reply } => {
+                let _ = reply.send(self.processes());
             }
-            Request::Config { reply } => {
-                let _ = reply.send(Box::new(self.config.clone()));
-            }
-            Request::Info { name, reply } => {
-                let _ = reply.send(self.info(name.as_deref()));
-            }
-            Request::Start { reply, .. }
-            | Request::Stop { reply, .. }
-            | Request::Signal { reply, .. }
-            | Request::Shutdown { reply }
-            | Request::Reload { reply }
-                if refuse_when_stopping =>
-            {
-                let _ = reply.send(Err(Fault::ShutdownState));
-            }
-            Request::Start { name, wait, reply } => {
-                if let Some(reply) = self.start_request(&name, wait, reply, now) {
-                    let _ = reply.0.send(reply.1);
+            Request::Start { id, wait, reply } => {
+                if let Some((reply, answer)) = self.start_request(id, wait, reply, now) {
+                    let _ = reply.send(answer);
                 }
             }
-            Request::Stop { name, wait, reply } => {
-                if let Some(reply) = self.stop_request(&name, wait, reply, now) {
-                    let _ = reply.0.send(reply.1);
+            Request::Stop { id, wait, reply } => {
+                if let Some((reply, answer)) = self.stop_request(id, wait, reply, now) {
+                    let _ = reply.send(answer);
                 }
             }
-            Request::Signal {
-                name,
-                signal,
-                reply,
-            } => {
-                let _ = reply.send(self.signal_request(&name, signal));
+            Request::Signal { id, signal, reply } => {
+                let _ = reply.send(self.signal_request(id, signal));
             }
-            Request::Shutdown { reply } => {
-                let _ = reply.send(Ok(()));
+            Request::Shutdown => {
                 emit(Level::Warn, "received shutdown request");
                 self.begin_stop(false, now);
             }
-            Request::Reload { reply } => {
-                let _ = reply.send(Ok(()));
+            Request::Reload => {
                 emit(Level::Warn, "received restart request");
                 self.begin_stop(true, now);
             }
@@ -611,25 +598,25 @@ impl Supervisor {
                 let _ = reply.send(Ok(()));
             }
             Request::ReadLog {
-                name,
+                id,
                 stream,
                 offset,
                 length,
                 reply,
             } => {
-                let _ = reply.send(self.read_log(&name, stream, offset, length));
+                let _ = reply.send(self.read_log(id, stream, offset, length));
             }
             Request::TailLog {
-                name,
+                id,
                 stream,
                 offset,
                 length,
                 reply,
             } => {
-                let _ = reply.send(self.find(&name).map(|i| {
+                let _ = reply.send(self.row(id).map(|id| {
                     let (bytes, offset, overflow) =
                         self.logs
-                            .tail(&self.entries[i].spec.namespec(), stream, offset, length);
+                            .tail(&self.table[id].spec.namespec(), stream, offset, length);
                     Tail {
                         bytes,
                         offset,
@@ -637,8 +624,10 @@ impl Supervisor {
                     }
                 }));
             }
-            Request::ClearLogs { name, reply } => {
-                let _ = reply.send(self.clear_logs(name.as_deref()));
+            Request::ClearLogs { id, reply } => {
+                let _ = reply.send(self.row(id).map(|id| {
+                    self.logs.clear(&self.table[id].spec.namespec());
+                }));
             }
             Request::ReadMainLog {
                 offset,
@@ -647,7 +636,7 @@ impl Supervisor {
             } => {
                 let path = self.main_log.path();
                 let read = self.main_log.read(offset, length);
-                let _ = reply.send(read.map_err(|e| read_fault(e, path.as_deref())));
+                let _ = reply.send(read.map_err(|e| read_error(e, path)));
             }
             Request::TailMainLog {
                 offset,
@@ -663,7 +652,7 @@ impl Supervisor {
                             overflow,
                         })
                     }
-                    None => Err(Fault::NoFile("None".into())),
+                    None => Err(EngineError::NoFile(None)),
                 };
                 let _ = reply.send(tail);
             }
@@ -676,13 +665,25 @@ impl Supervisor {
                         }
                         Ok(())
                     }
-                    p => Err(Fault::NoFile(
-                        p.map_or_else(|| "None".to_string(), |p| p.display().to_string()),
-                    )),
+                    p => Err(EngineError::NoFile(p)),
                 };
                 let _ = reply.send(answer);
             }
-            other => self.on_group_request(other, now),
+            Request::Reread { reply } => {
+                let _ = reply.send(self.reread());
+            }
+            Request::ConfigInfo { reply } => {
+                let _ = reply.send(self.config_info());
+            }
+            Request::AddGroup { name, reply } => {
+                let _ = reply.send(self.add_group(&name, now));
+            }
+            Request::RemoveGroup { name, reply } => {
+                let _ = reply.send(self.remove_group(&name));
+            }
+            Request::Stdin { id, reply } => {
+                let _ = reply.send(self.stdin_of(id));
+            }
         }
     }
 
@@ -696,39 +697,29 @@ impl Supervisor {
 
     fn read_log(
         &self,
-        name: &str,
+        id: ProcessId,
         stream: Stream,
         offset: i64,
         length: i64,
-    ) -> Result<Vec<u8>, Fault> {
-        let namespec = self.entries[self.find(name)?].spec.namespec();
+    ) -> Result<Vec<u8>, EngineError> {
+        let namespec = self.table[self.row(id)?].spec.namespec();
         self.logs
             .read(&namespec, stream, offset, length)
-            .map_err(|e| read_fault(e, self.logs.logfile(&namespec, stream).as_deref()))
+            .map_err(|e| read_error(e, self.logs.logfile(&namespec, stream)))
     }
 
-    fn clear_logs(&self, name: Option<&str>) -> Result<Vec<(String, String)>, Fault> {
-        let which = match name {
-            Some(n) => vec![self.find(n)?],
-            None => (0..self.entries.len()).collect(),
-        };
-        Ok(which
-            .into_iter()
-            .map(|i| {
-                let spec = &self.entries[i].spec;
-                self.logs.clear(&spec.namespec());
-                (spec.group.clone(), spec.name.clone())
-            })
-            .collect())
-    }
-
-    fn start_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
-        let i = match self.find(name) {
-            Ok(i) => i,
-            Err(f) => return Some((reply, Err(f))),
-        };
-        // Like startProcess: a missing or unusable command is a fault and leaves the state alone.
-        let spec = &self.entries[i].spec;
+    fn start_request(
+        &mut self,
+        id: ProcessId,
+        wait: bool,
+        reply: Reply<()>,
+        now: Instant,
+    ) -> Answer {
+        if let Err(e) = self.row(id) {
+            return Some((reply, Err(e)));
+        }
+        // Like startProcess: a missing or unusable command is refused and leaves the state alone.
+        let spec = &self.table[id].spec;
         if let Some(program) = spec.argv.first() {
             let path = spec
                 .environment
@@ -737,31 +728,24 @@ impl Supervisor {
                 .find(|(k, _)| k == "PATH")
                 .map(|(_, v)| std::ffi::OsString::from(v))
                 .or_else(|| std::env::var_os("PATH"));
-            match spawn::resolve_command(program, path.as_deref()) {
-                Err(SpawnError::NoFile(m)) => return Some((reply, Err(Fault::NoFile(m)))),
-                Err(SpawnError::NotExecutable(m)) => {
-                    return Some((reply, Err(Fault::NotExecutable(m))))
-                }
-                _ => {}
+            if let Err(e @ (SpawnError::NoFile(_) | SpawnError::NotExecutable(_))) =
+                spawn::resolve_command(program, path.as_deref())
+            {
+                return Some((reply, Err(EngineError::Command(e))));
             }
         }
         let mut out = vec![];
-        match self.entries[i].proc.start(now, &mut out) {
+        match self.table[id].proc.start(now, &mut out) {
             Ok(()) => {}
-            Err(Refused::AlreadyStarted) => {
-                return Some((reply, Err(Fault::AlreadyStarted(name.to_string()))))
-            }
+            Err(Refused::AlreadyStarted) => return Some((reply, Err(EngineError::AlreadyStarted))),
             Err(Refused::NotRunning) | Err(Refused::Unknown) => {
-                return Some((
-                    reply,
-                    Err(Fault::Failed(format!("{name} is in an unknown state"))),
-                ))
+                return Some((reply, Err(EngineError::UnknownState)))
             }
         }
-        self.apply(i, out);
-        let e = &mut self.entries[i];
+        self.apply(id, out);
+        let e = &mut self.table[id];
         if e.proc.state == ProcessState::Backoff || e.proc.state == ProcessState::Fatal {
-            return Some((reply, Err(Fault::SpawnError(name.to_string()))));
+            return Some((reply, Err(EngineError::SpawnFailed)));
         }
         if wait && e.proc.state == ProcessState::Starting {
             e.start_waiters.push(reply);
@@ -770,18 +754,23 @@ impl Supervisor {
         Some((reply, Ok(())))
     }
 
-    fn stop_request(&mut self, name: &str, wait: bool, reply: Reply<()>, now: Instant) -> Answer {
-        let i = match self.find(name) {
-            Ok(i) => i,
-            Err(f) => return Some((reply, Err(f))),
-        };
-        let mut out = vec![];
-        let e = &mut self.entries[i];
-        if let Err(_refused) = e.proc.stop(&e.spec, now, &mut out) {
-            return Some((reply, Err(Fault::NotRunning(name.to_string()))));
+    fn stop_request(
+        &mut self,
+        id: ProcessId,
+        wait: bool,
+        reply: Reply<()>,
+        now: Instant,
+    ) -> Answer {
+        if let Err(e) = self.row(id) {
+            return Some((reply, Err(e)));
         }
-        self.apply(i, out);
-        let e = &mut self.entries[i];
+        let mut out = vec![];
+        let e = &mut self.table[id];
+        if let Err(_refused) = e.proc.stop(&e.spec, now, &mut out) {
+            return Some((reply, Err(EngineError::NotRunning)));
+        }
+        self.apply(id, out);
+        let e = &mut self.table[id];
         if wait && !e.proc.state.is_stopped() {
             e.stop_waiters.push(reply);
             return None;
@@ -789,79 +778,108 @@ impl Supervisor {
         Some((reply, Ok(())))
     }
 
-    fn signal_request(&mut self, name: &str, signal: i32) -> Result<(), Fault> {
-        let i = self.find(name)?;
+    fn signal_request(&mut self, id: ProcessId, signal: i32) -> Result<(), EngineError> {
+        let e = &self.table[self.row(id)?];
         if !(1..=64).contains(&signal) {
-            return Err(Fault::BadSignal(signal.to_string()));
+            return Err(EngineError::BadSignal);
         }
-        let e = &self.entries[i];
         if !e.proc.state.is_signallable() || e.proc.pid <= 0 {
-            return Err(Fault::NotRunning(name.to_string()));
+            return Err(EngineError::NotRunning);
         }
         // SAFETY: kill(2) with integer arguments on our own child.
         if unsafe { libc::kill(e.proc.pid, signal) } != 0 {
-            return Err(Fault::Failed(std::io::Error::last_os_error().to_string()));
+            return Err(EngineError::Failed(
+                std::io::Error::last_os_error().to_string(),
+            ));
         }
         Ok(())
     }
 
-    fn info(&self, name: Option<&str>) -> Result<Vec<ProcessInfo>, Fault> {
+    fn processes(&self) -> Vec<ProcessInfo> {
         let now = epoch();
-        match name {
-            Some(n) => Ok(vec![self.info_of(self.find(n)?, now)]),
-            None => Ok((0..self.entries.len())
-                .map(|i| self.info_of(i, now))
-                .collect()),
-        }
+        self.table
+            .iter()
+            .map(|(id, e)| self.info_of(id, e, now))
+            .collect()
     }
 
-    fn info_of(&self, i: usize, now: i64) -> ProcessInfo {
-        let e = &self.entries[i];
+    fn info_of(&self, id: ProcessId, e: &Entry, now: i64) -> ProcessInfo {
         let namespec = e.spec.namespec();
-        let target_name = |t: &LogTarget, stream: Stream| match t {
-            LogTarget::None => String::new(),
-            LogTarget::Auto => self
-                .logs
-                .logfile(&namespec, stream)
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            LogTarget::Stdout => "/dev/stdout".into(),
-            LogTarget::Stderr => "/dev/stderr".into(),
-            LogTarget::Syslog => "syslog".into(),
-            LogTarget::File(p) => p.display().to_string(),
+        let file = |t: &LogTarget, stream: Stream| match t {
+            LogTarget::Auto => self.logs.logfile(&namespec, stream),
+            // Devices are not files to read back.
+            LogTarget::File(p) if p.starts_with("/dev/") => None,
+            LogTarget::File(p) => Some(p.clone()),
+            LogTarget::None | LogTarget::Stdout | LogTarget::Stderr | LogTarget::Syslog => None,
         };
-        let stdout_logfile = target_name(&e.spec.stdout.target, Stream::Stdout);
+        let stdout_logfile = file(&e.spec.stdout.target, Stream::Stdout);
         let stderr_logfile = if e.spec.redirect_stderr {
-            String::new()
+            None
         } else {
-            target_name(&e.spec.stderr.target, Stream::Stderr)
+            file(&e.spec.stderr.target, Stream::Stderr)
         };
-        let state = e.proc.state;
         ProcessInfo {
+            id,
             name: e.spec.name.clone(),
             group: e.spec.group.clone(),
             start: e.start_epoch,
             stop: e.stop_epoch,
             now,
-            state,
-            statename: state.name(),
+            state: e.proc.state,
             spawnerr: e.proc.spawnerr.clone().unwrap_or_default(),
-            exitstatus: e.proc.exitstatus,
+            exitstatus: e.proc.exitstatus.into(),
             stdout_logfile,
             stderr_logfile,
-            pid: e.proc.pid,
-            description: description(e, now),
+            pid: u32::try_from(e.proc.pid).unwrap_or(0),
         }
     }
 }
 
-/// supervisord's faults for a log read: `NO_FILE` names the file (`None` when there is none).
-fn read_fault(e: ReadError, path: Option<&std::path::Path>) -> Fault {
-    let shown = || path.map_or_else(|| "None".to_string(), |p| p.display().to_string());
+/// Answer a refused request with `error` (and drop the requests that take no answer).
+fn refuse(req: Request, error: EngineError) {
+    let e = error;
+    match req {
+        Request::Start { reply, .. }
+        | Request::Stop { reply, .. }
+        | Request::Signal { reply, .. }
+        | Request::AddGroup { reply, .. }
+        | Request::RemoveGroup { reply, .. }
+        | Request::ReopenLogs { reply }
+        | Request::ClearLogs { reply, .. }
+        | Request::ClearMainLog { reply } => {
+            let _ = reply.send(Err(e));
+        }
+        Request::Stdin { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Request::ReadLog { reply, .. } | Request::ReadMainLog { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Request::TailLog { reply, .. } | Request::TailMainLog { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Request::Reread { reply } => {
+            let _ = reply.send(Err(e));
+        }
+        // Nothing to refuse: a second shutdown changes nothing, and reads always have an answer.
+        Request::Shutdown
+        | Request::Reload
+        | Request::Processes { .. }
+        | Request::ConfigInfo { .. } => {}
+    }
+}
+
+/// A log read's failure: `NoFile` names the file when there is one.
+fn read_error(e: ReadError, path: Option<PathBuf>) -> EngineError {
     match e {
-        ReadError::NoFile => Fault::NoFile(shown()),
-        ReadError::BadArguments => Fault::BadArguments,
-        ReadError::Failed => Fault::Failed(shown()),
+        ReadError::NoFile => EngineError::NoFile(path),
+        ReadError::BadArguments => EngineError::BadArguments,
+        ReadError::Failed => EngineError::Failed(
+            path.as_deref()
+                .map(Path::display)
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+        ),
     }
 }
 
@@ -872,70 +890,11 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// supervisord's `description` (reference 3.5).
-fn description(e: &Entry, now: i64) -> String {
-    match e.proc.state {
-        ProcessState::Running => format!(
-            "pid {}, uptime {}",
-            e.proc.pid,
-            uptime((now - e.start_epoch).max(0))
-        ),
-        ProcessState::Stopped | ProcessState::Exited => {
-            if e.stop_epoch == 0 {
-                "Not started".into()
-            } else {
-                short_local_time(e.stop_epoch)
-            }
-        }
-        ProcessState::Fatal | ProcessState::Backoff => match &e.proc.spawnerr {
-            Some(s) if !s.is_empty() => s.clone(),
-            _ => format!("unknown error (try \"tail {}\")", e.spec.name),
-        },
-        ProcessState::Starting | ProcessState::Stopping | ProcessState::Unknown => String::new(),
-    }
-}
-
-/// Python's `str(timedelta(seconds=n))`: `0:00:05`, `1 day, 2:03:04`, `3 days, 0:00:00`.
-fn uptime(secs: i64) -> String {
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let hms = format!("{}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60);
-    match days {
-        0 => hms,
-        1 => format!("1 day, {hms}"),
-        d => format!("{d} days, {hms}"),
-    }
-}
-
-/// `%b %d %I:%M %p` in local time, e.g. `Nov 22 04:47 PM`.
-fn short_local_time(t: i64) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let t = t as libc::time_t;
-    // SAFETY: localtime_r fills a zeroed struct we own from a time_t we own.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&t, &mut tm);
-        tm
-    };
-    let hour12 = match tm.tm_hour % 12 {
-        0 => 12,
-        h => h,
-    };
-    let ampm = if tm.tm_hour < 12 { "AM" } else { "PM" };
-    format!(
-        "{} {:02} {:02}:{:02} {ampm}",
-        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
-        tm.tm_mday,
-        hour12,
-        tm.tm_min
-    )
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::config::model::*;
+    use crate::engine::api::Engine;
     use crate::engine::process::tests::spec;
     use std::sync::Mutex;
 
@@ -974,8 +933,8 @@ pub(crate) mod tests {
             let run = sup.run();
             let drive = async {
                 body(h.clone()).await;
-                // The body may have shut down already.
-                let _ = h.shutdown().await;
+                // The body may have shut down already; a second request changes nothing.
+                h.shutdown();
             };
             let (code, ()) =
                 tokio::time::timeout(Duration::from_secs(20), async { tokio::join!(run, drive) })
@@ -986,18 +945,31 @@ pub(crate) mod tests {
     }
 
     async fn info(h: &Handle, name: &str) -> ProcessInfo {
-        h.info(Some(name)).await.unwrap().remove(0)
+        h.find(name, name).await.expect("a process of that name")
+    }
+
+    async fn id(h: &Handle, name: &str) -> ProcessId {
+        info(h, name).await.id
+    }
+
+    /// Poll (with a deadline) until `check` holds.
+    async fn until<F: FnMut() -> Fut, Fut: std::future::Future<Output = bool>>(
+        what: &str,
+        mut check: F,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !check().await {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     async fn wait_state(h: &Handle, name: &str, state: ProcessState) -> ProcessInfo {
-        for _ in 0..500 {
-            let i = info(h, name).await;
-            if i.state == state {
-                return i;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("{name} never reached {state:?}: {:?}", info(h, name).await);
+        until(&format!("{name} to be {state:?}"), || async {
+            info(h, name).await.state == state
+        })
+        .await;
+        info(h, name).await
     }
 
     fn quick(name: &str, argv: &[&str]) -> ProcessSpec {
@@ -1008,61 +980,62 @@ pub(crate) mod tests {
         s
     }
 
+    /// A program that ignores SIGTERM, and the file it creates once it does.
+    fn stubborn(name: &str, dir: &Path) -> (ProcessSpec, PathBuf) {
+        let ready = dir.join(format!("{name}.ready"));
+        let script = format!(
+            "trap '' TERM; touch {}; while :; do sleep 1; done",
+            ready.display()
+        );
+        let mut s = quick(name, &["sh", "-c", &script]);
+        s.autostart = true;
+        s.stopwaitsecs = 1;
+        s.killasgroup = true;
+        (s, ready)
+    }
+
     #[test]
     fn start_stop_signal_info() {
         let mut sleeper = quick("sleeper", &["sleep", "1000"]);
         sleeper.autorestart = AutoRestart::Never;
         let code = with_supervisor(vec![sleeper], |h| async move {
             let i = info(&h, "sleeper").await;
+            assert_eq!((i.state, i.start, i.pid), (ProcessState::Stopped, 0, 0));
+            let sleeper = i.id;
             assert_eq!(
-                (i.state, i.description.as_str()),
-                (ProcessState::Stopped, "Not started")
+                h.signal(sleeper, libc::SIGUSR1).await,
+                Err(EngineError::NotRunning)
             );
-            assert_eq!(
-                h.signal("sleeper", libc::SIGUSR1).await,
-                Err(Fault::NotRunning("sleeper".into()))
-            );
-            h.start("sleeper", true).await.unwrap();
+            h.start(sleeper, true).await.unwrap();
             let i = info(&h, "sleeper").await;
             assert_eq!(i.state, ProcessState::Running);
-            assert!(i.pid > 0);
-            assert_eq!(i.description, format!("pid {}, uptime 0:00:00", i.pid));
-            assert_eq!(i.statename, "RUNNING");
-            assert!(matches!(
-                h.start("sleeper", true).await,
-                Err(Fault::AlreadyStarted(_))
-            ));
-            h.stop("sleeper", true).await.unwrap();
+            assert!(i.pid > 0 && i.start > 0 && i.now >= i.start);
+            assert_eq!(
+                h.start(sleeper, true).await,
+                Err(EngineError::AlreadyStarted)
+            );
+            h.stop(sleeper, true).await.unwrap();
             let i = info(&h, "sleeper").await;
             assert_eq!(
                 (i.state, i.pid, i.exitstatus),
                 (ProcessState::Stopped, 0, -1)
             );
             assert!(i.stop > 0 && i.start > 0);
-            assert!(matches!(
-                h.stop("sleeper", true).await,
-                Err(Fault::NotRunning(_))
-            ));
+            assert_eq!(h.stop(sleeper, true).await, Err(EngineError::NotRunning));
             // A signal goes to the process; USR1 kills sleep, which is not expected, no autorestart.
-            h.start("sleeper", false).await.unwrap();
-            h.signal("sleeper", libc::SIGUSR1).await.unwrap();
+            h.start(sleeper, false).await.unwrap();
+            h.signal(sleeper, libc::SIGUSR1).await.unwrap();
             let i = wait_state(&h, "sleeper", ProcessState::Exited).await;
             assert_eq!(i.exitstatus, -1);
-            assert_eq!(
-                h.signal("sleeper", 999).await,
-                Err(Fault::BadSignal("999".into()))
-            );
-            assert!(matches!(
-                h.info(Some("nosuch")).await,
-                Err(Fault::BadName(_))
-            ));
-            assert!(matches!(
-                h.start("sleeper:nosuch", false).await,
-                Err(Fault::BadName(_))
-            ));
-            assert_eq!(h.state().await, SupervisorState::Running);
-            let c = h.config().await.unwrap();
-            assert_eq!(c.groups[0].processes[0].name, "sleeper");
+            assert_eq!(h.signal(sleeper, 999).await, Err(EngineError::BadSignal));
+            // An id that names nothing.
+            let stale = ProcessId(sleeper.0 + 1000);
+            assert_eq!(h.start(stale, false).await, Err(EngineError::BadName));
+            assert_eq!(h.clear_logs(stale).await, Err(EngineError::BadName));
+            assert_eq!(h.state(), SupervisorState::Running);
+            assert_eq!(h.identification(), "supervisor");
+            let c = h.config_info().await;
+            assert_eq!((c[0].spec.name.as_str(), c[0].inuse), ("sleeper", true));
         });
         assert_eq!(code, 0);
     }
@@ -1078,8 +1051,8 @@ pub(crate) mod tests {
         baddir.startretries = 0;
         with_supervisor(vec![flaky, missing, baddir], |h| async move {
             assert_eq!(
-                h.start("flaky", true).await,
-                Err(Fault::SpawnError("flaky".into()))
+                h.start(id(&h, "flaky").await, true).await,
+                Err(EngineError::SpawnFailed)
             );
             let i = info(&h, "flaky").await;
             assert_eq!(i.state, ProcessState::Fatal);
@@ -1088,41 +1061,34 @@ pub(crate) mod tests {
                 "Exited too quickly (process log may have details)"
             );
             assert_eq!(
-                h.start("missing", true).await,
-                Err(Fault::NoFile(
+                h.start(id(&h, "missing").await, true).await,
+                Err(EngineError::Command(SpawnError::NoFile(
                     "can't find command '/nonexistent/thing'".into()
-                ))
+                )))
             );
             assert_eq!(info(&h, "missing").await.state, ProcessState::Stopped);
             assert_eq!(
-                h.start("baddir", true).await,
-                Err(Fault::SpawnError("baddir".into()))
+                h.start(id(&h, "baddir").await, true).await,
+                Err(EngineError::SpawnFailed)
             );
             let i = info(&h, "baddir").await;
             assert_eq!(i.state, ProcessState::Fatal);
-            assert_eq!(i.description, "couldn't chdir to /nonexistent-dir: ENOENT");
+            assert_eq!(i.spawnerr, "couldn't chdir to /nonexistent-dir: ENOENT");
         });
     }
 
     #[test]
     fn shutdown_stops_in_reverse_priority_and_kills_stubborn() {
+        let dir = tempfile::tempdir().unwrap();
         let mut a = quick("a", &["sleep", "1000"]);
         a.autostart = true;
         a.priority = 1;
-        let mut b = quick(
-            "b",
-            &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
-        );
-        b.autostart = true;
+        let (mut b, ready) = stubborn("b", dir.path());
         b.priority = 2;
-        b.stopwaitsecs = 1;
-        b.killasgroup = true;
         let started = Instant::now();
         let code = with_supervisor(vec![a, b], |h| async move {
             wait_state(&h, "a", ProcessState::Running).await;
-            wait_state(&h, "b", ProcessState::Running).await;
-            // Let sh install its trap before the shutdown.
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            until("b to ignore TERM", || async { ready.exists() }).await;
         });
         assert_eq!(code, 0);
         assert!(started.elapsed() >= Duration::from_secs(1));
@@ -1131,21 +1097,17 @@ pub(crate) mod tests {
 
     #[test]
     fn requests_during_shutdown_fault() {
-        let mut a = quick(
-            "a",
-            &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
-        );
-        a.autostart = true;
-        a.stopwaitsecs = 1;
-        a.killasgroup = true;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, ready) = stubborn("a", dir.path());
         with_supervisor(vec![a], |h| async move {
-            wait_state(&h, "a", ProcessState::Running).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let h2 = h.clone();
-            h2.shutdown().await.unwrap();
-            assert_eq!(h2.state().await, SupervisorState::Shutdown);
-            assert_eq!(h2.start("a", false).await, Err(Fault::ShutdownState));
-            assert_eq!(info(&h2, "a").await.state, ProcessState::Stopping);
+            until("a to ignore TERM", || async { ready.exists() }).await;
+            let a = id(&h, "a").await;
+            h.shutdown();
+            // Queued after the shutdown, so refused; reads are still answered.
+            assert_eq!(h.start(a, false).await, Err(EngineError::ShuttingDown));
+            assert_eq!(h.add_group("a").await, Err(EngineError::ShuttingDown));
+            assert_eq!(h.state(), SupervisorState::Shutdown);
+            assert_eq!(info(&h, "a").await.state, ProcessState::Stopping);
         });
     }
 
@@ -1157,63 +1119,52 @@ pub(crate) mod tests {
         talk.autorestart = AutoRestart::Never;
         talk.stdout.target = LogTarget::File(file.clone());
         with_supervisor(vec![talk], |h| async move {
-            h.start("talk", false).await.unwrap();
-            let tail = loop {
-                let t = h.tail_log("talk", Stream::Stdout, 0, 100).await.unwrap();
-                if t.offset == 6 {
-                    break t;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            };
+            let talk = id(&h, "talk").await;
+            h.start(talk, false).await.unwrap();
+            until("stdout in the file", || async {
+                h.tail_log(talk, Stream::Stdout, 0, 100)
+                    .await
+                    .unwrap()
+                    .offset
+                    == 6
+            })
+            .await;
+            let tail = h.tail_log(talk, Stream::Stdout, 0, 100).await.unwrap();
             assert_eq!(
                 (tail.bytes.as_slice(), tail.overflow),
                 (&b"hello\n"[..], false)
             );
             assert_eq!(
-                h.read_log("talk", Stream::Stdout, 1, 3).await.unwrap(),
+                h.read_log(talk, Stream::Stdout, 1, 3).await.unwrap(),
                 b"ell"
             );
             assert_eq!(
-                h.read_log("talk", Stream::Stdout, -1, 5).await,
-                Err(Fault::BadArguments)
+                h.read_log(talk, Stream::Stdout, -1, 5).await,
+                Err(EngineError::BadArguments)
             );
             // stderr=NONE has no file but an in-memory tail.
-            let err = loop {
-                let t = h.tail_log("talk", Stream::Stderr, 0, 100).await.unwrap();
-                if t.offset == 5 {
-                    break t;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            };
+            until("stderr in memory", || async {
+                h.tail_log(talk, Stream::Stderr, 0, 100)
+                    .await
+                    .unwrap()
+                    .offset
+                    == 5
+            })
+            .await;
+            let err = h.tail_log(talk, Stream::Stderr, 0, 100).await.unwrap();
             assert_eq!(err.bytes, b"oops\n");
-            assert!(matches!(
-                h.read_log("nosuch", Stream::Stdout, 0, 0).await,
-                Err(Fault::BadName(_))
-            ));
             assert_eq!(
-                h.clear_logs(None).await.unwrap(),
-                vec![("talk".to_string(), "talk".to_string())]
+                h.read_log(ProcessId(talk.0 + 1), Stream::Stdout, 0, 0)
+                    .await,
+                Err(EngineError::BadName)
             );
-            assert_eq!(h.read_log("talk", Stream::Stdout, 0, 0).await.unwrap(), b"");
+            h.clear_logs(talk).await.unwrap();
+            assert_eq!(h.read_log(talk, Stream::Stdout, 0, 0).await.unwrap(), b"");
             // The test config's main log goes nowhere.
-            assert_eq!(
-                h.read_main_log(0, 0).await,
-                Err(Fault::NoFile("None".into()))
-            );
-            assert_eq!(h.clear_main_log().await, Err(Fault::NoFile("None".into())));
-            assert_eq!(
-                info(&h, "talk").await.stdout_logfile,
-                file.display().to_string()
-            );
+            assert_eq!(h.read_main_log(0, 0).await, Err(EngineError::NoFile(None)));
+            assert_eq!(h.clear_main_log().await, Err(EngineError::NoFile(None)));
+            assert_eq!(info(&h, "talk").await.stdout_logfile, Some(file.clone()));
+            assert_eq!(info(&h, "talk").await.stderr_logfile, None);
         });
-    }
-
-    #[test]
-    fn description_formats() {
-        assert_eq!(uptime(5), "0:00:05");
-        assert_eq!(uptime(3600 * 25 + 61), "1 day, 1:01:01");
-        assert_eq!(uptime(86_400 * 3), "3 days, 0:00:00");
-        let t = short_local_time(0);
-        assert!(t.ends_with("AM") || t.ends_with("PM"), "{t}");
     }
 }

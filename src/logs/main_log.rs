@@ -200,14 +200,11 @@ pub fn timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = now.as_secs() as libc::time_t;
+    let secs = now.as_secs() as i64;
     let millis = now.subsec_millis();
-    // SAFETY: all-zero bytes are a valid `tm` (plain integers and a nullable pointer).
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: localtime_r only writes into `tm`, which lives across the call.
-    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
+    let Some(tm) = crate::clock::local(secs) else {
         return format!("{secs},{millis:03}");
-    }
+    };
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{millis:03}",
         tm.tm_year + 1900,

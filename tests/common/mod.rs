@@ -2,6 +2,7 @@
 //! nothing sleeps as synchronisation.
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod http;
 
 use std::path::{Path, PathBuf};

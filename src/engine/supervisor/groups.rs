@@ -2,15 +2,16 @@
 //! and `sendProcessStdin` (supervisord's "update" semantics, reference 2.6).
 //!
 //! Kept apart from the event loop: each handler answers at once and only edits the process table
-//! between two loop iterations, so the single-owner rule of the supervisor still holds.
+//! between two loop iterations, so the single-owner rule of the supervisor still holds. A removed
+//! group's rows, ids and log streams go with it; the other rows keep their ids.
 
+use std::os::fd::OwnedFd;
 use std::time::Instant;
 
-use super::{build_entries, emit, Supervisor};
+use super::{build_entries, Supervisor};
 use crate::config::model::{GroupSpec, ProcessSpec};
-use crate::engine::api::{
-    split_namespec, Fault, GroupChanges, GroupConfigs, ProcessState, Request, SupervisorState,
-};
+use crate::engine::api::{ConfigInfo, EngineError, GroupChanges, ProcessId, ProcessState};
+use crate::engine::mainlog::emit;
 use crate::engine::process::Level;
 
 /// Group configs compared the way supervisord compares them: by what they configure, not by where
@@ -55,59 +56,38 @@ pub(crate) fn diff(active: &[GroupSpec], new: &[GroupSpec]) -> GroupChanges {
 }
 
 impl Supervisor {
-    pub(super) fn on_group_request(&mut self, req: Request, now: Instant) {
-        let running = self.state == SupervisorState::Running;
-        match req {
-            Request::Reread { reply } => {
-                let _ = reply.send(self.reread());
-            }
-            Request::GroupConfigs { reply } => {
-                let groups = self
-                    .reread
-                    .clone()
-                    .unwrap_or_else(|| self.config.groups.clone());
-                let active = self.config.groups.iter().map(|g| g.name.clone()).collect();
-                let _ = reply.send(GroupConfigs { groups, active });
-            }
-            Request::AddGroup { reply, .. } | Request::RemoveGroup { reply, .. } if !running => {
-                let _ = reply.send(Err(Fault::ShutdownState));
-            }
-            Request::Stdin { reply, .. } if !running => {
-                let _ = reply.send(Err(Fault::ShutdownState));
-            }
-            Request::AddGroup { name, reply } => {
-                let _ = reply.send(self.add_group(&name, now));
-            }
-            Request::RemoveGroup { name, reply } => {
-                let _ = reply.send(self.remove_group(&name));
-            }
-            Request::Stdin { name, reply } => {
-                let _ = reply.send(self.stdin_of(&name));
-            }
-            // Everything else is answered by the main request handler.
-            other => emit(
-                Level::Debug,
-                &format!("request not handled here: {other:?}"),
-            ),
-        }
-    }
-
-    fn reread(&mut self) -> Result<GroupChanges, String> {
-        let config = (self.reloader)()?;
+    pub(super) fn reread(&mut self) -> Result<GroupChanges, EngineError> {
+        let config = (self.reloader)().map_err(EngineError::CantReread)?;
         let changes = diff(&self.config.groups, &config.groups);
         self.reread = Some(config.groups);
         Ok(changes)
     }
 
-    fn add_group(&mut self, name: &str, now: Instant) -> Result<(), Fault> {
+    /// The last read configuration's processes, in start order, and whether each group is active.
+    pub(super) fn config_info(&self) -> Vec<ConfigInfo> {
+        let groups = self.reread.as_ref().unwrap_or(&self.config.groups);
+        groups
+            .iter()
+            .flat_map(|g| {
+                let inuse = self.config.group(&g.name).is_some();
+                g.processes.iter().map(move |spec| ConfigInfo {
+                    spec: spec.clone(),
+                    group_priority: g.priority,
+                    inuse,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn add_group(&mut self, name: &str, now: Instant) -> Result<(), EngineError> {
         if self.config.group(name).is_some() {
-            return Err(Fault::AlreadyAdded(name.to_string()));
+            return Err(EngineError::AlreadyAdded);
         }
         let available = self.reread.as_ref().unwrap_or(&self.config.groups);
         let Some(group) = available.iter().find(|g| g.name == name).cloned() else {
-            return Err(Fault::BadName(name.to_string()));
+            return Err(EngineError::BadName);
         };
-        // Keep both the groups and the table in start order, which `info` and the ordered
+        // Keep both the groups and the table in start order, which `processes` and the ordered
         // shutdown rely on.
         let key = |g: &GroupSpec| (g.priority, g.name.clone());
         let at = self
@@ -116,96 +96,57 @@ impl Supervisor {
             .iter()
             .position(|g| key(g) > key(&group))
             .unwrap_or(self.config.groups.len());
-        let first: usize = self.config.groups[..at]
+        let before: Vec<&str> = self.config.groups[..at]
             .iter()
-            .map(|g| self.entries_of(&g.name).len())
-            .sum();
-        let mut one = self.config.clone();
-        one.groups = vec![group.clone()];
-        let new = build_entries(&one);
-        let n = new.len();
+            .map(|g| g.name.as_str())
+            .collect();
+        let first = self.table.count_in(&before);
+        let rows = build_entries(std::slice::from_ref(&group));
+        for row in &rows {
+            self.logs.add_process(&row.spec);
+        }
         self.config.groups.insert(at, group);
-        self.entries.splice(first..first, new);
-        for i in self.by_pid.values_mut() {
-            if *i >= first {
-                *i += n;
-            }
-        }
+        let ids = self.table.insert(first, rows);
         emit(Level::Info, &format!("added process group {name}"));
-        for i in first..first + n {
-            if self.entries[i].spec.autostart {
-                let mut out = vec![];
-                if self.entries[i].proc.start(now, &mut out).is_ok() {
-                    self.apply(i, out);
-                }
-            }
-        }
+        self.autostart(ids, now);
         Ok(())
     }
 
-    fn remove_group(&mut self, name: &str) -> Result<(), Fault> {
+    pub(super) fn remove_group(&mut self, name: &str) -> Result<(), EngineError> {
         let Some(at) = self.config.groups.iter().position(|g| g.name == name) else {
-            return Err(Fault::BadName(name.to_string()));
+            return Err(EngineError::BadName);
         };
-        let members = self.entries_of(name);
-        if members
-            .iter()
-            .any(|&i| !self.entries[i].proc.state.is_stopped())
+        if self
+            .table
+            .group(name)
+            .into_iter()
+            .any(|id| !self.table[id].proc.state.is_stopped())
         {
-            return Err(Fault::StillRunning(name.to_string()));
+            return Err(EngineError::StillRunning);
         }
         // The group stays in the last read configuration (`avail`, a later add), as in supervisord.
         if self.reread.is_none() {
             self.reread = Some(self.config.groups.clone());
         }
         self.config.groups.remove(at);
-        let mut old = 0usize;
-        let mut remap = Vec::with_capacity(self.entries.len());
-        for e in &self.entries {
-            remap.push((e.spec.group != name).then_some(old));
-            if e.spec.group != name {
-                old += 1;
-            }
-        }
-        self.entries.retain(|e| e.spec.group != name);
-        // Stopped processes have no pid in the table, so every pid keeps an entry.
-        self.by_pid
-            .retain(|_, i| remap.get(*i).copied().flatten().is_some());
-        for i in self.by_pid.values_mut() {
-            if let Some(Some(n)) = remap.get(*i) {
-                *i = *n;
-            }
+        // Stopped processes have no pid in the table; their log streams go with them.
+        for row in self.table.remove_group(name) {
+            self.logs.remove_process(&row.spec.namespec());
         }
         emit(Level::Info, &format!("removed process group {name}"));
         Ok(())
     }
 
-    fn entries_of(&self, group: &str) -> Vec<usize> {
-        (0..self.entries.len())
-            .filter(|&i| self.entries[i].spec.group == group)
-            .collect()
-    }
-
     /// As supervisord's `sendProcessStdin`: not running (or being killed) is NOT_RUNNING; running
     /// without a stdin pipe is NO_FILE.
-    fn stdin_of(&self, namespec: &str) -> Result<std::os::fd::OwnedFd, Fault> {
-        let (group, name) = split_namespec(namespec);
-        let e = name
-            .and_then(|n| {
-                self.entries
-                    .iter()
-                    .find(|e| e.spec.group == group && e.spec.name == n)
-            })
-            .ok_or_else(|| Fault::BadName(namespec.to_string()))?;
+    pub(super) fn stdin_of(&self, id: ProcessId) -> Result<OwnedFd, EngineError> {
+        let e = self.table.get(id).ok_or(EngineError::BadName)?;
         if e.proc.pid <= 0 || e.proc.killing || e.proc.state == ProcessState::Stopping {
-            return Err(Fault::NotRunning(namespec.to_string()));
+            return Err(EngineError::NotRunning);
         }
-        let fd = e
-            .stdin
-            .as_ref()
-            .ok_or_else(|| Fault::NoFile(namespec.to_string()))?;
+        let fd = e.stdin.as_ref().ok_or(EngineError::NoFile(None))?;
         fd.try_clone()
-            .map_err(|err| Fault::Failed(format!("{namespec}: {err}")))
+            .map_err(|err| EngineError::Failed(err.to_string()))
     }
 }
 

@@ -1,16 +1,18 @@
-//! An in-memory [`Backend`] with a process table, so the server, the client and `steward ctl` can be
-//! tested end to end without the engine. Transitions are immediate: start goes straight to RUNNING
-//! (or to the refusal configured for the process), stop straight to STOPPED.
+//! An in-memory [`Engine`] with a process table, so the server, the client and `steward ctl` can be
+//! tested end to end without the supervisor. Transitions are immediate: start goes straight to
+//! RUNNING (or to the refusal configured for the process), stop straight to STOPPED. Test-only: it
+//! lives here, not in the steward binary.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::model::{ConsolePrefix, LogSpec, LogTarget, ProcessSpec};
-use crate::control::backend::{
-    ActionError, Backend, ConfigChanges, ConfigInfo, LogError, LogTail, ProcessInfo, ProcessState,
-    Stream, SupervisorState,
+use steward::config::model::{ConsolePrefix, LogSpec, LogTarget, ProcessSpec};
+use steward::engine::api::{
+    ConfigInfo, Engine, EngineError, GroupChanges, ProcessId, ProcessInfo, ProcessState, Stream,
+    SupervisorState, Tail,
 };
-use crate::logs::tail::{self, ReadError, TailBuffer};
+use steward::logs::tail::{self, ReadError, TailBuffer};
 
 /// One process of the fake table.
 #[derive(Debug, Clone)]
@@ -18,8 +20,8 @@ pub struct FakeProcess {
     pub info: ProcessInfo,
     pub spec: ProcessSpec,
     pub group_priority: i64,
-    /// What `start` answers instead of starting (e.g. `SpawnError`), leaving the process FATAL.
-    pub start_error: Option<ActionError>,
+    /// What `start` answers instead of starting (e.g. `SpawnFailed`, which leaves it FATAL).
+    pub start_error: Option<EngineError>,
     /// How long `start` with `wait` takes (as startsecs would).
     pub start_delay: std::time::Duration,
 }
@@ -32,7 +34,7 @@ pub struct FakeState {
     pub processes: Vec<FakeProcess>,
     /// Groups a re-read would find but that are not active yet.
     pub available: Vec<FakeProcess>,
-    pub changes: Result<ConfigChanges, String>,
+    pub changes: Result<GroupChanges, EngineError>,
     pub main_log: Option<PathBuf>,
     pub signals: Vec<(String, i32)>,
     pub stdin: Vec<(String, String)>,
@@ -40,16 +42,19 @@ pub struct FakeState {
     pub restarts: u32,
     /// Calls of `start` so far (counted on entry, before any wait).
     pub starts_begun: u32,
-    /// In-memory tails of streams without a log file, by namespec (see [`FakeBackend::output`]).
+    /// In-memory tails of streams without a log file, by namespec (see [`FakeEngine::output`]).
     pub memory: Vec<(String, Stream, TailBuffer)>,
     next_pid: u32,
 }
 
-/// The fake backend. Interior mutability is enough: everything runs on one thread.
+/// The fake engine. Interior mutability is enough: everything runs on one thread.
 #[derive(Debug)]
-pub struct FakeBackend {
+pub struct FakeEngine {
     pub inner: RefCell<FakeState>,
 }
+
+/// Ids unique across every fake in the test binary, like the engine's.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -86,6 +91,7 @@ impl FakeProcess {
         };
         FakeProcess {
             info: ProcessInfo {
+                id: ProcessId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
                 name: name.into(),
                 group: group.into(),
                 state: ProcessState::Stopped,
@@ -115,21 +121,21 @@ impl FakeProcess {
         self
     }
 
-    pub fn failing(mut self, e: ActionError) -> FakeProcess {
+    pub fn failing(mut self, e: EngineError) -> FakeProcess {
         self.start_error = Some(e);
         self
     }
 }
 
-impl FakeBackend {
-    pub fn new(processes: Vec<FakeProcess>) -> FakeBackend {
-        FakeBackend {
+impl FakeEngine {
+    pub fn new(processes: Vec<FakeProcess>) -> FakeEngine {
+        FakeEngine {
             inner: RefCell::new(FakeState {
                 identification: "supervisor".into(),
                 state: SupervisorState::Running,
                 processes,
                 available: Vec::new(),
-                changes: Ok(ConfigChanges::default()),
+                changes: Ok(GroupChanges::default()),
                 main_log: None,
                 signals: Vec::new(),
                 stdin: Vec::new(),
@@ -152,7 +158,11 @@ impl FakeBackend {
         let mut s = self.inner.borrow_mut();
         s.next_pid += 1;
         let pid = s.next_pid;
-        if let Some(p) = find(&mut s.processes, group, name) {
+        if let Some(p) = s
+            .processes
+            .iter_mut()
+            .find(|p| p.info.group == group && p.info.name == name)
+        {
             p.info.state = ProcessState::Running;
             p.info.pid = pid;
             p.info.start = now();
@@ -161,7 +171,7 @@ impl FakeBackend {
 }
 
 /// Where a stream's log is: its file, or (console only, NONE) an in-memory tail as the engine keeps.
-/// A stream without a file that was never given [`FakeBackend::output`] answers as supervisord does
+/// A stream without a file that was never given [`FakeEngine::output`] answers as supervisord does
 /// for a process without a log, so wire-parity tests can compare those answers.
 enum Source<'a> {
     File(PathBuf),
@@ -169,13 +179,8 @@ enum Source<'a> {
     Nothing,
 }
 
-fn log_source<'a>(
-    s: &'a mut FakeState,
-    group: &str,
-    name: &str,
-    stream: Stream,
-) -> Result<Source<'a>, LogError> {
-    let p = find(&mut s.processes, group, name).ok_or(LogError::BadName)?;
+fn log_source(s: &mut FakeState, id: ProcessId, stream: Stream) -> Result<Source<'_>, EngineError> {
+    let p = find(&mut s.processes, id)?;
     let file = match stream {
         Stream::Stdout => p.info.stdout_logfile.clone(),
         Stream::Stderr => p.info.stderr_logfile.clone(),
@@ -208,28 +213,29 @@ fn memory<'a>(s: &'a mut FakeState, group: &str, name: &str, stream: Stream) -> 
         Some(i) => i,
         None => {
             s.memory
-                .push((ns, stream, TailBuffer::new(crate::logs::TAIL_BYTES)));
+                .push((ns, stream, TailBuffer::new(steward::logs::TAIL_BYTES)));
             s.memory.len() - 1
         }
     };
     &mut s.memory[i].2
 }
 
-fn file_error(e: ReadError, path: &Path) -> LogError {
+fn file_error(e: ReadError, path: &Path) -> EngineError {
     match e {
-        ReadError::NoFile => LogError::NoFile(Some(path.display().to_string())),
-        ReadError::BadArguments => LogError::BadArguments,
-        ReadError::Failed => LogError::Failed,
+        ReadError::NoFile => EngineError::NoFile(Some(path.to_path_buf())),
+        ReadError::BadArguments => EngineError::BadArguments,
+        ReadError::Failed => EngineError::Failed(path.display().to_string()),
     }
 }
 
-fn find<'a>(procs: &'a mut [FakeProcess], group: &str, name: &str) -> Option<&'a mut FakeProcess> {
+fn find(procs: &mut [FakeProcess], id: ProcessId) -> Result<&mut FakeProcess, EngineError> {
     procs
         .iter_mut()
-        .find(|p| p.info.group == group && p.info.name == name)
+        .find(|p| p.info.id == id)
+        .ok_or(EngineError::BadName)
 }
 
-impl Backend for FakeBackend {
+impl Engine for FakeEngine {
     fn identification(&self) -> String {
         self.inner.borrow().identification.clone()
     }
@@ -251,14 +257,14 @@ impl Backend for FakeBackend {
             .collect()
     }
 
-    async fn start(&self, group: &str, name: &str, wait: bool) -> Result<(), ActionError> {
+    async fn start(&self, id: ProcessId, wait: bool) -> Result<(), EngineError> {
         self.inner.borrow_mut().starts_begun += 1;
         let delay = self
             .inner
             .borrow()
             .processes
             .iter()
-            .find(|p| p.info.group == group && p.info.name == name)
+            .find(|p| p.info.id == id)
             .map(|p| p.start_delay)
             .unwrap_or_default();
         if wait && !delay.is_zero() {
@@ -267,12 +273,12 @@ impl Backend for FakeBackend {
         let mut s = self.inner.borrow_mut();
         s.next_pid += 1;
         let pid = s.next_pid;
-        let p = find(&mut s.processes, group, name).ok_or(ActionError::BadName)?;
+        let p = find(&mut s.processes, id)?;
         if p.info.state.is_running() {
-            return Err(ActionError::AlreadyStarted);
+            return Err(EngineError::AlreadyStarted);
         }
         if let Some(e) = p.start_error.clone() {
-            if e == ActionError::SpawnError {
+            if e == EngineError::SpawnFailed {
                 p.info.state = ProcessState::Fatal;
                 p.info.spawnerr = "Exited too quickly (process log may have details)".into();
                 p.info.start = now();
@@ -287,11 +293,11 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
-    async fn stop(&self, group: &str, name: &str, _wait: bool) -> Result<(), ActionError> {
+    async fn stop(&self, id: ProcessId, _wait: bool) -> Result<(), EngineError> {
         let mut s = self.inner.borrow_mut();
-        let p = find(&mut s.processes, group, name).ok_or(ActionError::BadName)?;
+        let p = find(&mut s.processes, id)?;
         if !p.info.state.is_running() {
-            return Err(ActionError::NotRunning);
+            return Err(EngineError::NotRunning);
         }
         p.info.state = ProcessState::Stopped;
         p.info.pid = 0;
@@ -299,57 +305,58 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
-    async fn signal(&self, group: &str, name: &str, signal: i32) -> Result<(), ActionError> {
+    async fn signal(&self, id: ProcessId, signal: i32) -> Result<(), EngineError> {
         let mut s = self.inner.borrow_mut();
-        let p = find(&mut s.processes, group, name).ok_or(ActionError::BadName)?;
+        let p = find(&mut s.processes, id)?;
         if !p.info.state.is_signallable() {
-            return Err(ActionError::NotRunning);
+            return Err(EngineError::NotRunning);
         }
         let ns = p.info.namespec();
         s.signals.push((ns, signal));
         Ok(())
     }
 
-    async fn send_stdin(&self, group: &str, name: &str, data: &str) -> Result<(), ActionError> {
+    async fn send_stdin(&self, id: ProcessId, data: &[u8]) -> Result<(), EngineError> {
         let mut s = self.inner.borrow_mut();
-        let p = find(&mut s.processes, group, name).ok_or(ActionError::BadName)?;
+        let p = find(&mut s.processes, id)?;
         let ns = p.info.namespec();
-        s.stdin.push((ns, data.into()));
+        s.stdin
+            .push((ns, String::from_utf8_lossy(data).into_owned()));
         Ok(())
     }
 
     async fn read_log(
         &self,
-        group: &str,
-        name: &str,
+        id: ProcessId,
         stream: Stream,
         offset: i64,
         length: i64,
-    ) -> Result<Vec<u8>, LogError> {
+    ) -> Result<Vec<u8>, EngineError> {
         let mut s = self.inner.borrow_mut();
-        match log_source(&mut s, group, name, stream)? {
+        match log_source(&mut s, id, stream)? {
             Source::File(p) => tail::read_file(&p, offset, length).map_err(|e| file_error(e, &p)),
             // A ring has no file: only its argument check can fail.
-            Source::Memory(t) => t.read(offset, length).map_err(|_| LogError::BadArguments),
-            Source::Nothing => Err(LogError::NoFile(None)),
+            Source::Memory(t) => t
+                .read(offset, length)
+                .map_err(|_| EngineError::BadArguments),
+            Source::Nothing => Err(EngineError::NoFile(None)),
         }
     }
 
     async fn tail_log(
         &self,
-        group: &str,
-        name: &str,
+        id: ProcessId,
         stream: Stream,
         offset: i64,
         length: i64,
-    ) -> Result<LogTail, LogError> {
+    ) -> Result<Tail, EngineError> {
         let mut s = self.inner.borrow_mut();
-        let (bytes, offset, overflow) = match log_source(&mut s, group, name, stream)? {
+        let (bytes, offset, overflow) = match log_source(&mut s, id, stream)? {
             Source::File(p) => tail::tail_file(&p, offset, length),
             Source::Memory(t) => t.tail(offset, length),
             Source::Nothing => (Vec::new(), 0, false),
         };
-        Ok(LogTail {
+        Ok(Tail {
             bytes,
             offset,
             overflow,
@@ -357,15 +364,15 @@ impl Backend for FakeBackend {
     }
 
     // Nobody writes the fake's files, so truncating them here corrupts nothing.
-    async fn clear_logs(&self, group: &str, name: &str) -> Result<(), ActionError> {
+    async fn clear_logs(&self, id: ProcessId) -> Result<(), EngineError> {
         let mut s = self.inner.borrow_mut();
-        let p = find(&mut s.processes, group, name).ok_or(ActionError::BadName)?;
+        let p = find(&mut s.processes, id)?;
         for f in [&p.info.stdout_logfile, &p.info.stderr_logfile]
             .into_iter()
             .flatten()
         {
             if f.exists() {
-                std::fs::write(f, b"").map_err(|e| ActionError::Failed(e.to_string()))?;
+                std::fs::write(f, b"").map_err(|e| EngineError::Failed(e.to_string()))?;
             }
         }
         let ns = p.info.namespec();
@@ -377,53 +384,53 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
-    async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, LogError> {
+    async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, EngineError> {
         let f = self.inner.borrow().main_log.clone();
-        let f = f.ok_or(LogError::NoFile(None))?;
+        let f = f.ok_or(EngineError::NoFile(None))?;
         tail::read_file(&f, offset, length).map_err(|e| file_error(e, &f))
     }
 
-    async fn tail_main_log(&self, offset: i64, length: i64) -> Result<LogTail, LogError> {
+    async fn tail_main_log(&self, offset: i64, length: i64) -> Result<Tail, EngineError> {
         let f = self.inner.borrow().main_log.clone();
         let (bytes, offset, overflow) =
-            tail::tail_file(&f.ok_or(LogError::NoFile(None))?, offset, length);
-        Ok(LogTail {
+            tail::tail_file(&f.ok_or(EngineError::NoFile(None))?, offset, length);
+        Ok(Tail {
             bytes,
             offset,
             overflow,
         })
     }
 
-    async fn clear_main_log(&self) -> Result<(), ActionError> {
+    async fn clear_main_log(&self) -> Result<(), EngineError> {
         match self.inner.borrow().main_log.clone() {
             Some(f) if f.exists() => {
-                std::fs::write(f, b"").map_err(|e| ActionError::Failed(e.to_string()))
+                std::fs::write(f, b"").map_err(|e| EngineError::Failed(e.to_string()))
             }
-            _ => Err(ActionError::NoFile("None".into())),
+            _ => Err(EngineError::NoFile(None)),
         }
     }
 
-    async fn reread(&self) -> Result<ConfigChanges, String> {
+    async fn reread(&self) -> Result<GroupChanges, EngineError> {
         self.inner.borrow().changes.clone()
     }
 
-    async fn add_group(&self, group: &str) -> Result<(), ActionError> {
+    async fn add_group(&self, group: &str) -> Result<(), EngineError> {
         let mut s = self.inner.borrow_mut();
         if s.processes.iter().any(|p| p.info.group == group) {
-            return Err(ActionError::AlreadyAdded);
+            return Err(EngineError::AlreadyAdded);
         }
         let (add, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut s.available)
             .into_iter()
             .partition(|p| p.info.group == group);
         s.available = keep;
         if add.is_empty() {
-            return Err(ActionError::BadName);
+            return Err(EngineError::BadName);
         }
         s.processes.extend(add);
         Ok(())
     }
 
-    async fn remove_group(&self, group: &str) -> Result<(), ActionError> {
+    async fn remove_group(&self, group: &str) -> Result<(), EngineError> {
         let mut s = self.inner.borrow_mut();
         let members: Vec<&FakeProcess> = s
             .processes
@@ -431,7 +438,7 @@ impl Backend for FakeBackend {
             .filter(|p| p.info.group == group)
             .collect();
         if members.is_empty() {
-            return Err(ActionError::BadName);
+            return Err(EngineError::BadName);
         }
         if members.iter().any(|p| {
             !matches!(
@@ -439,7 +446,7 @@ impl Backend for FakeBackend {
                 ProcessState::Stopped | ProcessState::Exited | ProcessState::Fatal
             )
         }) {
-            return Err(ActionError::StillRunning);
+            return Err(EngineError::StillRunning);
         }
         s.processes.retain(|p| p.info.group != group);
         Ok(())
@@ -470,7 +477,7 @@ impl Backend for FakeBackend {
     async fn remote_comm_event(&self, _kind: &str, _data: &str) {}
 }
 
-/// A FakeBackend served on a unix socket by its own thread and runtime, for tests of the server,
+/// A FakeEngine served on a unix socket by its own thread and runtime, for tests of the server,
 /// the client and `steward ctl` (including the stock supervisorctl). Stopped and joined on drop.
 pub struct TestServer {
     pub socket: PathBuf,
@@ -478,22 +485,22 @@ pub struct TestServer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-type Command = Box<dyn FnOnce(&FakeBackend) + Send>;
+type Command = Box<dyn FnOnce(&FakeEngine) + Send>;
 
 impl TestServer {
     /// Serve `make()`'s backend on `socket` with the given credentials and limits.
     pub fn start<F>(
         socket: PathBuf,
-        auth: Option<crate::config::model::Credentials>,
-        limits: crate::control::server::Limits,
+        auth: Option<steward::config::model::Credentials>,
+        limits: steward::control::server::Limits,
         make: F,
     ) -> std::io::Result<TestServer>
     where
-        F: FnOnce() -> FakeBackend + Send + 'static,
+        F: FnOnce() -> FakeEngine + Send + 'static,
     {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Command>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-        let spec = crate::config::model::UnixServerSpec {
+        let spec = steward::config::model::UnixServerSpec {
             file: socket.clone(),
             chmod: 0o700,
             chown: None,
@@ -511,7 +518,7 @@ impl TestServer {
                 }
             };
             let backend = std::rc::Rc::new(make());
-            let binding = match crate::control::server::bind_unix(&spec) {
+            let binding = match steward::control::server::bind_unix(&spec) {
                 Ok(b) => b,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e.0));
@@ -519,7 +526,7 @@ impl TestServer {
                 }
             };
             let _ = ready_tx.send(Ok(()));
-            let server = crate::control::server::Server::new(backend.clone(), auth, limits);
+            let server = steward::control::server::Server::new(backend.clone(), auth, limits);
             rt.block_on(async move {
                 let serve = server.serve_unix(binding);
                 tokio::pin!(serve);
@@ -552,10 +559,10 @@ impl TestServer {
     }
 
     /// Run `f` on the server thread against the backend and return its result.
-    pub fn with<R: Send + 'static>(&self, f: impl FnOnce(&FakeBackend) -> R + Send + 'static) -> R {
+    pub fn with<R: Send + 'static>(&self, f: impl FnOnce(&FakeEngine) -> R + Send + 'static) -> R {
         let (tx, rx) = std::sync::mpsc::channel();
         if let Some(c) = &self.commands {
-            let _ = c.send(Box::new(move |b: &FakeBackend| {
+            let _ = c.send(Box::new(move |b: &FakeEngine| {
                 let _ = tx.send(f(b));
             }));
         }
