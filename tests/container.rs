@@ -18,8 +18,7 @@ struct Container {
 impl Container {
     fn start(args: &[&str], files: &[(&str, &str)]) -> Option<Container> {
         let Ok(bin) = std::env::var("STEWARD_STATIC_BIN") else {
-            eprintln!("SKIPPED: STEWARD_STATIC_BIN is not set; run scripts/test.sh to run container tests");
-            return None;
+            common::missing("a static steward (STEWARD_STATIC_BIN)");
         };
         let busybox = Path::new("/bin/busybox");
         let busybox = if busybox.exists() {

@@ -1,6 +1,8 @@
 //! The XML-RPC codec against real bytes: every body in the supervisord 4.3.0 wire capture decodes,
 //! and encoding the decoded value gives back exactly the same bytes (Python's `dumps` layout).
 
+mod common;
+
 use std::path::PathBuf;
 
 use steward::control::xmlrpc::{
@@ -78,10 +80,7 @@ fn bodies(bytes: &[u8]) -> Vec<Vec<u8>> {
 #[test]
 fn capture_round_trips_byte_for_byte() {
     let Some(cap) = capture() else {
-        eprintln!(
-            "SKIPPED: shared/reference/supervisord-wire-capture.txt not found beside the repo"
-        );
-        return;
+        common::missing("../shared/reference/supervisord-wire-capture.txt beside the repository");
     };
     let (mut calls, mut responses, mut faults) = (0, 0, 0);
     for (_, dir, bytes) in messages(&cap) {

@@ -91,16 +91,13 @@ fn ctl(conf: &Path, args: &[&str]) -> Output {
 
 /// The stock supervisorctl that `scripts/test.sh` provides, if any.
 fn supervisorctl() -> Option<PathBuf> {
-    let p = PathBuf::from(std::env::var_os("SUPERVISORCTL")?);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!(
-            "\n*** SKIPPED stock supervisorctl: {} missing ***\n",
-            p.display()
-        );
-        None
+    let Some(p) = std::env::var_os("SUPERVISORCTL").map(PathBuf::from) else {
+        common::missing("the stock supervisorctl (SUPERVISORCTL)");
+    };
+    if !p.is_file() {
+        common::missing(&format!("the stock supervisorctl at {}", p.display()));
     }
+    Some(p)
 }
 
 /// A running `tail -f` client whose output is collected by a reader thread.

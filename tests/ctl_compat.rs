@@ -27,11 +27,7 @@ fn venv() -> Option<PathBuf> {
     if dir.join("bin/supervisord").is_file() && dir.join("bin/supervisorctl").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "\n*** SKIPPED: no supervisor 4.3.0 venv at {} — run `bash tests/compat/setup-venv.sh` ***\n",
-            dir.display()
-        );
-        None
+        common::missing(&format!("the supervisor 4.3.0 venv at {}", dir.display()))
     }
 }
 

@@ -52,9 +52,21 @@ fn an_idle_steward_makes_no_wakeups() {
     );
     p.wait_stdout("success: idle", T);
     let init = p.init_pid();
-    // Let the start settle (output threads, tracing) before measuring.
-    std::thread::sleep(Duration::from_millis(200));
-    let before = switches(init);
+    // Wait for the start to settle (output threads, tracing): no switch across a 100 ms look.
+    let deadline = std::time::Instant::now() + T;
+    let mut before = switches(init);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = switches(init);
+        if now == before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "steward never went idle"
+        );
+        before = now;
+    }
     // A measurement window, not synchronisation: with nothing pending steward must not wake at all.
     std::thread::sleep(Duration::from_millis(1500));
     let after = switches(init);

@@ -175,10 +175,7 @@ fn compare(sv: &Path, backups: u32) {
 #[test]
 fn rotation_matches_supervisord() {
     let Some(sv) = std::env::var_os("SUPERVISORD").map(PathBuf::from) else {
-        eprintln!(
-            "SUPERVISORD not set: comparison with the real supervisord skipped (see bench/logs.sh)"
-        );
-        return;
+        common::missing("the real supervisord (SUPERVISORD)");
     };
     compare(&sv, 3);
     compare(&sv, 20);

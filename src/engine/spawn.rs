@@ -493,10 +493,10 @@ mod tests {
 
     #[test]
     fn failures_in_the_child_name_their_step() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIPPED: needs root to switch users");
-            return;
-        }
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "switching users needs root: run the tests as root (CI does)"
+        );
         // Forks: keep away from the supervisor tests' waitpid(-1).
         let _guard = crate::engine::supervisor::tests::SERIAL
             .lock()

@@ -9,6 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// A real dependency a test cannot do without is missing: that is a failure, never a skip. The
+/// message says how to get it (`scripts/test.sh` installs and points at all of them).
+#[track_caller]
+pub fn missing(what: &str) -> ! {
+    panic!("{what} is missing: run the suite with scripts/test.sh, which installs it and sets the environment")
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_steward"))
