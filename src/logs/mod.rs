@@ -1,42 +1,20 @@
 //! Child output: pipe readers, rotating files, console prefixing, tail buffers; steward's own log.
 //!
-//! # Wiring it into the engine
+//! # Who calls what
 //!
-//! The runtime must have IO and time enabled (`Builder::new_current_thread().enable_all()`).
+//! The supervisor (`engine::supervisor`) owns one [`Logs`] per configuration in force and steward's
+//! [`MainLog`] (installed behind `tracing` by `engine::mainlog`):
 //!
-//! ```text
-//! // At start, before anything logs:
-//! let (main_log, reports) = MainLog::new(&config.supervisord);
-//! tracing_subscriber::fmt()
-//!     .event_format(SupervisordFormat)            // "2026-01-01 12:00:00,123 INFO spawned: 'web' …"
-//!     .with_writer(main_log.clone())
-//!     .with_max_level(/* from config.supervisord.loglevel */)
-//!     .init();
-//! for r in reports { tracing::warn!("{r}") }
-//! let logs = Logs::new(&config);   // removes old AUTO files unless nocleanup, names AUTO files,
-//!                                  // opens every log file once (two processes may share one)
-//!
-//! // Spawning a process (inside the runtime):
-//! let (out_r, out_w) = logs::output_pipe()?;      // O_CLOEXEC; out_w becomes the child's fd 1
-//! let (err_r, err_w) = logs::output_pipe()?;      // not when spec.redirect_stderr (fd 2 = out_w too)
-//! /* fork/exec with dup2(out_w, 1), dup2(err_w, 2); then drop out_w / err_w in the parent — the pump
-//!    sees EOF only once every copy of the write end is closed */
-//! let h_out = logs.pump(&spec, Stream::Stdout, out_r)?;   // tokio JoinHandle<()>, ends at EOF
-//! let h_err = logs.pump(&spec, Stream::Stderr, err_r)?;
-//! // Awaiting the handles is optional (supervisord does not); await them before steward exits so the
-//! // last output of every child is written, then `logs.flush(..)` and `main_log.flush(..)`.
-//!
-//! // SIGUSR2                 logs.reopen(); main_log.reopen();
-//! // readProcessStdoutLog    logs.read(&namespec, Stream::Stdout, offset, length)  -> Result<Vec<u8>, ReadError>
-//! // tailProcessStdoutLog    logs.tail(&namespec, Stream::Stdout, offset, length)  -> (Vec<u8>, u64, bool)
-//! // clearProcessLogs        logs.clear(&namespec)                                 -> bool (false: unknown)
-//! // readLog / clearLog      main_log.read(offset, length) / main_log.clear()
-//! // getProcessInfo          logs.logfile(&namespec, Stream::Stdout)  (stdout_logfile; AUTO resolved)
-//! // addProcessGroup         logs.add_process(&spec) per process (pump() also adds on first use)
-//! // removeProcessGroup      logs.remove_process(&namespec)
-//! // reload (restart())      after every child exited and its pumps ended: Logs::new(&new_config)
-//! // shutdown, last step     logs.flush(Duration::from_secs(5)); main_log.flush(..)
-//! ```
+//! | when | call |
+//! |---|---|
+//! | start, reload (after every pump ended) | [`Logs::new`]: remove old AUTO files unless `nocleanup`, name AUTO files, open each file once |
+//! | a spawn (`engine::spawn` makes the pipes) | [`Logs::pump`] per read end: a task that ends at EOF; awaited before exit and reload |
+//! | addProcessGroup / removeProcessGroup | [`Logs::add_process`] / [`Logs::remove_process`] |
+//! | SIGUSR2, `reopen` | [`Logs::reopen`], [`MainLog::reopen`] |
+//! | readProcess*Log / tailProcess*Log / clearProcessLogs | [`Logs::read`] / [`Logs::tail`] / [`Logs::clear`] |
+//! | getProcessInfo's log paths (AUTO resolved) | [`Logs::logfile`] |
+//! | readLog / clearLog | [`MainLog::read`] / [`MainLog::clear`] |
+//! | exit | [`Logs::flush`], then `engine::mainlog::flush` |
 //!
 //! `namespec` is [`ProcessSpec::namespec`]. [`ReadError`] maps to supervisord's faults `NO_FILE`,
 //! `BAD_ARGUMENTS`, `FAILED`. A stream whose output goes to no file (console only, or `NONE`) keeps a
@@ -456,12 +434,6 @@ impl Logs {
         let b = self.inner.stderr.flush(timeout);
         a && b
     }
-}
-
-/// A pipe for a child's output: `(read end for [`Logs::pump`], write end for the child)`, both
-/// close-on-exec (the child gets its copy through dup2, which clears the flag).
-pub fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
 fn none_spec() -> LogSpec {
