@@ -76,6 +76,27 @@ impl SpawnContext {
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.as_os_str())
     }
+
+    /// The PATH a program's command is looked up in: its own `environment=` PATH, else steward's.
+    pub fn search_path<'a>(&'a self, spec: &'a ProcessSpec) -> Option<&'a OsStr> {
+        spec.environment
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| OsStr::new(v.as_str()))
+            .or_else(|| self.base_path())
+    }
+
+    /// The file a spawn of `spec` would execute, or why there is none (supervisord's lookup).
+    pub fn command(&self, spec: &ProcessSpec) -> Result<PathBuf, SpawnError> {
+        let Some(program) = spec.argv.first() else {
+            return Err(SpawnError::NotExecutable(format!(
+                "can't parse command '{}': empty command",
+                spec.command_line
+            )));
+        };
+        resolve_command(program, self.search_path(spec))
+    }
 }
 
 /// A started child and the parent's ends of its pipes.
@@ -297,21 +318,9 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
             spec.command_line
         )));
     }
-    let Some(program) = spec.argv.first() else {
-        return Err(SpawnError::NotExecutable(format!(
-            "can't parse command '{}': empty command",
-            spec.command_line
-        )));
-    };
+    let filename = ctx.command(spec)?;
+    let program = &spec.argv[0];
     let env = child_env(spec, ctx);
-    let path = spec
-        .environment
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| OsStr::new(v.as_str()))
-        .or_else(|| ctx.base_path());
-    let filename = resolve_command(program, path)?;
     let creds = resolve_user(spec)?;
     let dir = match &spec.directory {
         Some(d) => {

@@ -719,20 +719,10 @@ impl Supervisor {
             return Some((reply, Err(e)));
         }
         // Like startProcess: a missing or unusable command is refused and leaves the state alone.
-        let spec = &self.table[id].spec;
-        if let Some(program) = spec.argv.first() {
-            let path = spec
-                .environment
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "PATH")
-                .map(|(_, v)| std::ffi::OsString::from(v))
-                .or_else(|| std::env::var_os("PATH"));
-            if let Err(e @ (SpawnError::NoFile(_) | SpawnError::NotExecutable(_))) =
-                spawn::resolve_command(program, path.as_deref())
-            {
-                return Some((reply, Err(EngineError::Command(e))));
-            }
+        if let Err(e @ (SpawnError::NoFile(_) | SpawnError::NotExecutable(_))) =
+            self.ctx.command(&self.table[id].spec)
+        {
+            return Some((reply, Err(EngineError::Command(e))));
         }
         let mut out = vec![];
         match self.table[id].proc.start(now, &mut out) {
