@@ -1,5 +1,8 @@
 //! The single owner of the process table. One `current_thread` runtime; signals, control requests,
-//! child exits and deadlines all arrive here as events, `process` decides, this module acts.
+//! child exits and deadlines all arrive here, become `process::Event`s fed to one process's state
+//! machine (`Supervisor::feed`, the only place a process's state changes), and this module carries out
+//! the returned effects in order: spawn, kill, log lines, and state transitions, which go to the
+//! registered `transitions` subscribers (the main log's phrases; `Supervisor::subscribe` adds more).
 //!
 //! Time is event-driven: the loop sleeps until the earliest deadline of any process (or forever when
 //! there is none). A pid goes into the table in the same synchronous step as the spawn, so an exit can
@@ -17,10 +20,11 @@ use crate::engine::api::{
     split_namespec, Fault, Handle, ProcessInfo, ProcessState, Reply, Request, Stream,
     SupervisorState, Tail,
 };
-use crate::engine::process::{Effect, ExitStatus, Level, Process, Refused};
+use crate::engine::process::{Effect, Event, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
 use crate::engine::spawn::{self, SpawnContext, SpawnError};
+use crate::engine::transitions::{Subscriber, Subscribers};
 use crate::logs::{self, Logs, MainLog, ReadError};
 
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
@@ -110,6 +114,8 @@ pub struct Supervisor {
     main_log: MainLog,
     /// One task per child pipe, ending at EOF; awaited before exit and reload so no output is lost.
     pumps: Vec<JoinHandle<()>>,
+    /// Told of every process state change, in order.
+    subscribers: Subscribers,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -133,7 +139,7 @@ fn build_entries(config: &Config) -> Vec<Entry> {
         for spec in &g.processes {
             entries.push(Entry {
                 spec: spec.clone(),
-                proc: Process::new(&spec.name),
+                proc: Process::new(),
                 start_epoch: 0,
                 stop_epoch: 0,
                 stdin: None,
@@ -169,7 +175,13 @@ impl Supervisor {
             on_reload: None,
             reread: None,
             state_tx: watch::channel(SupervisorState::Running).0,
+            subscribers: Subscribers::standard(),
         }
+    }
+
+    /// Tell `s` of every process state change from now on, after the standard subscribers.
+    pub fn subscribe(&mut self, s: impl Subscriber + 'static) {
+        self.subscribers.add(s);
     }
 
     /// The supervisor's state, updated as it changes (signals included, not only requests).
@@ -248,11 +260,8 @@ impl Supervisor {
     fn autostart(&mut self, now: Instant) {
         for i in 0..self.entries.len() {
             let e = &self.entries[i];
-            if e.spec.autostart && e.proc.laststart.is_none() {
-                let mut out = vec![];
-                if self.entries[i].proc.start(now, &mut out).is_ok() {
-                    self.apply(i, out);
-                }
+            if e.spec.autostart && e.proc.laststart().is_none() {
+                let _ = self.feed(i, Event::Start, now);
             }
         }
     }
@@ -263,12 +272,8 @@ impl Supervisor {
 
     fn fire_due(&mut self, now: Instant) {
         for i in 0..self.entries.len() {
-            if matches!(self.entries[i].proc.deadline, Some((at, _)) if at <= now) {
-                let mut out = vec![];
-                let may = self.may_start();
-                let e = &mut self.entries[i];
-                e.proc.on_deadline(&e.spec, now, may, &mut out);
-                self.apply(i, out);
+            if matches!(self.entries[i].proc.deadline(), Some((at, _)) if at <= now) {
+                let _ = self.feed(i, Event::Deadline, now);
             }
         }
     }
@@ -277,16 +282,27 @@ impl Supervisor {
         let procs = self
             .entries
             .iter()
-            .filter_map(|e| e.proc.deadline.map(|(at, _)| at));
+            .filter_map(|e| e.proc.deadline().map(|(at, _)| at));
         let report = self.stopping.as_ref().map(|s| s.next_report);
         procs.chain(report).min()
     }
 
-    /// Carry out what the state machine decided for entry `i`.
-    fn apply(&mut self, i: usize, effects: Vec<Effect>) {
+    /// Feed `event` to entry `i`'s state machine and carry out what it decides. The only way the
+    /// supervisor changes a process's state.
+    fn feed(&mut self, i: usize, event: Event, now: Instant) -> Result<(), Refused> {
+        let may = self.may_start();
+        let e = &mut self.entries[i];
+        let effects = e.proc.handle(event, &e.spec, now, may)?;
+        self.apply(i, effects, now);
+        Ok(())
+    }
+
+    /// Carry out what the state machine decided for entry `i`, in order.
+    fn apply(&mut self, i: usize, effects: Vec<Effect>, now: Instant) {
         for effect in effects {
             match effect {
                 Effect::Log(level, msg) => emit(level, &msg),
+                Effect::Transition(t) => self.subscribers.notify(&self.entries[i].spec, &t, now),
                 // A fresh clock: earlier spawns in this same step may have taken a while.
                 Effect::Spawn => self.spawn(i, Instant::now()),
                 Effect::Kill { pid, signal, group } => {
@@ -296,11 +312,7 @@ impl Supervisor {
                     if rc != 0 {
                         let err = std::io::Error::last_os_error();
                         if err.raw_os_error() != Some(libc::ESRCH) {
-                            let mut out = vec![];
-                            self.entries[i]
-                                .proc
-                                .signal_failed(&err.to_string(), &mut out);
-                            self.apply(i, out);
+                            let _ = self.feed(i, Event::SignalFailed(err.to_string()), now);
                         }
                     }
                 }
@@ -311,9 +323,8 @@ impl Supervisor {
     fn spawn(&mut self, i: usize, now: Instant) {
         self.entries[i].start_epoch = epoch();
         let result = spawn::spawn_process(&self.entries[i].spec, &self.ctx);
-        let mut out = vec![];
         let e = &mut self.entries[i];
-        match result {
+        let report = match result {
             Ok(child) => {
                 // Into the table before anything else can run: the reaper must know this pid.
                 self.by_pid.insert(child.pid, i);
@@ -334,11 +345,11 @@ impl Supervisor {
                         ),
                     }
                 }
-                e.proc.spawned(child.pid, &e.spec, now, &mut out);
+                Event::Spawned(child.pid)
             }
-            Err(err) => e.proc.spawn_failed(err.message(), &e.spec, now, &mut out),
-        }
-        self.apply(i, out);
+            Err(err) => Event::SpawnFailed(err.message().to_string()),
+        };
+        let _ = self.feed(i, report, now);
     }
 
     fn on_signal(&mut self, action: Action) {
@@ -392,13 +403,10 @@ impl Supervisor {
             );
             return;
         };
-        let may = self.may_start();
         let e = &mut self.entries[i];
         e.stop_epoch = epoch();
         e.stdin = None;
-        let mut out = vec![];
-        e.proc.exited(status, &e.spec, now, may, &mut out);
-        self.apply(i, out);
+        let _ = self.feed(i, Event::Exited(status), now);
     }
 
     /// Start the ordered stop of everything: for a shutdown, or for a reload.
@@ -414,10 +422,8 @@ impl Supervisor {
             return;
         }
         // Pending autorestarts and retries won't happen any more.
-        for e in &mut self.entries {
-            if matches!(e.proc.state, ProcessState::Exited | ProcessState::Backoff) {
-                e.proc.deadline = None;
-            }
+        for i in 0..self.entries.len() {
+            let _ = self.feed(i, Event::Halt, now);
         }
         let mut groups: Vec<(i64, String)> = self
             .config
@@ -449,20 +455,11 @@ impl Supervisor {
                 (b.priority, &b.name).cmp(&(a.priority, &a.name))
             });
             for &i in &members {
-                let mut out = vec![];
-                let e = &mut self.entries[i];
-                match e.proc.state {
-                    ProcessState::Running | ProcessState::Starting => {
-                        let _ = e.proc.stop(&e.spec, now, &mut out);
-                    }
-                    ProcessState::Backoff => e.proc.give_up(),
-                    _ => {}
-                }
-                self.apply(i, out);
+                let _ = self.feed(i, Event::OrderedStop, now);
             }
             if members
                 .iter()
-                .any(|&i| !self.entries[i].proc.state.is_stopped())
+                .any(|&i| !self.entries[i].proc.state().is_stopped())
             {
                 break;
             }
@@ -471,7 +468,7 @@ impl Supervisor {
         let unstopped: Vec<&str> = self
             .entries
             .iter()
-            .filter(|e| !e.proc.state.is_stopped())
+            .filter(|e| !e.proc.state().is_stopped())
             .map(|e| e.spec.name.as_str())
             .collect();
         let Some(stopping) = &mut self.stopping else {
@@ -525,11 +522,11 @@ impl Supervisor {
     /// Answer start/stop waiters whose process has reached a verdict.
     fn settle_waiters(&mut self) {
         for e in &mut self.entries {
-            let state = e.proc.state;
+            let state = e.proc.state();
             if !e.start_waiters.is_empty() && state != ProcessState::Starting {
                 let verdict = if state == ProcessState::Running {
                     Ok(())
-                } else if e.proc.spawnerr.is_some() {
+                } else if e.proc.spawnerr().is_some() {
                     // As supervisord: the detail is the name; the reason is in the process info.
                     Err(Fault::SpawnError(e.spec.namespec()))
                 } else {
@@ -745,8 +742,7 @@ impl Supervisor {
                 _ => {}
             }
         }
-        let mut out = vec![];
-        match self.entries[i].proc.start(now, &mut out) {
+        match self.feed(i, Event::Start, now) {
             Ok(()) => {}
             Err(Refused::AlreadyStarted) => {
                 return Some((reply, Err(Fault::AlreadyStarted(name.to_string()))))
@@ -758,12 +754,11 @@ impl Supervisor {
                 ))
             }
         }
-        self.apply(i, out);
         let e = &mut self.entries[i];
-        if e.proc.state == ProcessState::Backoff || e.proc.state == ProcessState::Fatal {
+        if e.proc.state() == ProcessState::Backoff || e.proc.state() == ProcessState::Fatal {
             return Some((reply, Err(Fault::SpawnError(name.to_string()))));
         }
-        if wait && e.proc.state == ProcessState::Starting {
+        if wait && e.proc.state() == ProcessState::Starting {
             e.start_waiters.push(reply);
             return None;
         }
@@ -775,14 +770,11 @@ impl Supervisor {
             Ok(i) => i,
             Err(f) => return Some((reply, Err(f))),
         };
-        let mut out = vec![];
-        let e = &mut self.entries[i];
-        if let Err(_refused) = e.proc.stop(&e.spec, now, &mut out) {
+        if let Err(_refused) = self.feed(i, Event::Stop, now) {
             return Some((reply, Err(Fault::NotRunning(name.to_string()))));
         }
-        self.apply(i, out);
         let e = &mut self.entries[i];
-        if wait && !e.proc.state.is_stopped() {
+        if wait && !e.proc.state().is_stopped() {
             e.stop_waiters.push(reply);
             return None;
         }
@@ -795,11 +787,11 @@ impl Supervisor {
             return Err(Fault::BadSignal(signal.to_string()));
         }
         let e = &self.entries[i];
-        if !e.proc.state.is_signallable() || e.proc.pid <= 0 {
+        if !e.proc.state().is_signallable() || e.proc.pid() <= 0 {
             return Err(Fault::NotRunning(name.to_string()));
         }
         // SAFETY: kill(2) with integer arguments on our own child.
-        if unsafe { libc::kill(e.proc.pid, signal) } != 0 {
+        if unsafe { libc::kill(e.proc.pid(), signal) } != 0 {
             return Err(Fault::Failed(std::io::Error::last_os_error().to_string()));
         }
         Ok(())
@@ -836,7 +828,7 @@ impl Supervisor {
         } else {
             target_name(&e.spec.stderr.target, Stream::Stderr)
         };
-        let state = e.proc.state;
+        let state = e.proc.state();
         ProcessInfo {
             name: e.spec.name.clone(),
             group: e.spec.group.clone(),
@@ -845,11 +837,11 @@ impl Supervisor {
             now,
             state,
             statename: state.name(),
-            spawnerr: e.proc.spawnerr.clone().unwrap_or_default(),
-            exitstatus: e.proc.exitstatus,
+            spawnerr: e.proc.spawnerr().unwrap_or_default().to_string(),
+            exitstatus: e.proc.exitstatus(),
             stdout_logfile,
             stderr_logfile,
-            pid: e.proc.pid,
+            pid: e.proc.pid(),
             description: description(e, now),
         }
     }
@@ -874,10 +866,10 @@ async fn sleep_until(at: Option<Instant>) {
 
 /// supervisord's `description` (reference 3.5).
 fn description(e: &Entry, now: i64) -> String {
-    match e.proc.state {
+    match e.proc.state() {
         ProcessState::Running => format!(
             "pid {}, uptime {}",
-            e.proc.pid,
+            e.proc.pid(),
             uptime((now - e.start_epoch).max(0))
         ),
         ProcessState::Stopped | ProcessState::Exited => {
@@ -887,8 +879,8 @@ fn description(e: &Entry, now: i64) -> String {
                 short_local_time(e.stop_epoch)
             }
         }
-        ProcessState::Fatal | ProcessState::Backoff => match &e.proc.spawnerr {
-            Some(s) if !s.is_empty() => s.clone(),
+        ProcessState::Fatal | ProcessState::Backoff => match e.proc.spawnerr() {
+            Some(s) if !s.is_empty() => s.to_string(),
             _ => format!("unknown error (try \"tail {}\")", e.spec.name),
         },
         ProcessState::Starting | ProcessState::Stopping | ProcessState::Unknown => String::new(),

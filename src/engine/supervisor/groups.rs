@@ -11,7 +11,7 @@ use crate::config::model::{GroupSpec, ProcessSpec};
 use crate::engine::api::{
     split_namespec, Fault, GroupChanges, GroupConfigs, ProcessState, Request, SupervisorState,
 };
-use crate::engine::process::Level;
+use crate::engine::process::{Event, Level};
 
 /// Group configs compared the way supervisord compares them: by what they configure, not by where
 /// in the file it was written (moving a section, or removing the one above it, is not a change).
@@ -134,10 +134,7 @@ impl Supervisor {
         emit(Level::Info, &format!("added process group {name}"));
         for i in first..first + n {
             if self.entries[i].spec.autostart {
-                let mut out = vec![];
-                if self.entries[i].proc.start(now, &mut out).is_ok() {
-                    self.apply(i, out);
-                }
+                let _ = self.feed(i, Event::Start, now);
             }
         }
         Ok(())
@@ -150,7 +147,7 @@ impl Supervisor {
         let members = self.entries_of(name);
         if members
             .iter()
-            .any(|&i| !self.entries[i].proc.state.is_stopped())
+            .any(|&i| !self.entries[i].proc.state().is_stopped())
         {
             return Err(Fault::StillRunning(name.to_string()));
         }
@@ -197,7 +194,7 @@ impl Supervisor {
                     .find(|e| e.spec.group == group && e.spec.name == n)
             })
             .ok_or_else(|| Fault::BadName(namespec.to_string()))?;
-        if e.proc.pid <= 0 || e.proc.killing || e.proc.state == ProcessState::Stopping {
+        if e.proc.pid() <= 0 || e.proc.killing() || e.proc.state() == ProcessState::Stopping {
             return Err(Fault::NotRunning(namespec.to_string()));
         }
         let fd = e
