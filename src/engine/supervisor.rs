@@ -953,6 +953,19 @@ pub(crate) mod tests {
         F: FnOnce(Handle) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        with_supervisor_set_up(specs, |_| {}, body)
+    }
+
+    /// [`with_supervisor`], with `setup` called on the supervisor before it runs.
+    fn with_supervisor_set_up<F, Fut>(
+        specs: Vec<ProcessSpec>,
+        setup: impl FnOnce(&mut Supervisor),
+        body: F,
+    ) -> i32
+    where
+        F: FnOnce(Handle) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -960,7 +973,8 @@ pub(crate) mod tests {
             .unwrap();
         let cfg = config(specs);
         let (main_log, _) = MainLog::new(&cfg.supervisord);
-        let sup = Supervisor::new(cfg, Box::new(|| Err("no reload in tests".into())), main_log);
+        let mut sup = Supervisor::new(cfg, Box::new(|| Err("no reload in tests".into())), main_log);
+        setup(&mut sup);
         let h = sup.handle();
         rt.block_on(async move {
             let run = sup.run();
@@ -1198,6 +1212,68 @@ pub(crate) mod tests {
                 file.display().to_string()
             );
         });
+    }
+
+    /// A subscriber hears every state change the supervisor applies, in order, with the pid and
+    /// exit of the real child; the ordered stop of the shutdown included.
+    #[test]
+    fn subscribers_hear_the_transitions_of_real_children() {
+        use crate::engine::process::Transition;
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        type Heard = (String, ProcessState, ProcessState, i32, Option<i32>);
+        let heard: Rc<RefCell<Vec<Heard>>> = Rc::default();
+        let mut sleeper = quick("sleeper", &["sleep", "1000"]);
+        sleeper.autostart = true;
+        let mut once = quick("once", &["sh", "-c", "exit 3"]);
+        once.autorestart = AutoRestart::Never;
+        let sleeper_pid = Rc::new(std::cell::Cell::new(0));
+        let (h2, p2) = (heard.clone(), sleeper_pid.clone());
+        with_supervisor_set_up(
+            vec![sleeper, once],
+            move |sup| {
+                sup.subscribe(move |who: &ProcessSpec, t: &Transition, _: Instant| {
+                    let code = t.exit.map(|e| e.status.code());
+                    h2.borrow_mut()
+                        .push((who.name.clone(), t.from, t.to, t.pid, code));
+                })
+            },
+            |h| async move {
+                let sleeper = wait_state(&h, "sleeper", ProcessState::Running).await.pid;
+                h.start("once", false).await.unwrap();
+                let once = wait_state(&h, "once", ProcessState::Exited).await;
+                assert_eq!(once.exitstatus, 3);
+                p2.set(sleeper);
+            },
+        );
+        let sleeper = sleeper_pid.get();
+        assert!(sleeper > 0);
+        let heard = heard.borrow();
+        let of =
+            |name: &str| -> Vec<Heard> { heard.iter().filter(|h| h.0 == name).cloned().collect() };
+        use ProcessState::*;
+        let s = "sleeper".to_string();
+        assert_eq!(
+            of("sleeper"),
+            [
+                (s.clone(), Stopped, Starting, 0, None),
+                (s.clone(), Starting, Running, sleeper, None),
+                (s.clone(), Running, Stopping, sleeper, None),
+                (s.clone(), Stopping, Stopped, sleeper, Some(-1)),
+            ]
+        );
+        let once = of("once");
+        let pid = once[1].3;
+        assert!(pid > 0 && pid != sleeper);
+        let o = "once".to_string();
+        assert_eq!(
+            once,
+            [
+                (o.clone(), Stopped, Starting, 0, None),
+                (o.clone(), Starting, Running, pid, None),
+                (o.clone(), Running, Exited, pid, Some(3)),
+            ]
+        );
     }
 
     #[test]
