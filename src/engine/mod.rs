@@ -1,6 +1,7 @@
 //! The supervisor proper.
 //!
-//! * [`process`]: the per-process state machine, pure.
+//! * [`process`]: the per-process state machine, pure and closed: `handle(event) -> effects`.
+//! * [`transitions`]: the subscribers to its state changes (the main log's phrases today).
 //! * [`supervisor`]: the single owner of the process table and its event loop.
 //! * [`spawn`]: fork/exec of one process. [`reaper`]: the only `waitpid` caller.
 //! * [`signals`]: what each signal means. [`mainlog`]: steward's own log behind `tracing`.
@@ -35,6 +36,7 @@ pub mod reaper;
 pub mod signals;
 pub mod spawn;
 pub mod supervisor;
+pub mod transitions;
 
 use crate::engine::spawn::SpawnError;
 

@@ -1,10 +1,23 @@
-//! One process's lifecycle as a pure state machine: `(state, event, now) -> effects`.
+//! One process's lifecycle as a closed, pure state machine: [`Process::handle`]`(event, spec, now)`
+//! returns effects, and is the only way its state, pid, counters and timer change (the fields are
+//! private; the getters are read-only).
 //!
-//! Nothing here does I/O or reads a clock. The supervisor feeds events (a start or stop request, the
-//! result of a spawn, an exit status, a deadline reached) with the current monotonic time, then carries
-//! out the returned effects. The transitions follow supervisord 4.3.0 (shared reference, 2.2–2.3) with the
-//! documented differences: reaping is prompt, so the 1 s tick races don't exist; a process that ran a
-//! while is restarted at once, but never sooner than 1 s after its previous start.
+//! Nothing here does I/O or reads a clock. The supervisor feeds [`Event`]s (a start or stop request, the
+//! ordered stop of a shutdown or reload, the result of a spawn, an exit status, a deadline reached, a
+//! failed kill) with the current monotonic time, then carries out the returned [`Effect`]s in order:
+//! spawn, kill, log, and [`Effect::Transition`] for every state change, which it hands to the
+//! subscribers of `engine::transitions` (the main log's supervisord phrases come from there). Lines
+//! that are not state changes (`spawned: …`, `killing … with SIGKILL`) are [`Effect::Log`].
+//!
+//! The transitions follow supervisord 4.3.0 (shared reference, 2.2–2.3) with the documented
+//! differences: reaping is prompt, so the 1 s tick races don't exist; a process that ran a while is
+//! restarted at once, but never sooner than 1 s after its previous start; stopping a BACKOFF process
+//! resets its retry count; the child of a failed kill, once reaped, is UNKNOWN -> STOPPED.
+//!
+//! Invariants (checked by a proptest below): a pid is set exactly in STARTING (once spawned), RUNNING,
+//! STOPPING and UNKNOWN; at most one timer is armed and it belongs to the state (startsecs in STARTING,
+//! retry in BACKOFF, autorestart in EXITED, SIGKILL in STOPPING); a transition is never to the same
+//! state, and the transitions of one event chain from the old state to the new one.
 
 use std::time::{Duration, Instant};
 
@@ -58,19 +71,94 @@ pub enum Level {
     Debug,
 }
 
-/// What the supervisor must do after an event.
+/// Something that happened to one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `startProcess`, or autostart (at boot, after a reload, after `addProcessGroup`).
+    Start,
+    /// `stopProcess`.
+    Stop,
+    /// An ordered stop (shutdown or reload) began: no autorestart or retry happens any more.
+    Halt,
+    /// The ordered stop reached this process's group: RUNNING/STARTING stop, BACKOFF goes FATAL.
+    OrderedStop,
+    /// The fork/exec asked for by [`Effect::Spawn`] worked; the child's pid.
+    Spawned(i32),
+    /// The fork/exec asked for by [`Effect::Spawn`] failed (not found, bad user or directory…).
+    SpawnFailed(String),
+    /// The child was reaped.
+    Exited(ExitStatus),
+    /// Time passed: the armed timer fires if it is due at `now`, else nothing happens.
+    Deadline,
+    /// An [`Effect::Kill`] failed with something other than ESRCH.
+    SignalFailed(String),
+}
+
+/// What the supervisor must do after an event, in this order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Fork/exec the process now, then report `spawned` or `spawn_failed`.
+    /// Fork/exec the process now, then report [`Event::Spawned`] or [`Event::SpawnFailed`].
     Spawn,
-    /// Send `signal` to `pid`, or to its process group when `group`; report `signal_failed` on an error
-    /// other than ESRCH.
-    Kill {
-        pid: i32,
-        signal: i32,
-        group: bool,
-    },
+    /// Send `signal` to `pid`, or to its process group when `group`; report [`Event::SignalFailed`] on
+    /// an error other than ESRCH.
+    Kill { pid: i32, signal: i32, group: bool },
+    /// A main-log line that is not a state change.
     Log(Level, String),
+    /// The state changed; for the transition subscribers.
+    Transition(Transition),
+}
+
+/// One state change, with what supervisord's `PROCESS_STATE_*` event payloads carry (reference 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: ProcessState,
+    pub to: ProcessState,
+    /// The child this change concerns: the live one, or the one whose exit caused it; 0 for none
+    /// (STARTING before the spawn, BACKOFF after a spawn error, FATAL, STOPPED from BACKOFF).
+    pub pid: i32,
+    /// supervisord's `tries`: consecutive failed starts, counted after this change (the BACKOFF that
+    /// records a failure includes it; RUNNING, EXITED and FATAL reset it to 0).
+    pub tries: u32,
+    pub cause: Cause,
+    /// Set when the change was caused by the child ending: to EXITED, to STOPPED after a stop, or to
+    /// BACKOFF for an exit before startsecs (which is never expected).
+    pub exit: Option<Exit>,
+    /// The process's spawn error after this change (supervisord's `spawnerr`); set in BACKOFF and FATAL
+    /// after a failed start, and in EXITED after an unexpected exit code.
+    pub spawnerr: Option<String>,
+}
+
+/// How the child ended, for a transition caused by its exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    pub status: ExitStatus,
+    /// The exit code is in `exitcodes` (a death by signal never is; an exit before startsecs is not).
+    pub expected: bool,
+}
+
+/// Why a transition happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// [`Event::Start`].
+    Start,
+    /// The autorestart of an EXITED process.
+    Autorestart,
+    /// The retry of a BACKOFF process.
+    Retry,
+    /// The child stayed up for startsecs (at once when startsecs=0).
+    Startsecs,
+    /// The fork/exec failed; see `spawnerr`.
+    SpawnFailed,
+    /// The child ended; see `exit`.
+    Exit,
+    /// startretries exhausted.
+    GaveUp,
+    /// [`Event::Stop`].
+    Stop,
+    /// [`Event::OrderedStop`].
+    Shutdown,
+    /// [`Event::SignalFailed`].
+    SignalFailed,
 }
 
 /// What a pending deadline is for.
@@ -100,22 +188,27 @@ pub enum Refused {
 /// The least time between two automatic starts from EXITED (supervisord's effective rate: one tick).
 pub const MIN_RESTART_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The dynamic state of one process.
+/// The dynamic state of one process. Changed only by [`Process::handle`].
 #[derive(Debug, Clone)]
 pub struct Process {
-    pub name: String,
-    pub state: ProcessState,
+    state: ProcessState,
     /// 0 when there is no child.
-    pub pid: i32,
-    pub laststart: Option<Instant>,
+    pid: i32,
+    laststart: Option<Instant>,
     /// Consecutive failed starts (supervisord's `backoff`).
-    pub backoff: u32,
-    pub deadline: Option<(Instant, Timer)>,
-    pub spawnerr: Option<String>,
+    backoff: u32,
+    deadline: Option<(Instant, Timer)>,
+    spawnerr: Option<String>,
     /// Last exit code; -1 for a death by signal; 0 when unknown.
-    pub exitstatus: i32,
+    exitstatus: i32,
     /// True while a stop is in progress (supervisord's `killing`).
-    pub killing: bool,
+    killing: bool,
+}
+
+impl Default for Process {
+    fn default() -> Process {
+        Process::new()
+    }
 }
 
 fn secs(n: u64) -> Duration {
@@ -129,9 +222,9 @@ fn later(now: Instant, n: u64) -> Instant {
 }
 
 impl Process {
-    pub fn new(name: &str) -> Process {
+    /// A process that never ran: STOPPED.
+    pub fn new() -> Process {
         Process {
-            name: name.to_string(),
             state: ProcessState::Stopped,
             pid: 0,
             laststart: None,
@@ -143,11 +236,100 @@ impl Process {
         }
     }
 
-    /// A start request (`startProcess`, autostart).
-    pub fn start(&mut self, now: Instant, out: &mut Vec<Effect>) -> Result<(), Refused> {
+    pub fn state(&self) -> ProcessState {
+        self.state
+    }
+
+    /// The child's pid; 0 when there is none.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// When the last start began (the spawn, once it happened); `None` if it never started.
+    pub fn laststart(&self) -> Option<Instant> {
+        self.laststart
+    }
+
+    /// Consecutive failed starts.
+    pub fn backoff(&self) -> u32 {
+        self.backoff
+    }
+
+    /// The armed timer: when an [`Event::Deadline`] at or after this instant will do something.
+    pub fn deadline(&self) -> Option<(Instant, Timer)> {
+        self.deadline
+    }
+
+    pub fn spawnerr(&self) -> Option<&str> {
+        self.spawnerr.as_deref()
+    }
+
+    /// Last exit code; -1 for a death by signal; 0 when unknown.
+    pub fn exitstatus(&self) -> i32 {
+        self.exitstatus
+    }
+
+    /// A stop is in progress (its child has been sent the stop signal and not yet reaped).
+    pub fn killing(&self) -> bool {
+        self.killing
+    }
+
+    /// Feed one event. `may_start` is false while steward is shutting down or reloading: then no
+    /// autorestart or retry happens. Only [`Event::Start`] and [`Event::Stop`] can be refused; a
+    /// refused stop still cancels a pending autorestart.
+    pub fn handle(
+        &mut self,
+        event: Event,
+        spec: &ProcessSpec,
+        now: Instant,
+        may_start: bool,
+    ) -> Result<Vec<Effect>, Refused> {
+        let mut out = vec![];
+        match event {
+            Event::Start => self.start(now, Cause::Start, &mut out)?,
+            Event::Stop => self.stop(spec, now, Cause::Stop, &mut out)?,
+            Event::Halt => {
+                if matches!(self.deadline, Some((_, Timer::Retry | Timer::Restart))) {
+                    self.deadline = None;
+                }
+            }
+            Event::OrderedStop => match self.state {
+                ProcessState::Running | ProcessState::Starting => {
+                    let _ = self.stop(spec, now, Cause::Shutdown, &mut out);
+                }
+                ProcessState::Backoff => self.give_up(Cause::Shutdown, &mut out),
+                _ => {}
+            },
+            Event::Spawned(pid) => self.spawned(pid, spec, now, &mut out),
+            Event::SpawnFailed(err) => self.spawn_failed(err, spec, now, &mut out),
+            Event::Exited(status) => self.exited(status, spec, now, may_start, &mut out),
+            Event::Deadline => self.on_deadline(spec, now, may_start, &mut out),
+            Event::SignalFailed(err) => self.signal_failed(&err, spec, &mut out),
+        }
+        Ok(out)
+    }
+
+    /// Enter `to`, reporting the change (none when already there) with the fields as they are now.
+    fn enter(&mut self, to: ProcessState, cause: Cause, exit: Option<Exit>, out: &mut Vec<Effect>) {
+        if self.state == to {
+            return;
+        }
+        out.push(Effect::Transition(Transition {
+            from: self.state,
+            to,
+            pid: self.pid,
+            tries: self.backoff,
+            cause,
+            exit,
+            spawnerr: self.spawnerr.clone(),
+        }));
+        self.state = to;
+    }
+
+    fn start(&mut self, now: Instant, cause: Cause, out: &mut Vec<Effect>) -> Result<(), Refused> {
         match self.state {
             ProcessState::Stopped | ProcessState::Exited | ProcessState::Fatal => {
-                self.begin_spawn(now, out);
+                self.begin_spawn(now, cause, out);
                 Ok(())
             }
             ProcessState::Starting | ProcessState::Running | ProcessState::Backoff => {
@@ -158,86 +340,89 @@ impl Process {
         }
     }
 
-    fn begin_spawn(&mut self, now: Instant, out: &mut Vec<Effect>) {
-        self.state = ProcessState::Starting;
+    fn begin_spawn(&mut self, now: Instant, cause: Cause, out: &mut Vec<Effect>) {
         self.laststart = Some(now);
         self.deadline = None;
         self.spawnerr = None;
         self.killing = false;
+        self.enter(ProcessState::Starting, cause, None, out);
         out.push(Effect::Spawn);
     }
 
-    /// The fork/exec succeeded.
-    pub fn spawned(&mut self, pid: i32, spec: &ProcessSpec, now: Instant, out: &mut Vec<Effect>) {
+    /// Only the answer to our own [`Effect::Spawn`] counts: STARTING with no child yet.
+    fn awaiting_spawn(&self) -> bool {
+        self.state == ProcessState::Starting && self.pid == 0
+    }
+
+    fn spawned(&mut self, pid: i32, spec: &ProcessSpec, now: Instant, out: &mut Vec<Effect>) {
+        if !self.awaiting_spawn() || pid <= 0 {
+            return;
+        }
         self.pid = pid;
         // startsecs count from the moment the program really runs.
         self.laststart = Some(now);
         out.push(Effect::Log(
             Level::Info,
-            format!("spawned: '{}' with pid {pid}", self.name),
+            format!("spawned: '{}' with pid {pid}", spec.name),
         ));
         if spec.startsecs == 0 {
             // supervisord promotes on its next tick; with startsecs=0 that is "immediately".
-            self.become_running(spec, out);
+            self.become_running(out);
         } else {
             self.deadline = Some((later(now, spec.startsecs), Timer::Startsecs));
         }
     }
 
-    /// The command could not be started (not found, not executable, bad user or directory…).
-    pub fn spawn_failed(
+    fn spawn_failed(
         &mut self,
-        err: &str,
+        err: String,
         spec: &ProcessSpec,
         now: Instant,
         out: &mut Vec<Effect>,
     ) {
-        self.pid = 0;
-        self.spawnerr = Some(err.to_string());
-        out.push(Effect::Log(Level::Info, format!("spawnerr: {err}")));
-        self.enter_backoff(spec, now, out);
+        if !self.awaiting_spawn() {
+            return;
+        }
+        self.spawnerr = Some(err);
+        self.enter_backoff(spec, now, Cause::SpawnFailed, None, out);
     }
 
-    fn become_running(&mut self, spec: &ProcessSpec, out: &mut Vec<Effect>) {
-        self.state = ProcessState::Running;
+    fn become_running(&mut self, out: &mut Vec<Effect>) {
         self.backoff = 0;
         self.deadline = None;
-        out.push(Effect::Log(
-            Level::Info,
-            format!(
-                "success: {} entered RUNNING state, process has stayed up for > than {} seconds (startsecs)",
-                self.name, spec.startsecs
-            ),
-        ));
+        self.enter(ProcessState::Running, Cause::Startsecs, None, out);
     }
 
-    fn enter_backoff(&mut self, spec: &ProcessSpec, now: Instant, out: &mut Vec<Effect>) {
-        self.state = ProcessState::Backoff;
+    /// A failed start: BACKOFF with a retry timer, or FATAL when the retries are used up. Called with
+    /// the ended child's pid still set (the BACKOFF transition names it); there is no child after.
+    fn enter_backoff(
+        &mut self,
+        spec: &ProcessSpec,
+        now: Instant,
+        cause: Cause,
+        exit: Option<Exit>,
+        out: &mut Vec<Effect>,
+    ) {
         self.backoff += 1;
+        self.enter(ProcessState::Backoff, cause, exit, out);
+        self.pid = 0;
         if self.backoff > spec.startretries {
             // supervisord decides this on the tick after entering BACKOFF; nothing can happen in between.
-            self.give_up();
-            out.push(Effect::Log(
-                Level::Info,
-                format!(
-                    "gave up: {} entered FATAL state, too many start retries too quickly",
-                    self.name
-                ),
-            ));
+            self.give_up(Cause::GaveUp, out);
         } else {
             self.deadline = Some((later(now, u64::from(self.backoff)), Timer::Retry));
         }
     }
 
-    /// BACKOFF -> FATAL without a message (retries exhausted, or BACKOFF at shutdown).
-    pub fn give_up(&mut self) {
-        self.state = ProcessState::Fatal;
+    /// BACKOFF -> FATAL (retries exhausted, or BACKOFF at shutdown).
+    fn give_up(&mut self, cause: Cause, out: &mut Vec<Effect>) {
         self.backoff = 0;
         self.deadline = None;
+        self.enter(ProcessState::Fatal, cause, None, out);
     }
 
     /// The child was reaped. `may_restart` is false while steward is shutting down or reloading.
-    pub fn exited(
+    fn exited(
         &mut self,
         status: ExitStatus,
         spec: &ProcessSpec,
@@ -247,31 +432,29 @@ impl Process {
     ) {
         let es = status.code();
         let expected = spec.exitcodes.contains(&es) && matches!(status, ExitStatus::Code(_));
-        let desc = status.describe();
+        let exit = |expected| Some(Exit { status, expected });
         let too_quickly = self
             .laststart
             .is_some_and(|t| now.saturating_duration_since(t) < secs(spec.startsecs));
-        self.pid = 0;
         match self.state {
+            // No child exists in these states (or not yet): a stray status changes nothing.
+            ProcessState::Stopped
+            | ProcessState::Backoff
+            | ProcessState::Exited
+            | ProcessState::Fatal => {}
+            _ if self.pid == 0 => {}
             ProcessState::Stopping | ProcessState::Unknown if self.killing => {
                 self.killing = false;
                 self.deadline = None;
                 self.exitstatus = es;
-                self.state = ProcessState::Stopped;
-                let level = if expected { Level::Info } else { Level::Warn };
-                out.push(Effect::Log(
-                    level,
-                    format!("stopped: {} ({desc})", self.name),
-                ));
+                self.enter(ProcessState::Stopped, Cause::Exit, exit(expected), out);
+                self.pid = 0;
             }
             ProcessState::Starting if too_quickly => {
                 self.exitstatus = 0;
                 self.spawnerr = Some("Exited too quickly (process log may have details)".into());
-                out.push(Effect::Log(
-                    Level::Info,
-                    format!("exited: {} ({desc}; not expected)", self.name),
-                ));
-                self.enter_backoff(spec, now, out);
+                self.deadline = None;
+                self.enter_backoff(spec, now, Cause::Exit, exit(false), out);
             }
             ProcessState::Starting
             | ProcessState::Running
@@ -279,25 +462,17 @@ impl Process {
             | ProcessState::Unknown => {
                 if self.state == ProcessState::Starting {
                     // It did stay up for startsecs; the deadline just hasn't been handled yet.
-                    self.become_running(spec, out);
+                    self.become_running(out);
                 }
                 self.backoff = 0;
                 self.killing = false;
                 self.exitstatus = es;
-                if expected {
-                    out.push(Effect::Log(
-                        Level::Info,
-                        format!("exited: {} ({desc}; expected)", self.name),
-                    ));
-                } else {
+                if !expected {
                     self.spawnerr = Some(format!("Bad exit code {es}"));
-                    out.push(Effect::Log(
-                        Level::Warn,
-                        format!("exited: {} ({desc}; not expected)", self.name),
-                    ));
                 }
-                self.state = ProcessState::Exited;
                 self.deadline = None;
+                self.enter(ProcessState::Exited, Cause::Exit, exit(expected), out);
+                self.pid = 0;
                 let restart = match spec.autorestart {
                     AutoRestart::Always => true,
                     AutoRestart::Unexpected => !expected,
@@ -309,16 +484,11 @@ impl Process {
                     self.deadline = Some((earliest.max(now), Timer::Restart));
                 }
             }
-            // No child exists in these states; a stray status changes nothing.
-            ProcessState::Stopped
-            | ProcessState::Backoff
-            | ProcessState::Exited
-            | ProcessState::Fatal => {}
         }
     }
 
     /// The pending deadline, if it is due at `now`, fires. `may_start` is false while shutting down.
-    pub fn on_deadline(
+    fn on_deadline(
         &mut self,
         spec: &ProcessSpec,
         now: Instant,
@@ -333,16 +503,17 @@ impl Process {
         }
         self.deadline = None;
         match (timer, self.state) {
-            (Timer::Startsecs, ProcessState::Starting) => self.become_running(spec, out),
-            (Timer::Retry, ProcessState::Backoff) | (Timer::Restart, ProcessState::Exited)
-                if may_start =>
-            {
-                self.begin_spawn(now, out)
+            (Timer::Startsecs, ProcessState::Starting) => self.become_running(out),
+            (Timer::Retry, ProcessState::Backoff) if may_start => {
+                self.begin_spawn(now, Cause::Retry, out)
+            }
+            (Timer::Restart, ProcessState::Exited) if may_start => {
+                self.begin_spawn(now, Cause::Autorestart, out)
             }
             (Timer::Kill, ProcessState::Stopping) if self.pid > 0 => {
                 out.push(Effect::Log(
                     Level::Warn,
-                    format!("killing '{}' ({}) with SIGKILL", self.name, self.pid),
+                    format!("killing '{}' ({}) with SIGKILL", spec.name, self.pid),
                 ));
                 // Sent once: a process that survives SIGKILL stays STOPPING, as in supervisord.
                 out.push(Effect::Kill {
@@ -355,11 +526,12 @@ impl Process {
         }
     }
 
-    /// A stop request (`stopProcess`, shutdown, reload).
-    pub fn stop(
+    /// A stop request (`stopProcess`), or the ordered stop reaching a RUNNING/STARTING process.
+    fn stop(
         &mut self,
         spec: &ProcessSpec,
         now: Instant,
+        cause: Cause,
         out: &mut Vec<Effect>,
     ) -> Result<(), Refused> {
         match self.state {
@@ -373,14 +545,14 @@ impl Process {
                     Level::Debug,
                     format!(
                         "killing {} (pid {}) {as_group}with signal {}",
-                        self.name,
+                        spec.name,
                         self.pid,
                         signame(spec.stopsignal)
                     ),
                 ));
-                self.state = ProcessState::Stopping;
                 self.killing = true;
                 self.deadline = Some((later(now, spec.stopwaitsecs), Timer::Kill));
+                self.enter(ProcessState::Stopping, cause, None, out);
                 out.push(Effect::Kill {
                     pid: self.pid,
                     signal: spec.stopsignal,
@@ -390,9 +562,9 @@ impl Process {
             }
             ProcessState::Backoff => {
                 // Deliberate difference: supervisord keeps the backoff count across a stop.
-                self.state = ProcessState::Stopped;
                 self.backoff = 0;
                 self.deadline = None;
+                self.enter(ProcessState::Stopped, cause, None, out);
                 Ok(())
             }
             ProcessState::Exited => {
@@ -404,21 +576,25 @@ impl Process {
         }
     }
 
-    /// `kill()` failed with something other than ESRCH.
-    pub fn signal_failed(&mut self, err: &str, out: &mut Vec<Effect>) {
+    /// `kill()` of our child failed with something other than ESRCH.
+    fn signal_failed(&mut self, err: &str, spec: &ProcessSpec, out: &mut Vec<Effect>) {
         out.push(Effect::Log(
             Level::Crit,
-            format!("unknown problem killing {} ({}):{err}", self.name, self.pid),
+            format!("unknown problem killing {} ({}):{err}", spec.name, self.pid),
         ));
-        self.state = ProcessState::Unknown;
+        if self.pid == 0 {
+            // No child: nothing was signalled, so there is no state to lose track of.
+            return;
+        }
         self.deadline = None;
+        self.enter(ProcessState::Unknown, Cause::SignalFailed, None, out);
     }
 }
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::config::model::*;
+    use crate::engine::transitions::phrase;
 
     /// A process spec with supervisord's defaults, output discarded, no console prefix.
     pub(crate) fn spec(name: &str, argv: &[&str]) -> ProcessSpec {
@@ -430,12 +606,27 @@ pub(crate) mod tests {
         }
     }
 
-    fn logs(out: &[Effect]) -> Vec<String> {
+    /// The main-log lines of `out`, as the supervisor writes them (transitions through the main-log
+    /// subscriber's phrases).
+    fn lines(s: &ProcessSpec, out: &[Effect]) -> Vec<(Level, String)> {
         out.iter()
             .filter_map(|e| match e {
-                Effect::Log(_, m) => Some(m.clone()),
+                Effect::Log(level, m) => Some((*level, m.clone())),
+                Effect::Transition(t) => phrase(s, t),
                 _ => None,
             })
+            .collect()
+    }
+
+    fn logs(s: &ProcessSpec, out: &[Effect]) -> Vec<String> {
+        lines(s, out).into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// The effects the supervisor acts on (spawn, kill), without logs and transitions.
+    fn actions(out: &[Effect]) -> Vec<Effect> {
+        out.iter()
+            .filter(|e| matches!(e, Effect::Spawn | Effect::Kill { .. }))
+            .cloned()
             .collect()
     }
 
@@ -443,148 +634,149 @@ pub(crate) mod tests {
         Duration::from_millis(n)
     }
 
+    /// Feed an event that must not be refused, outside a shutdown.
+    fn feed(p: &mut Process, s: &ProcessSpec, ev: Event, now: Instant) -> Vec<Effect> {
+        p.handle(ev.clone(), s, now, true)
+            .unwrap_or_else(|r| panic!("{ev:?} refused: {r:?}"))
+    }
+
     /// Start and spawn with `pid`; returns the effects of the spawn report.
     fn launch(p: &mut Process, s: &ProcessSpec, now: Instant, pid: i32) -> Vec<Effect> {
-        let mut out = vec![];
-        p.start(now, &mut out).unwrap();
-        assert_eq!(out, vec![Effect::Spawn]);
-        assert_eq!(p.state, ProcessState::Starting);
-        out.clear();
-        p.spawned(pid, s, now, &mut out);
-        out
+        let out = feed(p, s, Event::Start, now);
+        assert_eq!(actions(&out), vec![Effect::Spawn]);
+        assert_eq!(p.state(), ProcessState::Starting);
+        feed(p, s, Event::Spawned(pid), now)
+    }
+
+    fn exit_code(c: i32) -> Event {
+        Event::Exited(ExitStatus::Code(c))
     }
 
     #[test]
     fn starting_to_running_after_startsecs() {
         let s = spec("web", &["x"]);
-        let mut p = Process::new("web");
+        let mut p = Process::new();
         let t0 = Instant::now();
         let out = launch(&mut p, &s, t0, 12);
-        assert_eq!(logs(&out), ["spawned: 'web' with pid 12"]);
-        assert_eq!(p.deadline, Some((t0 + secs(1), Timer::Startsecs)));
-        let mut out = vec![];
-        p.on_deadline(&s, t0 + ms(999), true, &mut out);
-        assert_eq!(p.state, ProcessState::Starting);
-        p.on_deadline(&s, t0 + secs(1), true, &mut out);
-        assert_eq!(p.state, ProcessState::Running);
+        assert_eq!(logs(&s, &out), ["spawned: 'web' with pid 12"]);
+        assert_eq!(p.deadline(), Some((t0 + secs(1), Timer::Startsecs)));
+        let out = feed(&mut p, &s, Event::Deadline, t0 + ms(999));
+        assert!(out.is_empty());
+        assert_eq!(p.state(), ProcessState::Starting);
+        let out = feed(&mut p, &s, Event::Deadline, t0 + secs(1));
+        assert_eq!(p.state(), ProcessState::Running);
         assert_eq!(
-            logs(&out),
+            logs(&s, &out),
             ["success: web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)"]
         );
-        assert_eq!(p.deadline, None);
+        assert_eq!(p.deadline(), None);
     }
 
     #[test]
     fn startsecs_zero_is_running_at_once() {
         let mut s = spec("job", &["x"]);
         s.startsecs = 0;
-        let mut p = Process::new("job");
+        let mut p = Process::new();
         let out = launch(&mut p, &s, Instant::now(), 5);
-        assert_eq!(p.state, ProcessState::Running);
-        assert_eq!(logs(&out).len(), 2);
-        assert_eq!(p.deadline, None);
+        assert_eq!(p.state(), ProcessState::Running);
+        assert_eq!(logs(&s, &out).len(), 2);
+        assert_eq!(p.deadline(), None);
     }
 
     #[test]
     fn exit_during_startsecs_is_backoff_even_with_code_0() {
         let s = spec("web", &["x"]);
-        let mut p = Process::new("web");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 7);
-        let mut out = vec![];
-        p.exited(ExitStatus::Code(0), &s, t0 + ms(10), true, &mut out);
-        assert_eq!(p.state, ProcessState::Backoff);
-        assert_eq!(logs(&out), ["exited: web (exit status 0; not expected)"]);
+        let out = feed(&mut p, &s, exit_code(0), t0 + ms(10));
+        assert_eq!(p.state(), ProcessState::Backoff);
         assert_eq!(
-            p.spawnerr.as_deref(),
+            lines(&s, &out),
+            [(
+                Level::Info,
+                "exited: web (exit status 0; not expected)".into()
+            )]
+        );
+        assert_eq!(
+            p.spawnerr(),
             Some("Exited too quickly (process log may have details)")
         );
-        assert_eq!(p.exitstatus, 0);
-        assert_eq!(p.pid, 0);
-        assert_eq!(p.deadline, Some((t0 + ms(10) + secs(1), Timer::Retry)));
+        assert_eq!(p.exitstatus(), 0);
+        assert_eq!(p.pid(), 0);
+        assert_eq!(p.deadline(), Some((t0 + ms(10) + secs(1), Timer::Retry)));
     }
 
     /// startretries=3: attempts at about 0, 1, 3, 6 s, then FATAL (reference 2.3, backoff rule).
     #[test]
     fn backoff_series_then_fatal() {
         let s = spec("web", &["x"]);
-        let mut p = Process::new("web");
+        let mut p = Process::new();
         let t0 = Instant::now();
         let mut now = t0;
         let mut attempts = vec![];
-        let mut out = vec![];
-        p.start(now, &mut out).unwrap();
+        let mut out = feed(&mut p, &s, Event::Start, now);
         for pid in 1.. {
-            assert_eq!(out.last(), Some(&Effect::Spawn));
+            assert_eq!(actions(&out), [Effect::Spawn]);
             attempts.push(now - t0);
-            out.clear();
-            p.spawned(pid, &s, now, &mut out);
-            out.clear();
-            p.exited(ExitStatus::Code(1), &s, now, true, &mut out);
-            if p.state == ProcessState::Fatal {
+            feed(&mut p, &s, Event::Spawned(pid), now);
+            let exited = feed(&mut p, &s, exit_code(1), now);
+            if p.state() == ProcessState::Fatal {
                 assert_eq!(
-                    logs(&out).last().unwrap(),
+                    logs(&s, &exited).last().unwrap(),
                     "gave up: web entered FATAL state, too many start retries too quickly"
                 );
                 break;
             }
-            assert_eq!(p.state, ProcessState::Backoff);
-            let (at, t) = p.deadline.unwrap();
+            assert_eq!(p.state(), ProcessState::Backoff);
+            let (at, t) = p.deadline().unwrap();
             assert_eq!(t, Timer::Retry);
             // Not a moment early.
-            out.clear();
-            p.on_deadline(&s, at - ms(1), true, &mut out);
-            assert!(out.is_empty());
+            assert!(feed(&mut p, &s, Event::Deadline, at - ms(1)).is_empty());
             now = at;
-            p.on_deadline(&s, now, true, &mut out);
+            out = feed(&mut p, &s, Event::Deadline, now);
         }
         assert_eq!(attempts, [secs(0), secs(1), secs(3), secs(6)]);
-        assert_eq!(p.backoff, 0);
-        assert_eq!(p.deadline, None);
+        assert_eq!(p.backoff(), 0);
+        assert_eq!(p.deadline(), None);
     }
 
     #[test]
     fn startretries_zero_means_one_attempt() {
         let mut s = spec("web", &["x"]);
         s.startretries = 0;
-        let mut p = Process::new("web");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 1);
-        let mut out = vec![];
-        p.exited(ExitStatus::Code(1), &s, t0, true, &mut out);
-        assert_eq!(p.state, ProcessState::Fatal);
+        feed(&mut p, &s, exit_code(1), t0);
+        assert_eq!(p.state(), ProcessState::Fatal);
     }
 
     #[test]
     fn spawn_error_goes_backoff_then_fatal() {
         let mut s = spec("web", &["x"]);
         s.startretries = 1;
-        let mut p = Process::new("web");
+        let mut p = Process::new();
         let t0 = Instant::now();
-        let mut out = vec![];
-        p.start(t0, &mut out).unwrap();
-        out.clear();
-        p.spawn_failed("can't find command 'x'", &s, t0, &mut out);
-        assert_eq!(p.state, ProcessState::Backoff);
-        assert_eq!(logs(&out), ["spawnerr: can't find command 'x'"]);
-        out.clear();
-        p.on_deadline(&s, t0 + secs(1), true, &mut out);
-        assert_eq!(out, [Effect::Spawn]);
-        out.clear();
-        p.spawn_failed("can't find command 'x'", &s, t0 + secs(1), &mut out);
-        assert_eq!(p.state, ProcessState::Fatal);
-        assert_eq!(p.spawnerr.as_deref(), Some("can't find command 'x'"));
+        feed(&mut p, &s, Event::Start, t0);
+        let err = || Event::SpawnFailed("can't find command 'x'".into());
+        let out = feed(&mut p, &s, err(), t0);
+        assert_eq!(p.state(), ProcessState::Backoff);
+        assert_eq!(logs(&s, &out), ["spawnerr: can't find command 'x'"]);
+        let out = feed(&mut p, &s, Event::Deadline, t0 + secs(1));
+        assert_eq!(actions(&out), [Effect::Spawn]);
+        feed(&mut p, &s, err(), t0 + secs(1));
+        assert_eq!(p.state(), ProcessState::Fatal);
+        assert_eq!(p.spawnerr(), Some("can't find command 'x'"));
     }
 
     fn run_then_exit(s: &ProcessSpec, status: ExitStatus, ran: Duration) -> (Process, Vec<Effect>) {
-        let mut p = Process::new(&s.name);
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, s, t0, 3);
-        let mut out = vec![];
-        p.on_deadline(s, t0 + secs(s.startsecs), true, &mut out);
-        assert_eq!(p.state, ProcessState::Running);
-        out.clear();
-        p.exited(status, s, t0 + ran, true, &mut out);
+        feed(&mut p, s, Event::Deadline, t0 + secs(s.startsecs));
+        assert_eq!(p.state(), ProcessState::Running);
+        let out = feed(&mut p, s, Event::Exited(status), t0 + ran);
         (p, out)
     }
 
@@ -593,17 +785,22 @@ pub(crate) mod tests {
         let mut s = spec("w", &["x"]);
         s.exitcodes = vec![0, 2];
         let (p, out) = run_then_exit(&s, ExitStatus::Code(2), secs(5));
-        assert_eq!(p.state, ProcessState::Exited);
-        assert_eq!(logs(&out), ["exited: w (exit status 2; expected)"]);
-        assert_eq!(p.deadline, None);
-        assert_eq!(p.exitstatus, 2);
+        assert_eq!(p.state(), ProcessState::Exited);
+        assert_eq!(logs(&s, &out), ["exited: w (exit status 2; expected)"]);
+        assert_eq!(p.deadline(), None);
+        assert_eq!(p.exitstatus(), 2);
 
         let (p, out) = run_then_exit(&s, ExitStatus::Code(1), secs(5));
-        assert_eq!(logs(&out), ["exited: w (exit status 1; not expected)"]);
-        assert_eq!(out[0], Effect::Log(Level::Warn, logs(&out)[0].clone()));
-        assert_eq!(p.spawnerr.as_deref(), Some("Bad exit code 1"));
+        assert_eq!(
+            lines(&s, &out),
+            [(
+                Level::Warn,
+                "exited: w (exit status 1; not expected)".into()
+            )]
+        );
+        assert_eq!(p.spawnerr(), Some("Bad exit code 1"));
         // Ran long enough: restart at once.
-        assert!(matches!(p.deadline, Some((_, Timer::Restart))));
+        assert!(matches!(p.deadline(), Some((_, Timer::Restart))));
 
         // Death by signal is never expected.
         let (p, out) = run_then_exit(
@@ -615,11 +812,11 @@ pub(crate) mod tests {
             secs(5),
         );
         assert_eq!(
-            logs(&out),
+            logs(&s, &out),
             ["exited: w (terminated by SIGKILL; not expected)"]
         );
-        assert_eq!(p.exitstatus, -1);
-        assert!(p.deadline.is_some());
+        assert_eq!(p.exitstatus(), -1);
+        assert!(p.deadline().is_some());
     }
 
     #[test]
@@ -627,31 +824,37 @@ pub(crate) mod tests {
         let mut s = spec("w", &["x"]);
         s.autorestart = AutoRestart::Always;
         let (p, _) = run_then_exit(&s, ExitStatus::Code(0), secs(5));
-        assert_eq!(p.state, ProcessState::Exited);
-        assert!(matches!(p.deadline, Some((_, Timer::Restart))));
+        assert_eq!(p.state(), ProcessState::Exited);
+        assert!(matches!(p.deadline(), Some((_, Timer::Restart))));
         s.autorestart = AutoRestart::Never;
         let (p, _) = run_then_exit(&s, ExitStatus::Code(1), secs(5));
-        assert_eq!(p.state, ProcessState::Exited);
-        assert_eq!(p.deadline, None);
+        assert_eq!(p.state(), ProcessState::Exited);
+        assert_eq!(p.deadline(), None);
     }
 
     #[test]
     fn restart_after_long_run_is_immediate_and_resets_backoff() {
         let mut s = spec("w", &["x"]);
         s.autorestart = AutoRestart::Always;
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         let t0 = Instant::now();
-        p.backoff = 2;
-        launch(&mut p, &s, t0, 3);
-        let mut out = vec![];
+        // Two failed starts, then one that lasts.
+        feed(&mut p, &s, Event::Start, t0);
+        for (pid, at) in [(1, t0), (2, t0 + secs(1))] {
+            feed(&mut p, &s, Event::Spawned(pid), at);
+            feed(&mut p, &s, exit_code(1), at);
+            let retry = p.deadline().unwrap().0;
+            feed(&mut p, &s, Event::Deadline, retry);
+        }
+        assert_eq!((p.state(), p.backoff()), (ProcessState::Starting, 2));
+        feed(&mut p, &s, Event::Spawned(3), t0 + secs(3));
         let t_exit = t0 + secs(30);
-        p.exited(ExitStatus::Code(0), &s, t_exit, true, &mut out);
-        assert_eq!(p.backoff, 0);
-        assert_eq!(p.deadline, Some((t_exit, Timer::Restart)));
-        out.clear();
-        p.on_deadline(&s, t_exit, true, &mut out);
-        assert_eq!(out, [Effect::Spawn]);
-        assert_eq!(p.state, ProcessState::Starting);
+        feed(&mut p, &s, exit_code(0), t_exit);
+        assert_eq!(p.backoff(), 0);
+        assert_eq!(p.deadline(), Some((t_exit, Timer::Restart)));
+        let out = feed(&mut p, &s, Event::Deadline, t_exit);
+        assert_eq!(actions(&out), [Effect::Spawn]);
+        assert_eq!(p.state(), ProcessState::Starting);
     }
 
     #[test]
@@ -659,39 +862,87 @@ pub(crate) mod tests {
         let mut s = spec("w", &["x"]);
         s.startsecs = 0;
         s.autorestart = AutoRestart::Always;
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 3);
-        let mut out = vec![];
-        p.exited(ExitStatus::Code(1), &s, t0 + ms(5), true, &mut out);
-        assert_eq!(p.state, ProcessState::Exited);
-        assert_eq!(p.deadline, Some((t0 + secs(1), Timer::Restart)));
-        out.clear();
-        p.on_deadline(&s, t0 + ms(500), true, &mut out);
-        assert!(out.is_empty());
-        p.on_deadline(&s, t0 + secs(1), true, &mut out);
-        assert_eq!(out, [Effect::Spawn]);
+        feed(&mut p, &s, exit_code(1), t0 + ms(5));
+        assert_eq!(p.state(), ProcessState::Exited);
+        assert_eq!(p.deadline(), Some((t0 + secs(1), Timer::Restart)));
+        assert!(feed(&mut p, &s, Event::Deadline, t0 + ms(500)).is_empty());
+        let out = feed(&mut p, &s, Event::Deadline, t0 + secs(1));
+        assert_eq!(actions(&out), [Effect::Spawn]);
     }
 
     #[test]
     fn no_restart_or_retry_while_shutting_down() {
         let mut s = spec("w", &["x"]);
         s.autorestart = AutoRestart::Always;
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 3);
-        let mut out = vec![];
-        p.exited(ExitStatus::Code(0), &s, t0 + secs(5), false, &mut out);
-        assert_eq!(p.deadline, None);
+        p.handle(exit_code(0), &s, t0 + secs(5), false).unwrap();
+        assert_eq!(p.deadline(), None);
         // A retry deadline that comes due during shutdown does nothing.
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         launch(&mut p, &s, t0, 3);
-        p.exited(ExitStatus::Code(0), &s, t0, true, &mut out);
-        assert_eq!(p.state, ProcessState::Backoff);
-        out.clear();
-        p.on_deadline(&s, t0 + secs(9), false, &mut out);
+        feed(&mut p, &s, exit_code(0), t0);
+        assert_eq!(p.state(), ProcessState::Backoff);
+        let out = p.handle(Event::Deadline, &s, t0 + secs(9), false).unwrap();
         assert!(out.is_empty());
-        assert_eq!(p.state, ProcessState::Backoff);
+        assert_eq!(p.state(), ProcessState::Backoff);
+    }
+
+    /// The ordered stop of a shutdown: pending timers go at once, each group's turn stops it.
+    #[test]
+    fn halt_and_ordered_stop() {
+        let mut s = spec("w", &["x"]);
+        s.autorestart = AutoRestart::Always;
+        let t0 = Instant::now();
+        // EXITED with an autorestart pending: cancelled, stays EXITED.
+        let (mut p, _) = run_then_exit(&s, ExitStatus::Code(0), secs(5));
+        assert!(p.deadline().is_some());
+        assert!(p.handle(Event::Halt, &s, t0, false).unwrap().is_empty());
+        assert_eq!((p.state(), p.deadline()), (ProcessState::Exited, None));
+        assert!(p
+            .handle(Event::OrderedStop, &s, t0, false)
+            .unwrap()
+            .is_empty());
+        // BACKOFF: the retry is cancelled; its turn makes it FATAL without a log line.
+        let mut p = Process::new();
+        launch(&mut p, &s, t0, 3);
+        feed(&mut p, &s, exit_code(0), t0);
+        p.handle(Event::Halt, &s, t0, false).unwrap();
+        assert_eq!((p.state(), p.deadline()), (ProcessState::Backoff, None));
+        let out = p.handle(Event::OrderedStop, &s, t0, false).unwrap();
+        assert_eq!(p.state(), ProcessState::Fatal);
+        assert!(logs(&s, &out).is_empty());
+        assert!(matches!(
+            &out[..],
+            [Effect::Transition(Transition {
+                from: ProcessState::Backoff,
+                to: ProcessState::Fatal,
+                cause: Cause::Shutdown,
+                ..
+            })]
+        ));
+        // RUNNING: a Halt leaves it alone; its turn stops it like a stop request.
+        let (mut p, _) = run_then_exit(&s, ExitStatus::Code(0), secs(5));
+        let restart = p.deadline().unwrap().0;
+        feed(&mut p, &s, Event::Deadline, restart);
+        feed(&mut p, &s, Event::Spawned(8), t0 + secs(6));
+        feed(&mut p, &s, Event::Deadline, t0 + secs(7));
+        assert!(p.handle(Event::Halt, &s, t0, false).unwrap().is_empty());
+        assert_eq!(p.state(), ProcessState::Running);
+        let out = p.handle(Event::OrderedStop, &s, t0, false).unwrap();
+        assert_eq!(p.state(), ProcessState::Stopping);
+        assert_eq!(
+            actions(&out),
+            [Effect::Kill {
+                pid: 8,
+                signal: libc::SIGTERM,
+                group: false
+            }]
+        );
     }
 
     #[test]
@@ -700,12 +951,11 @@ pub(crate) mod tests {
         s.stopsignal = libc::SIGINT;
         s.stopwaitsecs = 3;
         s.killasgroup = true;
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 42);
-        let mut out = vec![];
-        p.stop(&s, t0 + secs(2), &mut out).unwrap();
-        assert_eq!(p.state, ProcessState::Stopping);
+        let out = feed(&mut p, &s, Event::Stop, t0 + secs(2));
+        assert_eq!(p.state(), ProcessState::Stopping);
         assert_eq!(
             out.last(),
             Some(&Effect::Kill {
@@ -714,10 +964,9 @@ pub(crate) mod tests {
                 group: false
             })
         );
-        assert_eq!(p.deadline, Some((t0 + secs(5), Timer::Kill)));
-        out.clear();
-        p.on_deadline(&s, t0 + secs(5), true, &mut out);
-        assert_eq!(logs(&out), ["killing 'w' (42) with SIGKILL"]);
+        assert_eq!(p.deadline(), Some((t0 + secs(5), Timer::Kill)));
+        let out = feed(&mut p, &s, Event::Deadline, t0 + secs(5));
+        assert_eq!(logs(&s, &out), ["killing 'w' (42) with SIGKILL"]);
         assert_eq!(
             out.last(),
             Some(&Effect::Kill {
@@ -726,27 +975,22 @@ pub(crate) mod tests {
                 group: true
             })
         );
-        assert_eq!(p.state, ProcessState::Stopping);
-        out.clear();
-        p.exited(
-            ExitStatus::Signal {
+        assert_eq!(p.state(), ProcessState::Stopping);
+        let out = feed(
+            &mut p,
+            &s,
+            Event::Exited(ExitStatus::Signal {
                 signal: libc::SIGKILL,
                 core: false,
-            },
-            &s,
+            }),
             t0 + secs(6),
-            true,
-            &mut out,
         );
-        assert_eq!(p.state, ProcessState::Stopped);
+        assert_eq!(p.state(), ProcessState::Stopped);
         assert_eq!(
-            out,
-            [Effect::Log(
-                Level::Warn,
-                "stopped: w (terminated by SIGKILL)".into()
-            )]
+            lines(&s, &out),
+            [(Level::Warn, "stopped: w (terminated by SIGKILL)".into())]
         );
-        assert_eq!(p.deadline, None);
+        assert_eq!(p.deadline(), None);
     }
 
     #[test]
@@ -754,101 +998,135 @@ pub(crate) mod tests {
         let mut s = spec("w", &["x"]);
         s.autorestart = AutoRestart::Always;
         s.stopasgroup = true;
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 9);
-        let mut out = vec![];
-        p.stop(&s, t0, &mut out).unwrap();
+        let out = feed(&mut p, &s, Event::Stop, t0);
         assert!(out.contains(&Effect::Kill {
             pid: 9,
             signal: libc::SIGTERM,
             group: true
         }));
-        out.clear();
-        p.exited(ExitStatus::Code(0), &s, t0, true, &mut out);
+        let out = feed(&mut p, &s, exit_code(0), t0);
         assert_eq!(
-            out,
-            [Effect::Log(
-                Level::Info,
-                "stopped: w (exit status 0)".into()
-            )]
+            lines(&s, &out),
+            [(Level::Info, "stopped: w (exit status 0)".into())]
         );
-        assert_eq!(p.state, ProcessState::Stopped);
-        assert_eq!(p.deadline, None);
+        assert_eq!(p.state(), ProcessState::Stopped);
+        assert_eq!(p.deadline(), None);
     }
 
     #[test]
     fn stop_refusals_and_backoff_stop() {
         let s = spec("w", &["x"]);
         let t0 = Instant::now();
-        let mut out = vec![];
-        let mut p = Process::new("w");
-        assert_eq!(p.stop(&s, t0, &mut out), Err(Refused::NotRunning));
+        let mut p = Process::new();
+        assert_eq!(
+            p.handle(Event::Stop, &s, t0, true),
+            Err(Refused::NotRunning)
+        );
         launch(&mut p, &s, t0, 1);
-        p.exited(ExitStatus::Code(1), &s, t0, true, &mut out);
-        assert_eq!(p.state, ProcessState::Backoff);
-        out.clear();
-        assert_eq!(p.stop(&s, t0, &mut out), Ok(()));
-        assert!(out.is_empty(), "no signal for BACKOFF");
-        assert_eq!(p.state, ProcessState::Stopped);
-        assert_eq!(p.deadline, None);
-        assert_eq!(p.backoff, 0);
+        feed(&mut p, &s, exit_code(1), t0);
+        assert_eq!(p.state(), ProcessState::Backoff);
+        let out = feed(&mut p, &s, Event::Stop, t0);
+        assert!(actions(&out).is_empty(), "no signal for BACKOFF");
+        assert!(logs(&s, &out).is_empty());
+        assert_eq!(p.state(), ProcessState::Stopped);
+        assert_eq!(p.deadline(), None);
+        assert_eq!(p.backoff(), 0);
         // A pending autorestart is cancelled by a stop request.
         let mut s2 = spec("w", &["x"]);
         s2.autorestart = AutoRestart::Always;
         let (mut p, _) = run_then_exit(&s2, ExitStatus::Code(0), ms(1500));
-        assert!(p.deadline.is_some());
-        assert_eq!(p.stop(&s2, t0, &mut out), Err(Refused::NotRunning));
-        assert_eq!(p.deadline, None);
+        assert!(p.deadline().is_some());
+        assert_eq!(
+            p.handle(Event::Stop, &s2, t0, true),
+            Err(Refused::NotRunning)
+        );
+        assert_eq!(p.deadline(), None);
     }
 
     #[test]
     fn start_refusals() {
         let s = spec("w", &["x"]);
         let t0 = Instant::now();
-        let mut out = vec![];
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         launch(&mut p, &s, t0, 1);
-        assert_eq!(p.start(t0, &mut out), Err(Refused::AlreadyStarted));
-        p.exited(ExitStatus::Code(1), &s, t0, true, &mut out);
-        assert_eq!(p.start(t0, &mut out), Err(Refused::AlreadyStarted));
+        assert_eq!(
+            p.handle(Event::Start, &s, t0, true),
+            Err(Refused::AlreadyStarted)
+        );
+        feed(&mut p, &s, exit_code(1), t0);
+        assert_eq!(
+            p.handle(Event::Start, &s, t0, true),
+            Err(Refused::AlreadyStarted)
+        );
         // FATAL and EXITED can be started again.
-        p.give_up();
-        out.clear();
-        assert_eq!(p.start(t0, &mut out), Ok(()));
-        assert_eq!(out, [Effect::Spawn]);
-        p.spawned(2, &s, t0, &mut out);
-        p.stop(&s, t0, &mut out).unwrap();
-        assert_eq!(p.start(t0, &mut out), Err(Refused::NotRunning));
+        p.handle(Event::OrderedStop, &s, t0, false).unwrap();
+        assert_eq!(p.state(), ProcessState::Fatal);
+        let out = feed(&mut p, &s, Event::Start, t0);
+        assert_eq!(actions(&out), [Effect::Spawn]);
+        feed(&mut p, &s, Event::Spawned(2), t0);
+        feed(&mut p, &s, Event::Stop, t0);
+        assert_eq!(
+            p.handle(Event::Start, &s, t0, true),
+            Err(Refused::NotRunning)
+        );
     }
 
     #[test]
     fn exit_in_starting_after_startsecs_counts_as_running() {
         let s = spec("w", &["x"]);
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 1);
-        let mut out = vec![];
-        p.exited(ExitStatus::Code(0), &s, t0 + secs(1), true, &mut out);
-        assert_eq!(p.state, ProcessState::Exited);
+        let out = feed(&mut p, &s, exit_code(0), t0 + secs(1));
+        assert_eq!(p.state(), ProcessState::Exited);
         assert_eq!(
-            logs(&out),
+            logs(&s, &out),
             [
                 "success: w entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)",
                 "exited: w (exit status 0; expected)"
             ]
         );
+        // Both changes are reported, chained, naming the child that ran.
+        let changes: Vec<_> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Transition(t) => Some((t.from, t.to, t.pid, t.exit)),
+                _ => None,
+            })
+            .collect();
+        let exit = Exit {
+            status: ExitStatus::Code(0),
+            expected: true,
+        };
+        assert_eq!(
+            changes,
+            [
+                (ProcessState::Starting, ProcessState::Running, 1, None),
+                (ProcessState::Running, ProcessState::Exited, 1, Some(exit)),
+            ]
+        );
     }
 
     #[test]
-    fn signal_failure_is_unknown() {
+    fn signal_failure_is_unknown_until_reaped() {
         let s = spec("w", &["x"]);
-        let mut p = Process::new("w");
-        launch(&mut p, &s, Instant::now(), 1);
-        let mut out = vec![];
-        p.signal_failed("EPERM", &mut out);
-        assert_eq!(p.state, ProcessState::Unknown);
-        assert!(matches!(out[0], Effect::Log(Level::Crit, _)));
+        let mut p = Process::new();
+        let t0 = Instant::now();
+        launch(&mut p, &s, t0, 1);
+        feed(&mut p, &s, Event::Stop, t0);
+        let out = feed(&mut p, &s, Event::SignalFailed("EPERM".into()), t0);
+        assert_eq!(p.state(), ProcessState::Unknown);
+        assert_eq!(
+            lines(&s, &out),
+            [(Level::Crit, "unknown problem killing w (1):EPERM".into())]
+        );
+        assert_eq!(p.deadline(), None);
+        let out = feed(&mut p, &s, exit_code(0), t0);
+        assert_eq!(p.state(), ProcessState::Stopped);
+        assert_eq!(logs(&s, &out), ["stopped: w (exit status 0)"]);
     }
 
     #[test]
@@ -856,13 +1134,12 @@ pub(crate) mod tests {
         let mut s = spec("w", &["x"]);
         s.startsecs = u64::MAX;
         s.stopwaitsecs = u64::MAX;
-        let mut p = Process::new("w");
+        let mut p = Process::new();
         let t0 = Instant::now();
         launch(&mut p, &s, t0, 1);
-        assert!(p.deadline.unwrap().0 > t0);
-        let mut out = vec![];
-        p.stop(&s, t0, &mut out).unwrap();
-        assert!(p.deadline.unwrap().0 > t0);
+        assert!(p.deadline().unwrap().0 > t0);
+        feed(&mut p, &s, Event::Stop, t0);
+        assert!(p.deadline().unwrap().0 > t0);
     }
 
     #[test]
@@ -884,5 +1161,276 @@ pub(crate) mod tests {
             .shell_code(),
             143
         );
+    }
+
+    /// Random lives of one process against a model of the world (its child), checking the machine's
+    /// invariants after every event.
+    mod walk {
+        use super::*;
+        use proptest::prelude::*;
+        use ProcessState::*;
+
+        /// supervisord's transition table (reference 2.3), plus steward's one addition: the child of a
+        /// failed kill is still reaped, UNKNOWN -> STOPPED.
+        const ALLOWED: &[(ProcessState, ProcessState)] = &[
+            (Stopped, Starting),
+            (Exited, Starting),
+            (Fatal, Starting),
+            (Backoff, Starting),
+            (Starting, Running),
+            (Starting, Backoff),
+            (Running, Exited),
+            (Backoff, Fatal),
+            (Backoff, Stopped),
+            (Running, Stopping),
+            (Starting, Stopping),
+            (Stopping, Stopped),
+            (Running, Unknown),
+            (Starting, Unknown),
+            (Stopping, Unknown),
+            (Unknown, Stopped),
+        ];
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            Start,
+            Stop,
+            Halt,
+            OrderedStop,
+            /// Time passes by this many ms, then the loop feeds a deadline event.
+            Tick(u64),
+            /// The child is reaped (a stray status when there is none).
+            Exit(ExitStatus),
+            /// Reports no spawn asked for.
+            StraySpawned,
+            StraySpawnFailed,
+        }
+
+        /// One step, how the world answers the spawns and kills it causes, and whether steward is
+        /// still running (`may_start`).
+        type Move = (Step, bool, bool, bool);
+
+        fn status() -> impl Strategy<Value = ExitStatus> {
+            prop_oneof![
+                (0..4i32).prop_map(ExitStatus::Code),
+                prop_oneof![Just(libc::SIGKILL), Just(libc::SIGTERM)].prop_map(|signal| {
+                    ExitStatus::Signal {
+                        signal,
+                        core: false,
+                    }
+                }),
+            ]
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                3 => Just(Step::Start),
+                2 => Just(Step::Stop),
+                1 => Just(Step::Halt),
+                1 => Just(Step::OrderedStop),
+                5 => prop_oneof![
+                    Just(0u64), Just(1), Just(500), Just(999), Just(1000), Just(1001), Just(2500),
+                    Just(6000), 0..12_000u64
+                ]
+                .prop_map(Step::Tick),
+                4 => status().prop_map(Step::Exit),
+                1 => Just(Step::StraySpawned),
+                1 => Just(Step::StraySpawnFailed),
+            ]
+        }
+
+        fn moves() -> impl Strategy<Value = Vec<Move>> {
+            let one = (
+                step(),
+                prop::bool::weighted(0.8),
+                prop::bool::weighted(0.9),
+                prop::bool::weighted(0.9),
+            );
+            prop::collection::vec(one, 1..60)
+        }
+
+        fn specs() -> impl Strategy<Value = ProcessSpec> {
+            let auto = prop_oneof![
+                Just(AutoRestart::Always),
+                Just(AutoRestart::Unexpected),
+                Just(AutoRestart::Never)
+            ];
+            let codes = prop_oneof![Just(vec![0]), Just(vec![0, 2]), Just(vec![1])];
+            let startsecs = prop_oneof![Just(0u64), Just(1), Just(5)];
+            let stopwait = prop_oneof![Just(0u64), Just(1), Just(10)];
+            (startsecs, 0..4u32, auto, codes, stopwait, any::<bool>()).prop_map(
+                |(startsecs, startretries, autorestart, exitcodes, stopwaitsecs, group)| {
+                    let mut s = spec("p", &["x"]);
+                    s.startsecs = startsecs;
+                    s.startretries = startretries;
+                    s.autorestart = autorestart;
+                    s.exitcodes = exitcodes;
+                    s.stopwaitsecs = stopwaitsecs;
+                    s.killasgroup = group;
+                    s
+                },
+            )
+        }
+
+        /// Feed one event and check that its transitions chain from the old state to the new one,
+        /// are allowed, and carry what a listener needs.
+        fn checked(
+            p: &mut Process,
+            s: &ProcessSpec,
+            ev: Event,
+            now: Instant,
+            may: bool,
+        ) -> Result<Vec<Effect>, TestCaseError> {
+            let before = p.state();
+            let before_deadline = p.deadline();
+            let out = match p.handle(ev.clone(), s, now, may) {
+                Ok(out) => out,
+                Err(_) => {
+                    prop_assert!(matches!(ev, Event::Start | Event::Stop));
+                    prop_assert_eq!(p.state(), before);
+                    return Ok(vec![]);
+                }
+            };
+            let chain: Vec<&Transition> = out
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Transition(t) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            let mut at = before;
+            for t in &chain {
+                prop_assert_eq!(t.from, at, "chain broken by {:?}", t);
+                prop_assert!(t.from != t.to, "a transition to the same state: {:?}", t);
+                prop_assert!(
+                    ALLOWED.contains(&(t.from, t.to)),
+                    "not in the table: {:?} on {:?}",
+                    t,
+                    ev
+                );
+                match t.to {
+                    Starting => prop_assert_eq!(t.pid, 0),
+                    Running | Stopping | Unknown => prop_assert!(t.pid > 0),
+                    Exited => prop_assert!(t.pid > 0 && t.exit.is_some()),
+                    Stopped => prop_assert_eq!(t.exit.is_some(), t.from != Backoff),
+                    Backoff => prop_assert!(t.tries >= 1 && t.spawnerr.is_some()),
+                    Fatal => prop_assert_eq!(t.tries, 0),
+                }
+                at = t.to;
+            }
+            prop_assert_eq!(at, p.state(), "the chain does not end in the new state");
+            if let Event::Deadline = ev {
+                if !matches!(before_deadline, Some((due, _)) if now >= due) {
+                    prop_assert!(out.is_empty(), "a deadline that was not due did something");
+                    prop_assert_eq!(p.deadline(), before_deadline);
+                }
+            }
+            Ok(out)
+        }
+
+        /// The world's side: carry out spawns and kills as the supervisor would, feeding back what
+        /// happened, depth first in effect order.
+        #[allow(clippy::too_many_arguments)]
+        fn run(
+            p: &mut Process,
+            s: &ProcessSpec,
+            ev: Event,
+            now: Instant,
+            mv: &Move,
+            child: &mut Option<i32>,
+            next_pid: &mut i32,
+        ) -> Result<(), TestCaseError> {
+            let (_, spawn_ok, kill_ok, may) = *mv;
+            for effect in checked(p, s, ev, now, may)? {
+                match effect {
+                    Effect::Spawn => {
+                        prop_assert_eq!(*child, None, "a spawn while a child lives");
+                        let report = if spawn_ok {
+                            *next_pid += 1;
+                            *child = Some(*next_pid);
+                            Event::Spawned(*next_pid)
+                        } else {
+                            Event::SpawnFailed("can't find command 'x'".into())
+                        };
+                        run(p, s, report, now, mv, child, next_pid)?;
+                    }
+                    Effect::Kill { pid, .. } => {
+                        prop_assert_eq!(Some(pid), *child, "a kill of no child of ours");
+                        if !kill_ok {
+                            let report = Event::SignalFailed("EPERM".into());
+                            run(p, s, report, now, mv, child, next_pid)?;
+                        }
+                    }
+                    Effect::Log(..) | Effect::Transition(_) => {}
+                }
+            }
+            Ok(())
+        }
+
+        fn invariants(p: &Process, child: Option<i32>) -> Result<(), TestCaseError> {
+            let state = p.state();
+            prop_assert_eq!(p.pid(), child.unwrap_or(0), "the pid is not our child's");
+            let has_child = matches!(state, Starting | Running | Stopping | Unknown);
+            prop_assert_eq!(p.pid() != 0, has_child, "pid {} in {:?}", p.pid(), state);
+            if let Some((_, timer)) = p.deadline() {
+                let owner = match timer {
+                    Timer::Startsecs => Starting,
+                    Timer::Retry => Backoff,
+                    Timer::Restart => Exited,
+                    Timer::Kill => Stopping,
+                };
+                prop_assert_eq!(owner, state, "{:?} armed in {:?}", timer, state);
+            }
+            prop_assert_eq!(p.killing(), matches!(state, Stopping | Unknown));
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn random_lives_keep_the_invariants(s in specs(), moves in moves()) {
+                let mut p = Process::new();
+                let mut now = Instant::now();
+                let mut child = None;
+                let mut next_pid = 100;
+                for mv in &moves {
+                    let ev = match &mv.0 {
+                        Step::Start => Event::Start,
+                        Step::Stop => Event::Stop,
+                        Step::Halt => Event::Halt,
+                        Step::OrderedStop => Event::OrderedStop,
+                        Step::Tick(ms) => {
+                            now += Duration::from_millis(*ms);
+                            Event::Deadline
+                        }
+                        Step::Exit(status) => {
+                            if child.take().is_none() {
+                                let before = (p.state(), p.deadline());
+                                let out = checked(&mut p, &s, Event::Exited(*status), now, mv.3)?;
+                                prop_assert!(out.is_empty(), "a stray exit did {:?}", out);
+                                prop_assert_eq!(before, (p.state(), p.deadline()));
+                                continue;
+                            }
+                            Event::Exited(*status)
+                        }
+                        stray @ (Step::StraySpawned | Step::StraySpawnFailed) => {
+                            let ev = if matches!(stray, Step::StraySpawned) {
+                                Event::Spawned(7)
+                            } else {
+                                Event::SpawnFailed("?".into())
+                            };
+                            let before = (p.state(), p.pid(), p.deadline());
+                            let out = checked(&mut p, &s, ev, now, mv.3)?;
+                            prop_assert!(out.is_empty(), "a stray spawn report did {:?}", out);
+                            prop_assert_eq!(before, (p.state(), p.pid(), p.deadline()));
+                            continue;
+                        }
+                    };
+                    run(&mut p, &s, ev, now, mv, &mut child, &mut next_pid)?;
+                    invariants(&p, child)?;
+                }
+            }
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! The single owner of the process table. One `current_thread` runtime; signals, control requests,
-//! child exits and deadlines all arrive here as events, `process` decides, this module acts.
+//! child exits and deadlines all arrive here, become `process::Event`s fed to one process's state
+//! machine (`Supervisor::feed`, the only place a process's state changes), and this module carries out
+//! the returned effects in order: spawn, kill, log lines, and state transitions, which go to the
+//! registered `transitions` subscribers (the main log's phrases; `Supervisor::subscribe` adds more).
 //!
 //! Time is event-driven: the loop sleeps until the earliest deadline of any process (or forever when
 //! there is none). A pid goes into the table in the same synchronous step as the spawn, so an exit can
@@ -19,10 +22,11 @@ use crate::engine::api::{
     SupervisorState, Tail,
 };
 use crate::engine::mainlog::emit;
-use crate::engine::process::{Effect, ExitStatus, Level, Process, Refused};
+use crate::engine::process::{Effect, Event, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
 use crate::engine::spawn::{self, SpawnContext, SpawnError};
+use crate::engine::transitions::{Subscriber, Subscribers};
 use crate::logs::{self, Logs, MainLog, ReadError};
 
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
@@ -102,6 +106,8 @@ pub struct Supervisor {
     main_log: MainLog,
     /// One task per child pipe, ending at EOF; awaited before exit and reload so no output is lost.
     pumps: Vec<JoinHandle<()>>,
+    /// Told of every process state change, in order.
+    subscribers: Subscribers,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -126,7 +132,7 @@ fn build_entries<'a>(groups: impl IntoIterator<Item = &'a GroupSpec>) -> Vec<Ent
         .flat_map(|g| &g.processes)
         .map(|spec| Entry {
             spec: spec.clone(),
-            proc: Process::new(&spec.name),
+            proc: Process::new(),
             start_epoch: 0,
             stop_epoch: 0,
             stdin: None,
@@ -168,7 +174,13 @@ impl Supervisor {
             on_reload: None,
             reread: None,
             status,
+            subscribers: Subscribers::standard(),
         }
+    }
+
+    /// Tell `s` of every process state change from now on, after the standard subscribers.
+    pub fn subscribe(&mut self, s: impl Subscriber + 'static) {
+        self.subscribers.add(s);
     }
 
     /// The engine's interface; clone freely.
@@ -256,11 +268,8 @@ impl Supervisor {
     fn autostart(&mut self, ids: Vec<ProcessId>, now: Instant) {
         for id in ids {
             let e = &self.table[id];
-            if e.spec.autostart && e.proc.laststart.is_none() {
-                let mut out = vec![];
-                if self.table[id].proc.start(now, &mut out).is_ok() {
-                    self.apply(id, out);
-                }
+            if e.spec.autostart && e.proc.laststart().is_none() {
+                let _ = self.feed(id, Event::Start, now);
             }
         }
     }
@@ -271,12 +280,8 @@ impl Supervisor {
 
     fn fire_due(&mut self, now: Instant) {
         for id in self.table.ids() {
-            if matches!(self.table[id].proc.deadline, Some((at, _)) if at <= now) {
-                let mut out = vec![];
-                let may = self.may_start();
-                let e = &mut self.table[id];
-                e.proc.on_deadline(&e.spec, now, may, &mut out);
-                self.apply(id, out);
+            if matches!(self.table[id].proc.deadline(), Some((at, _)) if at <= now) {
+                let _ = self.feed(id, Event::Deadline, now);
             }
         }
     }
@@ -285,16 +290,27 @@ impl Supervisor {
         let procs = self
             .table
             .iter()
-            .filter_map(|(_, e)| e.proc.deadline.map(|(at, _)| at));
+            .filter_map(|(_, e)| e.proc.deadline().map(|(at, _)| at));
         let report = self.stopping.as_ref().map(|s| s.next_report);
         procs.chain(report).min()
     }
 
-    /// Carry out what the state machine decided for process `id`.
-    fn apply(&mut self, id: ProcessId, effects: Vec<Effect>) {
+    /// Feed `event` to process `id`'s state machine and carry out what it decides. The only way the
+    /// supervisor changes a process's state.
+    fn feed(&mut self, id: ProcessId, event: Event, now: Instant) -> Result<(), Refused> {
+        let may = self.may_start();
+        let e = &mut self.table[id];
+        let effects = e.proc.handle(event, &e.spec, now, may)?;
+        self.apply(id, effects, now);
+        Ok(())
+    }
+
+    /// Carry out what the state machine decided for process `id`, in order.
+    fn apply(&mut self, id: ProcessId, effects: Vec<Effect>, now: Instant) {
         for effect in effects {
             match effect {
                 Effect::Log(level, msg) => emit(level, &msg),
+                Effect::Transition(t) => self.subscribers.notify(&self.table[id].spec, &t, now),
                 // A fresh clock: earlier spawns in this same step may have taken a while.
                 Effect::Spawn => self.spawn(id, Instant::now()),
                 Effect::Kill { pid, signal, group } => {
@@ -304,11 +320,7 @@ impl Supervisor {
                     if rc != 0 {
                         let err = std::io::Error::last_os_error();
                         if err.raw_os_error() != Some(libc::ESRCH) {
-                            let mut out = vec![];
-                            self.table[id]
-                                .proc
-                                .signal_failed(&err.to_string(), &mut out);
-                            self.apply(id, out);
+                            let _ = self.feed(id, Event::SignalFailed(err.to_string()), now);
                         }
                     }
                 }
@@ -319,13 +331,12 @@ impl Supervisor {
     fn spawn(&mut self, id: ProcessId, now: Instant) {
         self.table[id].start_epoch = epoch();
         let result = spawn::spawn_process(&self.table[id].spec, &self.ctx);
-        let mut out = vec![];
         if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
         }
         let e = &mut self.table[id];
-        match result {
+        let report = match result {
             Ok(child) => {
                 e.stdin = child.stdin;
                 self.pumps.retain(|p| !p.is_finished());
@@ -344,11 +355,11 @@ impl Supervisor {
                         ),
                     }
                 }
-                e.proc.spawned(child.pid, &e.spec, now, &mut out);
+                Event::Spawned(child.pid)
             }
-            Err(err) => e.proc.spawn_failed(err.message(), &e.spec, now, &mut out),
-        }
-        self.apply(id, out);
+            Err(err) => Event::SpawnFailed(err.message().to_string()),
+        };
+        let _ = self.feed(id, report, now);
     }
 
     fn on_signal(&mut self, action: Action) {
@@ -402,13 +413,10 @@ impl Supervisor {
             );
             return;
         };
-        let may = self.may_start();
         let e = &mut self.table[id];
         e.stop_epoch = epoch();
         e.stdin = None;
-        let mut out = vec![];
-        e.proc.exited(status, &e.spec, now, may, &mut out);
-        self.apply(id, out);
+        let _ = self.feed(id, Event::Exited(status), now);
     }
 
     /// Start the ordered stop of everything: for a shutdown, or for a reload.
@@ -424,10 +432,8 @@ impl Supervisor {
             return;
         }
         // Pending autorestarts and retries won't happen any more.
-        for e in self.table.iter_mut() {
-            if matches!(e.proc.state, ProcessState::Exited | ProcessState::Backoff) {
-                e.proc.deadline = None;
-            }
+        for id in self.table.ids() {
+            let _ = self.feed(id, Event::Halt, now);
         }
         let mut groups: Vec<(i64, String)> = self
             .config
@@ -455,20 +461,11 @@ impl Supervisor {
             // Stopped in reverse start order.
             members.reverse();
             for &id in &members {
-                let mut out = vec![];
-                let e = &mut self.table[id];
-                match e.proc.state {
-                    ProcessState::Running | ProcessState::Starting => {
-                        let _ = e.proc.stop(&e.spec, now, &mut out);
-                    }
-                    ProcessState::Backoff => e.proc.give_up(),
-                    _ => {}
-                }
-                self.apply(id, out);
+                let _ = self.feed(id, Event::OrderedStop, now);
             }
             if members
                 .iter()
-                .any(|&id| !self.table[id].proc.state.is_stopped())
+                .any(|&id| !self.table[id].proc.state().is_stopped())
             {
                 break;
             }
@@ -477,7 +474,7 @@ impl Supervisor {
         let unstopped: Vec<&str> = self
             .table
             .iter()
-            .filter(|(_, e)| !e.proc.state.is_stopped())
+            .filter(|(_, e)| !e.proc.state().is_stopped())
             .map(|(_, e)| e.spec.name.as_str())
             .collect();
         let Some(stopping) = &mut self.stopping else {
@@ -530,11 +527,11 @@ impl Supervisor {
     /// Answer start/stop waiters whose process has reached a verdict.
     fn settle_waiters(&mut self) {
         for e in self.table.iter_mut() {
-            let state = e.proc.state;
+            let state = e.proc.state();
             if !e.start_waiters.is_empty() && state != ProcessState::Starting {
                 let verdict = if state == ProcessState::Running {
                     Ok(())
-                } else if e.proc.spawnerr.is_some() {
+                } else if e.proc.spawnerr().is_some() {
                     // As supervisord: the reason is in the process info, not in the answer.
                     Err(EngineError::SpawnFailed)
                 } else {
@@ -724,20 +721,18 @@ impl Supervisor {
         {
             return Some((reply, Err(EngineError::Command(e))));
         }
-        let mut out = vec![];
-        match self.table[id].proc.start(now, &mut out) {
+        match self.feed(id, Event::Start, now) {
             Ok(()) => {}
             Err(Refused::AlreadyStarted) => return Some((reply, Err(EngineError::AlreadyStarted))),
             Err(Refused::NotRunning) | Err(Refused::Unknown) => {
                 return Some((reply, Err(EngineError::UnknownState)))
             }
         }
-        self.apply(id, out);
         let e = &mut self.table[id];
-        if e.proc.state == ProcessState::Backoff || e.proc.state == ProcessState::Fatal {
+        if matches!(e.proc.state(), ProcessState::Backoff | ProcessState::Fatal) {
             return Some((reply, Err(EngineError::SpawnFailed)));
         }
-        if wait && e.proc.state == ProcessState::Starting {
+        if wait && e.proc.state() == ProcessState::Starting {
             e.start_waiters.push(reply);
             return None;
         }
@@ -754,14 +749,11 @@ impl Supervisor {
         if let Err(e) = self.row(id) {
             return Some((reply, Err(e)));
         }
-        let mut out = vec![];
-        let e = &mut self.table[id];
-        if let Err(_refused) = e.proc.stop(&e.spec, now, &mut out) {
+        if let Err(_refused) = self.feed(id, Event::Stop, now) {
             return Some((reply, Err(EngineError::NotRunning)));
         }
-        self.apply(id, out);
         let e = &mut self.table[id];
-        if wait && !e.proc.state.is_stopped() {
+        if wait && !e.proc.state().is_stopped() {
             e.stop_waiters.push(reply);
             return None;
         }
@@ -773,11 +765,11 @@ impl Supervisor {
         if !(1..=64).contains(&signal) {
             return Err(EngineError::BadSignal);
         }
-        if !e.proc.state.is_signallable() || e.proc.pid <= 0 {
+        if !e.proc.state().is_signallable() || e.proc.pid() <= 0 {
             return Err(EngineError::NotRunning);
         }
         // SAFETY: kill(2) with integer arguments on our own child.
-        if unsafe { libc::kill(e.proc.pid, signal) } != 0 {
+        if unsafe { libc::kill(e.proc.pid(), signal) } != 0 {
             return Err(EngineError::Failed(
                 std::io::Error::last_os_error().to_string(),
             ));
@@ -815,12 +807,12 @@ impl Supervisor {
             start: e.start_epoch,
             stop: e.stop_epoch,
             now,
-            state: e.proc.state,
-            spawnerr: e.proc.spawnerr.clone().unwrap_or_default(),
-            exitstatus: e.proc.exitstatus.into(),
+            state: e.proc.state(),
+            spawnerr: e.proc.spawnerr().unwrap_or_default().to_string(),
+            exitstatus: e.proc.exitstatus().into(),
             stdout_logfile,
             stderr_logfile,
-            pid: u32::try_from(e.proc.pid).unwrap_or(0),
+            pid: u32::try_from(e.proc.pid()).unwrap_or(0),
         }
     }
 }
@@ -910,6 +902,19 @@ pub(crate) mod tests {
         F: FnOnce(Handle) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        with_supervisor_set_up(specs, |_| {}, body)
+    }
+
+    /// [`with_supervisor`], with `setup` called on the supervisor before it runs.
+    fn with_supervisor_set_up<F, Fut>(
+        specs: Vec<ProcessSpec>,
+        setup: impl FnOnce(&mut Supervisor),
+        body: F,
+    ) -> i32
+    where
+        F: FnOnce(Handle) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -917,7 +922,8 @@ pub(crate) mod tests {
             .unwrap();
         let cfg = config(specs);
         let (main_log, _) = MainLog::new(&cfg.supervisord);
-        let sup = Supervisor::new(cfg, Box::new(|| Err("no reload in tests".into())), main_log);
+        let mut sup = Supervisor::new(cfg, Box::new(|| Err("no reload in tests".into())), main_log);
+        setup(&mut sup);
         let h = sup.handle();
         rt.block_on(async move {
             let run = sup.run();
@@ -1156,5 +1162,67 @@ pub(crate) mod tests {
             assert_eq!(info(&h, "talk").await.stdout_logfile, Some(file.clone()));
             assert_eq!(info(&h, "talk").await.stderr_logfile, None);
         });
+    }
+
+    /// A subscriber hears every state change the supervisor applies, in order, with the pid and
+    /// exit of the real child; the ordered stop of the shutdown included.
+    #[test]
+    fn subscribers_hear_the_transitions_of_real_children() {
+        use crate::engine::process::Transition;
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        type Heard = (String, ProcessState, ProcessState, i32, Option<i32>);
+        let heard: Rc<RefCell<Vec<Heard>>> = Rc::default();
+        let mut sleeper = quick("sleeper", &["sleep", "1000"]);
+        sleeper.autostart = true;
+        let mut once = quick("once", &["sh", "-c", "exit 3"]);
+        once.autorestart = AutoRestart::Never;
+        let sleeper_pid = Rc::new(std::cell::Cell::new(0));
+        let (h2, p2) = (heard.clone(), sleeper_pid.clone());
+        with_supervisor_set_up(
+            vec![sleeper, once],
+            move |sup| {
+                sup.subscribe(move |who: &ProcessSpec, t: &Transition, _: Instant| {
+                    let code = t.exit.map(|e| e.status.code());
+                    h2.borrow_mut()
+                        .push((who.name.clone(), t.from, t.to, t.pid, code));
+                })
+            },
+            |h| async move {
+                let sleeper = wait_state(&h, "sleeper", ProcessState::Running).await.pid as i32;
+                h.start(id(&h, "once").await, false).await.unwrap();
+                let once = wait_state(&h, "once", ProcessState::Exited).await;
+                assert_eq!(once.exitstatus, 3);
+                p2.set(sleeper);
+            },
+        );
+        let sleeper = sleeper_pid.get();
+        assert!(sleeper > 0);
+        let heard = heard.borrow();
+        let of =
+            |name: &str| -> Vec<Heard> { heard.iter().filter(|h| h.0 == name).cloned().collect() };
+        use ProcessState::*;
+        let s = "sleeper".to_string();
+        assert_eq!(
+            of("sleeper"),
+            [
+                (s.clone(), Stopped, Starting, 0, None),
+                (s.clone(), Starting, Running, sleeper, None),
+                (s.clone(), Running, Stopping, sleeper, None),
+                (s.clone(), Stopping, Stopped, sleeper, Some(-1)),
+            ]
+        );
+        let once = of("once");
+        let pid = once[1].3;
+        assert!(pid > 0 && pid != sleeper);
+        let o = "once".to_string();
+        assert_eq!(
+            once,
+            [
+                (o.clone(), Stopped, Starting, 0, None),
+                (o.clone(), Starting, Running, pid, None),
+                (o.clone(), Running, Exited, pid, Some(3)),
+            ]
+        );
     }
 }

@@ -120,7 +120,7 @@ impl Supervisor {
             .table
             .group(name)
             .into_iter()
-            .any(|id| !self.table[id].proc.state.is_stopped())
+            .any(|id| !self.table[id].proc.state().is_stopped())
         {
             return Err(EngineError::StillRunning);
         }
@@ -141,7 +141,7 @@ impl Supervisor {
     /// without a stdin pipe is NO_FILE.
     pub(super) fn stdin_of(&self, id: ProcessId) -> Result<OwnedFd, EngineError> {
         let e = self.table.get(id).ok_or(EngineError::BadName)?;
-        if e.proc.pid <= 0 || e.proc.killing || e.proc.state == ProcessState::Stopping {
+        if e.proc.pid() <= 0 || e.proc.killing() || e.proc.state() == ProcessState::Stopping {
             return Err(EngineError::NotRunning);
         }
         let fd = e.stdin.as_ref().ok_or(EngineError::NoFile(None))?;
