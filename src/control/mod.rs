@@ -8,6 +8,7 @@
 //! * [`server`]: binding (supervisord's `<file>.<pid>` + hard link + stale-socket probe) and serving.
 //! * [`client`]: what `steward ctl` uses; also drives a real supervisord.
 //! * [`fake`]: an in-memory backend and a threaded test server, for tests.
+//! * [`web`]: the web page at `/` (embedded assets; the page uses `/RPC2` and `/logtail`).
 //!
 //! * [`engine_backend`]: the [`backend::Backend`] of the real supervisor (over `engine::api::Handle`)
 //!   and the servers' lifetime next to it: `engine::run_main` binds every configured server before
@@ -24,4 +25,5 @@ pub mod engine_backend;
 pub mod fake;
 pub mod rpc;
 pub mod server;
+pub mod web;
 pub mod xmlrpc;
