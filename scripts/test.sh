@@ -39,8 +39,9 @@ fi
 export STEWARD_WEB_VENV="$web_venv"
 
 # The container tests run a static steward inside an OCI bundle with runc.
-RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target x86_64-unknown-linux-gnu --target-dir target/static
-export STEWARD_STATIC_BIN="$PWD/target/static/x86_64-unknown-linux-gnu/debug/steward"
+static_target="$(uname -m)-unknown-linux-gnu"
+RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target "$static_target" --target-dir target/static
+export STEWARD_STATIC_BIN="$PWD/target/static/$static_target/debug/steward"
 
 # Benchmarks are not tests: they run with `cargo bench` (see bench/).
 cargo test --lib --bins --tests "$@"
