@@ -71,6 +71,7 @@ const rows = new Map(); // namespec -> {tr, info}
 let clockSkew = 0; // server time minus ours, seconds
 let refreshTimer = null;
 let refreshing = false;
+let refreshAgain = false; // asked for while one was in flight: its answer may predate an action
 
 function namespec(p) {
   return p.group === p.name ? p.name : p.group + ':' + p.name;
@@ -153,13 +154,13 @@ function show(text, isError) {
 
 async function refresh() {
   clearTimeout(refreshTimer);
-  if (refreshing) return;
+  if (refreshing) { refreshAgain = true; return; }
   refreshing = true;
   try {
     const procs = await rpc('supervisor.getAllProcessInfo');
     const seen = new Set();
     const body = $('rows');
-    let counts = { RUNNING: 0, down: 0, bad: 0 };
+    const counts = { RUNNING: 0, down: 0, bad: 0 };
     procs.forEach((p, i) => {
       const ns = namespec(p);
       seen.add(ns);
@@ -186,12 +187,12 @@ async function refresh() {
     if (counts.bad) parts.push(counts.bad + ' failing');
     parts.push('updated ' + new Date().toLocaleTimeString());
     $('summary').textContent = parts.join(' · ');
-    $('summary').classList.remove('error');
   } catch (e) {
     $('summary').textContent = 'cannot reach steward: ' + e.message;
   } finally {
     refreshing = false;
-    if (!document.hidden) refreshTimer = setTimeout(refresh, REFRESH_MS);
+    if (refreshAgain) { refreshAgain = false; refresh(); }
+    else if (!document.hidden) refreshTimer = setTimeout(refresh, REFRESH_MS);
   }
 }
 
@@ -250,7 +251,7 @@ function failures(results) {
 
 async function allAction(label, methods) {
   await run(label, async () => {
-    let problems = [];
+    const problems = [];
     for (const m of methods) {
       const f = failures(await rpc(m, true));
       if (f) problems.push(f);
