@@ -1,6 +1,6 @@
 //! The web page at `/` in a real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`) driven by Selenium from `tests/web/drive.py`, against steward serving an
-//! `[inet_http_server]` on a free loopback port. The browser stops a program from its row, follows a
+//! `[inet_http_server]` on a free loopback port, behind Basic auth. The browser stops a program from its row, follows a
 //! live tail, and shows markup in names and log lines as text. Without Chromium or the Selenium venv
 //! (`scripts/test.sh` installs both) the test says SKIPPED and passes, except under `CI=true`, where it
 //! fails.
@@ -49,12 +49,19 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Basic auth for `admin:s3cret`.
+const AUTH: &str = "Authorization: Basic YWRtaW46czNjcmV0\r\n";
+
 fn http_get(port: u16, path: &str) -> Option<String> {
+    http_get_with(port, path, "")
+}
+
+fn http_get_with(port: u16, path: &str, headers: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut out = String::new();
@@ -72,7 +79,7 @@ fn rpc_state(port: u16, name: &str) -> Option<String> {
     write!(
         s,
         "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
+         {AUTH}Connection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -94,7 +101,7 @@ fn browser_stops_a_program_follows_its_tail_and_escapes_markup() {
     let fifo = dir.path().join("lines.fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     let programs = format!(
-        "[inet_http_server]\nport=127.0.0.1:{port}\n\n\
+        "[inet_http_server]\nport=127.0.0.1:{port}\nusername=admin\npassword=s3cret\n\n\
          [program:sleeper]\ncommand=sleep 600\n\n\
          [program:echoer]\n\
          command=sh -c 'echo echoer ready; while :; do while IFS= read -r l; do printf \"%%s\\n\" \"$l\"; done < {fifo}; done'\n\n\
@@ -104,7 +111,7 @@ fn browser_stops_a_program_follows_its_tail_and_escapes_markup() {
     );
     let (steward, dir) = Pid1::in_dir(dir, "", &programs);
     wait_for(Duration::from_secs(10), "the web page", || {
-        http_get(port, "/").filter(|r| r.starts_with("HTTP/1.1 200"))
+        http_get_with(port, "/", AUTH).filter(|r| r.starts_with("HTTP/1.1 200"))
     });
     wait_for(Duration::from_secs(10), "sleeper RUNNING", || {
         (rpc_state(port, "sleeper")? == "RUNNING").then_some(())
@@ -112,7 +119,8 @@ fn browser_stops_a_program_follows_its_tail_and_escapes_markup() {
 
     let mut cmd = Command::new(&python);
     cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/web/drive.py"))
-        .arg(format!("http://127.0.0.1:{port}/"))
+        // The page behind Basic auth, credentials in the URL as a person may type them.
+        .arg(format!("http://admin:s3cret@127.0.0.1:{port}/"))
         .arg(&fifo);
     if let Some(shot) = std::env::var_os("STEWARD_WEB_SHOT") {
         cmd.env("STEWARD_WEB_SHOT", shot);

@@ -5,6 +5,9 @@
 const REFRESH_MS = 2000;
 const TAIL_MAX_CHARS = 400000;
 const $ = (id) => document.getElementById(id);
+// From the origin, never the page's URL: a page opened as http://user:pass@host/ has the credentials
+// in its URL, and fetch refuses URLs with credentials (the browser sends the cached ones anyway).
+const url = (path) => location.origin + path;
 
 // ---- XML-RPC -----------------------------------------------------------------------------------
 
@@ -50,7 +53,7 @@ async function rpc(method, ...params) {
   const body = '<?xml version="1.0"?><methodCall><methodName>' + xmlEscape(method) +
     '</methodName><params>' + params.map((p) => '<param><value>' + encodeParam(p) +
     '</value></param>').join('') + '</params></methodCall>';
-  const resp = await fetch('/RPC2', {
+  const resp = await fetch(url('/RPC2'), {
     method: 'POST', body, cache: 'no-store', headers: { 'Content-Type': 'text/xml' },
   });
   if (!resp.ok) throw new Error(method + ': HTTP ' + resp.status);
@@ -304,10 +307,10 @@ async function openTail(target, stream) {
   setTailText('');
   const status = $('tail-status');
   status.textContent = 'connecting…';
-  const url = main ? '/mainlogtail'
+  const path = main ? '/mainlogtail'
     : '/logtail/' + encodeURIComponent(target) + '/' + stream;
   try {
-    const resp = await fetch(url, { signal: ctrl.signal, cache: 'no-store' });
+    const resp = await fetch(url(path), { signal: ctrl.signal, cache: 'no-store' });
     if (!resp.ok) {
       status.textContent = resp.status === 404 ? 'no log to follow (no log file)' :
         'HTTP ' + resp.status;
