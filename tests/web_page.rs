@@ -198,3 +198,24 @@ fn page_is_behind_the_same_auth_as_rpc() {
         .unwrap()
         .starts_with("HTTP/1.1 401"));
 }
+
+#[test]
+fn the_unix_socket_server_serves_the_same_page() {
+    let dir = tempdir();
+    let sock = dir.path().join("s.sock");
+    let programs = format!("[unix_http_server]\nfile={}\n", sock.display());
+    let (_steward, _dir) = Pid1::in_dir(dir, "", &programs);
+    wait_for(Duration::from_secs(10), "the socket", || {
+        sock.exists().then_some(())
+    });
+    for path in ["/", "/web/app.js", "/web/style.css"] {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let resp = common::http::raw(&sock, req.as_bytes());
+        assert_eq!(common::http::status_of(&resp), 200, "{path}");
+        let text = String::from_utf8_lossy(&resp);
+        assert!(
+            text.contains("Content-Security-Policy: default-src 'none'"),
+            "{path}: {text}"
+        );
+    }
+}
