@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. Installs what the tests need when it is missing: python3 with venv, and the
-# real supervisor 4.3.0 (PyPI) in a venv under target/, used by the compatibility tests.
+# Runs the whole test suite. Installs what the tests need when it is missing: python3 with venv, the
+# real supervisor 4.3.0 (PyPI) in a venv under target/, used by the compatibility tests, and headless
+# Chromium with its driver plus Selenium (PyPI) in another venv, used by the web page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v runc >/dev/null || need_apt+=(runc)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_apt+=(busybox-static)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -27,9 +30,18 @@ fi
 export STEWARD_SUPERVISOR_VENV="$venv"
 export SUPERVISORD="$venv/bin/supervisord" SUPERVISORCTL="$venv/bin/supervisorctl"
 
+web_venv="$PWD/target/web-venv"
+if ! "$web_venv/bin/python3" -c 'import selenium' 2>/dev/null; then
+  mkdir -p target
+  python3 -m venv "$web_venv"
+  "$web_venv/bin/pip" install -q --disable-pip-version-check 'selenium>=4.10'
+fi
+export STEWARD_WEB_VENV="$web_venv"
+
 # The container tests run a static steward inside an OCI bundle with runc.
-RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target x86_64-unknown-linux-gnu --target-dir target/static
-export STEWARD_STATIC_BIN="$PWD/target/static/x86_64-unknown-linux-gnu/debug/steward"
+static_target="$(uname -m)-unknown-linux-gnu"
+RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target "$static_target" --target-dir target/static
+export STEWARD_STATIC_BIN="$PWD/target/static/$static_target/debug/steward"
 
 # Benchmarks are not tests: they run with `cargo bench` (see bench/).
 cargo test --lib --bins --tests "$@"

@@ -30,6 +30,8 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "strip_ansi",
     "environment",
     "identifier",
+    // steward extension: the default `console_prefix` of every program.
+    "console_prefix",
 ];
 
 const PROGRAM_KEYS: &[&str] = &[
@@ -138,6 +140,8 @@ pub struct Builder<'a> {
     main_file: &'a Path,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// `[supervisord] console_prefix`, the default for programs without their own.
+    console_prefix_default: Option<(&'a RawSection, &'a RawEntry)>,
 }
 
 /// Where a value came from, for messages.
@@ -153,6 +157,7 @@ impl<'a> Builder<'a> {
             main_file,
             errors: Vec::new(),
             warnings: Vec::new(),
+            console_prefix_default: None,
         }
     }
 
@@ -168,7 +173,10 @@ impl<'a> Builder<'a> {
 
     fn error(&mut self, at: &At, entry: Option<&RawEntry>, message: String) {
         let d = self.diag(at, entry, message);
-        self.errors.push(d);
+        // A shared default (`[supervisord] console_prefix`) is checked once per program: say it once.
+        if !self.errors.contains(&d) {
+            self.errors.push(d);
+        }
     }
 
     fn warn(&mut self, at: &At, entry: Option<&RawEntry>, message: String) {
@@ -591,6 +599,19 @@ impl<'a> Builder<'a> {
         };
         let strip_ansi = self.boolean(&at, "strip_ansi", &vars, d.strip_ansi);
         let environment = self.environment(&at, &vars);
+        if let Some(e) = self.lookup(&at, "console_prefix") {
+            match &e.value {
+                RawValue::Bool(_) | RawValue::Str(_) => self.console_prefix_default = Some((s, e)),
+                other => self.error(
+                    &at,
+                    Some(e),
+                    format!(
+                        "invalid value {}: expected a prefix format or false",
+                        other.display()
+                    ),
+                ),
+            }
+        }
         let identifier = self
             .string(&at, "identifier", &vars)
             .ok()
@@ -1020,7 +1041,16 @@ impl<'a> Builder<'a> {
                 ),
             );
         }
-        let console_tpl = match self.lookup(&at, "console_prefix").map(|e| &e.value) {
+        // The program's own key, else `[supervisord]`'s; errors point at whichever was used.
+        let (cp_at, cp_entry) = match (
+            self.lookup(&at, "console_prefix"),
+            self.console_prefix_default,
+        ) {
+            (Some(e), _) => (At { section: s }, Some(e)),
+            (None, Some((sec, e))) => (At { section: sec }, Some(e)),
+            (None, None) => (At { section: s }, None),
+        };
+        let console_tpl = match cp_entry.map(|e| &e.value) {
             Some(RawValue::Bool(false)) => None,
             Some(RawValue::Bool(true)) | None => Some(DEFAULT_CONSOLE_PREFIX.to_string()),
             Some(RawValue::Str(s)) => match values::parse_bool(s) {
@@ -1030,10 +1060,9 @@ impl<'a> Builder<'a> {
                 Err(_) => Some(s.clone()),
             },
             Some(other) => {
-                let e = self.lookup(&at, "console_prefix");
                 self.error(
-                    &at,
-                    e,
+                    &cp_at,
+                    cp_entry,
                     format!(
                         "invalid value {}: expected a prefix format or false",
                         other.display()
@@ -1155,12 +1184,9 @@ impl<'a> Builder<'a> {
                     let mut pv = vars.clone();
                     pv.insert("process_name".into(), Var::Str(name.clone()));
                     // Without the key, the stub lends `here` to the default template.
-                    let entry = self
-                        .lookup(&at, "console_prefix")
-                        .cloned()
-                        .unwrap_or_else(|| s_entry_stub(s));
+                    let entry = cp_entry.cloned().unwrap_or_else(|| s_entry_stub(s));
                     // INI strips trailing blanks, so `web |` means `web | `: one space is implied.
-                    match self.expand(&at, &entry, tpl, &pv) {
+                    match self.expand(&cp_at, &entry, tpl, &pv) {
                         Some(p) if p.ends_with(char::is_whitespace) => ConsolePrefix::Text(p),
                         Some(p) => ConsolePrefix::Text(format!("{p} ")),
                         None => ConsolePrefix::Off,

@@ -1,7 +1,7 @@
 //! The HTTP/1.1 server: supervisord's transport (reference 3.1) on a unix socket and on TCP.
 //!
 //! `POST /RPC2` carries XML-RPC; `GET /logtail/NAME[/stdout|/stderr]` and `GET /mainlogtail` stream a
-//! log as it grows (chunked); `GET /healthz` answers 200 when every autostart process is RUNNING or
+//! log as it grows (chunked); `GET /` is the web page ([`web`]); `GET /healthz` answers 200 when every autostart process is RUNNING or
 //! ended as expected, 503 otherwise. Every path sits behind HTTP Basic auth when a username is set.
 //! Hostile clients get an HTTP error and their connection closed; nobody else is affected.
 
@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
 use crate::control::rpc;
-use crate::control::xmlrpc;
+use crate::control::{web, xmlrpc};
 use crate::engine::api::{Engine, EngineError, ProcessId, Stream};
 
 /// Limits that keep one client from hurting the others.
@@ -183,10 +183,10 @@ impl<B: Engine + 'static> Server<B> {
         if let Some(rest) = path.strip_prefix("/logtail/") {
             return self.logtail(rest).await;
         }
-        if path == "/" {
-            return plain(StatusCode::OK, "steward\n");
+        match web::asset(&path) {
+            Some(a) => page(a),
+            None => not_found(),
         }
-        not_found()
     }
 
     fn authorized(&self, req: &Request<Incoming>) -> bool {
@@ -430,6 +430,16 @@ fn plain(status: StatusCode, text: &str) -> Response<RespBody> {
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+fn page(a: web::Asset) -> Response<RespBody> {
+    let mut r = Response::new(full(a.body));
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+    for (k, v) in web::HEADERS {
+        h.insert(*k, HeaderValue::from_static(v));
+    }
     r
 }
 

@@ -322,14 +322,20 @@ fn write_all_vectored(fd: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
 
 /// Cuts a stream into whole lines for the console, prefixing each line.
 ///
-/// A trailing partial line is held until its newline arrives, it grows past [`MAX_PARTIAL`], or the stream
-/// ends ([`finish`](Self::finish)).
+/// A trailing partial line is held until its newline arrives, it grows past [`MAX_PARTIAL`], the child
+/// goes quiet ([`flush_partial`](Self::flush_partial)) or the stream ends ([`finish`](Self::finish)).
+/// What a quiet spell or the end flushes is ended with a newline, so the console stays a sequence of
+/// whole lines: another program's line, or steward's own, never starts in the middle of it. The rest of
+/// a line split by a quiet spell is a line of its own, prefixed again.
 #[derive(Debug, Default)]
 pub struct LineFramer {
     prefix: Vec<u8>,
     partial: Vec<u8>,
     /// False after a piece of an over-long line was written: its continuation gets no prefix.
     at_line_start: bool,
+    /// A quiet spell ended the last line with a newline of ours: if the child's own newline comes next,
+    /// it ends that same line and is dropped rather than printed as an empty line.
+    split: bool,
 }
 
 impl LineFramer {
@@ -339,11 +345,18 @@ impl LineFramer {
             prefix: prefix.to_vec(),
             partial: Vec::new(),
             at_line_start: true,
+            split: false,
         }
     }
 
     /// Append the complete lines of `partial + data` to `out`.
-    pub fn feed(&mut self, data: &[u8], out: &mut Vec<u8>) {
+    pub fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
+        if self.split && !data.is_empty() {
+            self.split = false;
+            if data[0] == b'\n' {
+                data = &data[1..];
+            }
+        }
         match memchr::memrchr(b'\n', data) {
             None => self.partial.extend_from_slice(data),
             Some(last) => {
@@ -377,10 +390,14 @@ impl LineFramer {
         }
     }
 
-    /// Write the held partial line now (the child went quiet); its continuation will not be prefixed.
+    /// Write the held partial line now (the child went quiet), ended by a newline; its continuation
+    /// is prefixed again.
     pub fn flush_partial(&mut self, out: &mut Vec<u8>) {
         if !self.partial.is_empty() {
             self.emit_partial(out);
+            out.push(b'\n');
+            self.at_line_start = true;
+            self.split = true;
         }
     }
 
@@ -393,17 +410,18 @@ impl LineFramer {
         self.at_line_start = false;
     }
 
-    /// End of stream: write what is held. With a prefix the line is terminated, so the next program's
-    /// line does not start glued to it; without one the bytes pass through unchanged.
+    /// End of stream: write what is held, ended by a newline so the next line written to the console
+    /// does not start glued to it.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         let unterminated = !self.partial.is_empty() || !self.at_line_start;
         if !self.partial.is_empty() {
             self.emit_partial(out);
         }
-        if unterminated && !self.prefix.is_empty() {
+        if unterminated {
             out.push(b'\n');
         }
         self.at_line_start = true;
+        self.split = false;
     }
 
     /// Bytes held back waiting for a newline.
@@ -518,7 +536,7 @@ mod tests {
             b"web | a\nweb | bc\nweb | \nweb | d\nweb | e\n"
         );
         assert_eq!(frame("w ", &[b"x", b"y", b"z\n"]), b"w xyz\n");
-        assert_eq!(frame("", &[b"a\nb", b"c\nd"]), b"a\nbc\nd");
+        assert_eq!(frame("", &[b"a\nb", b"c\nd"]), b"a\nbc\nd\n");
         assert_eq!(frame("p ", &[]), b"");
     }
 
@@ -532,6 +550,25 @@ mod tests {
         f.feed(b"d\nef", &mut out);
         assert_eq!(out, b"p abcd\n");
         assert_eq!(f.pending(), 2);
+    }
+
+    #[test]
+    fn a_quiet_spell_ends_the_line_and_the_rest_is_prefixed_again() {
+        for prefix in ["p | ", ""] {
+            let mut f = LineFramer::new(prefix.as_bytes());
+            let mut out = Vec::new();
+            f.feed(b"Loading", &mut out);
+            f.flush_partial(&mut out);
+            f.flush_partial(&mut out);
+            f.feed(b"... done\nnext", &mut out);
+            f.flush_partial(&mut out);
+            // The child's own newline right after a flush ends the flushed line: no empty line.
+            f.feed(b"\nlast\n", &mut out);
+            f.finish(&mut out);
+            let p = prefix;
+            let expect = format!("{p}Loading\n{p}... done\n{p}next\n{p}last\n");
+            assert_eq!(String::from_utf8(out).unwrap(), expect);
+        }
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!   stdout/stderr (`/dev/stdout`, `/proc/self/fd/1`, `/dev/fd/1`, same for 2) write to the inherited fd
 //!   and never rotate, whatever maxbytes says.
 //! * Console output is line-atomic and prefixed with [`ProcessSpec::console_prefix`] ([`console`]); a
-//!   partial line is held until its newline, 64 KiB, 200 ms of silence, or EOF.
+//!   partial line is held until its newline, 64 KiB, 200 ms of silence, or EOF. Silence and EOF end it
+//!   with a newline of ours (the rest of the line comes prefixed again), so nothing is glued to it.
 //! * Backpressure, not loss: a slow sink stops the pump reading, and the child blocks on its pipe.
 //! * `strip_ansi` applies to every sink; `loglevel=debug` copies each chunk into steward's log as
 //!   `'name' stdout output:\n…`.

@@ -168,7 +168,7 @@ fn console_output_is_prefixed_and_tail_is_kept_in_memory() {
 }
 
 #[test]
-fn prefix_off_passes_bytes_through_unchanged() {
+fn prefix_off_passes_bytes_through_and_ends_the_last_line() {
     let d = tempfile::tempdir().unwrap();
     let (out, mut out_r) = test_console();
     let (err, _err_r) = test_console();
@@ -186,7 +186,10 @@ fn prefix_off_passes_bytes_through_unchanged() {
     assert!(logs.flush(Duration::from_secs(10)));
     let mut buf = vec![0; 4096];
     let n = out_r.read(&mut buf).unwrap();
-    assert_eq!(&buf[..n], &bytes[..]);
+    // Only a newline is added, after the unterminated last line, so the next line is not glued to it.
+    let mut expect = bytes.clone();
+    expect.push(b'\n');
+    assert_eq!(&buf[..n], &expect[..]);
 }
 
 #[test]
@@ -469,7 +472,7 @@ fn a_prompt_without_newline_shows_after_a_short_wait() {
             let n = out_r.read(&mut buf).unwrap();
             assert!(n > 0);
             got.extend_from_slice(&buf[..n]);
-            if !told && got.ends_with(b"p | Password: ") {
+            if !told && got.ends_with(b"p | Password: \n") {
                 told = true;
                 seen_tx.send(()).unwrap();
             }
@@ -491,8 +494,11 @@ fn a_prompt_without_newline_shows_after_a_short_wait() {
         drop(w);
         h.await.unwrap();
     });
-    // The continuation of the flushed line carries no second prefix.
-    assert_eq!(reader.join().unwrap(), b"p | Password: secret\np | next\n");
+    // The flushed piece is a line of its own; its continuation is prefixed again.
+    assert_eq!(
+        reader.join().unwrap(),
+        b"p | Password: \np | secret\np | next\n"
+    );
 }
 
 #[test]
