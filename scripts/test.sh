@@ -27,6 +27,9 @@ if [ ! -x "$venv/bin/supervisord" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check 'supervisor==4.3.0'
 fi
+# prometheus_client's parser checks /metrics (tests/metrics.rs).
+"$venv/bin/python3" -c 'import prometheus_client' 2>/dev/null ||
+  "$venv/bin/pip" install -q --disable-pip-version-check 'prometheus_client>=0.17'
 export STEWARD_SUPERVISOR_VENV="$venv"
 export SUPERVISORD="$venv/bin/supervisord" SUPERVISORCTL="$venv/bin/supervisorctl"
 

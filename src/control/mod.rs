@@ -11,12 +11,14 @@
 //! * [`servers`]: the servers' lifetime beside the supervisor (bound before anything starts,
 //!   re-bound when a reload changes them, socket files removed at exit).
 //! * [`client`]: what `steward ctl` uses; also drives a real supervisord.
+//! * [`metrics`]: `GET /metrics`, Prometheus text from the engine's counters and `/proc`.
 //! * [`web`]: the web page at `/` (embedded assets; the page uses `/RPC2` and `/logtail`).
 //!
 //! The serve futures run their connections on their own `LocalSet`, so the engine's futures need
 //! not be `Send`.
 
 pub mod client;
+pub mod metrics;
 pub mod rpc;
 pub mod server;
 pub mod servers;

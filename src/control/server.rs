@@ -1,8 +1,9 @@
 //! The HTTP/1.1 server: supervisord's transport (reference 3.1) on a unix socket and on TCP.
 //!
 //! `POST /RPC2` carries XML-RPC; `GET /logtail/NAME[/stdout|/stderr]` and `GET /mainlogtail` stream a
-//! log as it grows (chunked); `GET /` is the web page ([`web`]); `GET /healthz` answers 200 when every autostart process is RUNNING or
-//! ended as expected, 503 otherwise. Every path sits behind HTTP Basic auth when a username is set.
+//! log as it grows (chunked); `GET /` is the web page ([`web`]); `GET /metrics` is Prometheus text
+//! ([`metrics`]); `GET /healthz` answers 200 when every autostart process is RUNNING or ended as
+//! expected, 503 otherwise. Every path sits behind HTTP Basic auth when a username is set.
 //! Hostile clients get an HTTP error and their connection closed; nobody else is affected.
 
 use std::convert::Infallible;
@@ -29,7 +30,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
 use crate::control::rpc;
-use crate::control::{web, xmlrpc};
+use crate::control::{metrics, web, xmlrpc};
 use crate::engine::api::{Engine, EngineError, ProcessId, Stream};
 
 /// Limits that keep one client from hurting the others.
@@ -147,6 +148,7 @@ impl<B: Engine + 'static> Server<B> {
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Response<RespBody> {
+        metrics::REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !self.authorized(&req) {
             // Read the body first: clients such as Python's send it in a second write, and
             // closing before it arrives makes them fail with EPIPE instead of seeing the 401.
@@ -176,6 +178,15 @@ impl<B: Engine + 'static> Server<B> {
                 }
                 plain(StatusCode::SERVICE_UNAVAILABLE, &body)
             };
+        }
+        if path == "/metrics" {
+            let m = self.engine.metrics().await;
+            let mut r = Response::new(full(metrics::render(&m, crate::clock::epoch())));
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            return r;
         }
         if path == "/mainlogtail" {
             return self.tail_stream(Followed::Main).await;

@@ -241,6 +241,25 @@ pub struct GroupChanges {
     pub removed: Vec<String>,
 }
 
+/// What `/metrics` reports beyond the snapshots (rendered in `control::metrics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// Every process, in start order, with its counters.
+    pub processes: Vec<(ProcessInfo, ProcessCounters)>,
+    /// Reloads (SIGHUP, `restart`) that brought a new configuration into force.
+    pub reloads: u64,
+    /// Epoch seconds when steward started.
+    pub started: i64,
+}
+
+/// One process's counters: from its transitions, and from its output streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessCounters {
+    pub counts: crate::engine::metrics::Counts,
+    pub stdout: crate::logs::StreamCounters,
+    pub stderr: crate::logs::StreamCounters,
+}
+
 /// What a tail read returns (`tailProcessStdoutLog`'s `[bytes, offset, overflow]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tail {
@@ -334,6 +353,9 @@ pub trait Engine {
 
     /// `sendRemoteCommEvent`: for event listeners.
     async fn remote_comm_event(&self, kind: &str, data: &str);
+
+    /// Counters for `/metrics`, gathered as things happen; cheap until asked.
+    async fn metrics(&self) -> Metrics;
 }
 
 pub type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
@@ -384,6 +406,9 @@ pub enum Request {
     },
     ConfigInfo {
         reply: oneshot::Sender<Vec<ConfigInfo>>,
+    },
+    Metrics {
+        reply: oneshot::Sender<Metrics>,
     },
     /// A duplicate of the write end of the process's stdin pipe, so the caller can write without
     /// ever blocking the supervisor on a child that does not read.
@@ -441,6 +466,7 @@ impl Request {
             | Request::ReopenLogs { .. }
             | Request::Reread { .. }
             | Request::ConfigInfo { .. }
+            | Request::Metrics { .. }
             | Request::ReadLog { .. }
             | Request::TailLog { .. }
             | Request::ClearLogs { .. }
@@ -645,4 +671,10 @@ impl Engine for Handle {
     }
 
     async fn remote_comm_event(&self, _kind: &str, _data: &str) {}
+
+    async fn metrics(&self) -> Metrics {
+        self.get(|reply| Request::Metrics { reply })
+            .await
+            .unwrap_or_default()
+    }
 }

@@ -31,6 +31,7 @@
 
 pub mod api;
 pub mod mainlog;
+pub mod metrics;
 pub mod process;
 pub mod reaper;
 pub mod signals;

@@ -18,10 +18,11 @@ use tokio::task::JoinHandle;
 use crate::clock::epoch;
 use crate::config::model::{Config, GroupSpec, LogTarget, ProcessSpec};
 use crate::engine::api::{
-    EngineError, Handle, ProcessId, ProcessInfo, ProcessState, Reply, Request, Status, Stream,
-    SupervisorState, Tail,
+    EngineError, Handle, Metrics, ProcessCounters, ProcessId, ProcessInfo, ProcessState, Reply,
+    Request, Status, Stream, SupervisorState, Tail,
 };
 use crate::engine::mainlog::emit;
+use crate::engine::metrics::Counters;
 use crate::engine::process::{Effect, Event, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
@@ -108,6 +109,10 @@ pub struct Supervisor {
     pumps: Vec<JoinHandle<()>>,
     /// Told of every process state change, in order.
     subscribers: Subscribers,
+    /// Filled by a subscriber, read by `/metrics`.
+    counters: Counters,
+    reloads: u64,
+    started: i64,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -158,6 +163,9 @@ impl Supervisor {
         });
         let ctx =
             SpawnContext::from_process(config.supervisord.environment.clone(), server_url(&config));
+        let counters = Counters::default();
+        let mut subscribers = Subscribers::standard();
+        subscribers.add(counters.clone());
         Supervisor {
             logs: Logs::new(&config),
             main_log,
@@ -174,7 +182,10 @@ impl Supervisor {
             on_reload: None,
             reread: None,
             status,
-            subscribers: Subscribers::standard(),
+            subscribers,
+            counters,
+            reloads: 0,
+            started: epoch(),
         }
     }
 
@@ -510,6 +521,7 @@ impl Supervisor {
                     server_url(&config),
                 );
                 self.config = config;
+                self.reloads += 1;
             }
             Err(msg) => emit(
                 Level::Error,
@@ -672,6 +684,9 @@ impl Supervisor {
             Request::ConfigInfo { reply } => {
                 let _ = reply.send(self.config_info());
             }
+            Request::Metrics { reply } => {
+                let _ = reply.send(self.metrics());
+            }
             Request::AddGroup { name, reply } => {
                 let _ = reply.send(self.add_group(&name, now));
             }
@@ -777,6 +792,29 @@ impl Supervisor {
         Ok(())
     }
 
+    fn metrics(&self) -> Metrics {
+        let now = epoch();
+        let processes = self
+            .table
+            .iter()
+            .map(|(id, e)| {
+                let namespec = e.spec.namespec();
+                let stream = |s| self.logs.counters(&namespec, s).unwrap_or_default();
+                let counters = ProcessCounters {
+                    counts: self.counters.of(&namespec),
+                    stdout: stream(Stream::Stdout),
+                    stderr: stream(Stream::Stderr),
+                };
+                (self.info_of(id, e, now), counters)
+            })
+            .collect();
+        Metrics {
+            processes,
+            reloads: self.reloads,
+            started: self.started,
+        }
+    }
+
     fn processes(&self) -> Vec<ProcessInfo> {
         let now = epoch();
         self.table
@@ -847,7 +885,8 @@ fn refuse(req: Request, error: EngineError) {
         Request::Shutdown
         | Request::Reload
         | Request::Processes { .. }
-        | Request::ConfigInfo { .. } => {}
+        | Request::ConfigInfo { .. }
+        | Request::Metrics { .. } => {}
     }
 }
 

@@ -78,6 +78,13 @@ use crate::config::{Config, ConsolePrefix, LogLevel, LogSpec, LogTarget, Process
 /// Bytes of in-memory tail kept per stream that has no log file.
 pub const TAIL_BYTES: usize = 64 << 10;
 
+/// What one output stream carried (see [`Logs::counters`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamCounters {
+    pub bytes: u64,
+    pub dropped: u64,
+}
+
 /// Which of a child's output streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
@@ -139,6 +146,8 @@ pub(crate) struct StreamLogs {
     pub prefix: Vec<u8>,
     /// Only for streams without a file.
     pub tail: Option<Mutex<TailBuffer>>,
+    /// Bytes read from the child's pipe so far (for `/metrics`).
+    pub bytes: std::sync::atomic::AtomicU64,
 }
 
 struct ProcLogs {
@@ -312,6 +321,7 @@ impl Logs {
             consoles,
             prefix,
             tail,
+            bytes: Default::default(),
         }
     }
 
@@ -355,6 +365,17 @@ impl Logs {
         let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
             .map_err(io::Error::from)?;
         Ok(rt.spawn(pump::run(sl, self.inner.opts, afd)))
+    }
+
+    /// What a stream carried so far: bytes read from the child, and bytes its files could not take
+    /// (a file shared by several streams counts its losses in each). Counted since this `Logs` was
+    /// made, so a reload starts them again.
+    pub fn counters(&self, namespec: &str, s: Stream) -> Option<StreamCounters> {
+        let sl = self.stream(namespec, s)?;
+        Some(StreamCounters {
+            bytes: sl.bytes.load(std::sync::atomic::Ordering::Relaxed),
+            dropped: sl.files.iter().map(|f| lock(f).dropped()).sum(),
+        })
     }
 
     /// SIGUSR2: close and reopen every child log file (after an external logrotate).

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use tokio::io::unix::AsyncFd;
@@ -88,6 +89,7 @@ async fn splice_loop(stream: &StreamLogs, fd: &AsyncFd<OwnedFd>) {
             .await;
         match outcome {
             Ok(Splice::Moved(n, report)) => {
+                stream.bytes.fetch_add(n as u64, Relaxed);
                 if n >= PIPE_FULL {
                     grow_pipe(fd, &mut grown);
                 }
@@ -103,6 +105,7 @@ async fn splice_loop(stream: &StreamLogs, fd: &AsyncFd<OwnedFd>) {
                 match read_chunk(fd, &mut buf).await {
                     Ok(0) => return,
                     Ok(n) => {
+                        stream.bytes.fetch_add(n as u64, Relaxed);
                         let report = lock(file).write_all(&buf[..n]);
                         if let Some(r) = report {
                             super::log_report(&r);
@@ -159,6 +162,7 @@ pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<
         let n = match read {
             Ok(0) => break,
             Ok(n) => {
+                stream.bytes.fetch_add(n as u64, Relaxed);
                 if n >= PIPE_FULL {
                     grow_pipe(&fd, &mut grown);
                 }

@@ -61,6 +61,8 @@ pub struct RotatingFile {
     failing: bool,
     rotate_failing: bool,
     splice_unsupported: bool,
+    /// Bytes given to `write_all` that could not be written (for `/metrics`).
+    dropped: u64,
 }
 
 /// The most supervisord reads from a child's pipe at once, and so the most it writes past `maxbytes`
@@ -98,6 +100,7 @@ impl RotatingFile {
             failing: false,
             rotate_failing: false,
             splice_unsupported: false,
+            dropped: 0,
         };
         let report = f.try_open(false).err().flatten();
         (f, report)
@@ -240,15 +243,20 @@ impl RotatingFile {
         let mut report = None;
         if self.file.is_none() {
             if let Err(r) = self.try_open(false) {
+                self.dropped += data.len() as u64;
                 return r;
             }
         }
         self.seek_end();
-        let file = self.file.as_mut()?;
+        let Some(file) = self.file.as_mut() else {
+            self.dropped += data.len() as u64;
+            return None;
+        };
         let mut rest = data;
         while !rest.is_empty() {
             match file.write(rest) {
                 Ok(0) => {
+                    self.dropped += rest.len() as u64;
                     let e = io::Error::from(io::ErrorKind::WriteZero);
                     return self.failed("write", &e);
                 }
@@ -260,6 +268,7 @@ impl RotatingFile {
                 Err(e) => {
                     // ENOSPC/EDQUOT/EIO: the unwritten tail is lost; keep the file open so writing resumes
                     // as soon as space comes back.
+                    self.dropped += rest.len() as u64;
                     let r = self.failed("write", &e);
                     if self.regular && self.maxbytes > 0 && self.size >= self.maxbytes {
                         let _ = self.rotate();
@@ -280,6 +289,11 @@ impl RotatingFile {
             }
         }
         report
+    }
+
+    /// Bytes lost so far because the file could not be written.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Shift the backups and start an empty live file.

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use steward::config::model::{ConsolePrefix, LogSpec, LogTarget, ProcessSpec};
 use steward::engine::api::{
-    ConfigInfo, Engine, EngineError, GroupChanges, ProcessId, ProcessInfo, ProcessState, Stream,
-    SupervisorState, Tail,
+    ConfigInfo, Engine, EngineError, GroupChanges, Metrics, ProcessId, ProcessInfo, ProcessState,
+    Stream, SupervisorState, Tail,
 };
 use steward::logs::tail::{self, ReadError, TailBuffer};
 
@@ -475,6 +475,19 @@ impl Engine for FakeEngine {
     }
 
     async fn remote_comm_event(&self, _kind: &str, _data: &str) {}
+
+    /// The fake counts nothing: every process with zero counters.
+    async fn metrics(&self) -> Metrics {
+        let processes = self.processes().await;
+        Metrics {
+            processes: processes
+                .into_iter()
+                .map(|p| (p, Default::default()))
+                .collect(),
+            reloads: 0,
+            started: now(),
+        }
+    }
 }
 
 /// A FakeEngine served on a unix socket by its own thread and runtime, for tests of the server,
