@@ -419,7 +419,7 @@ fn unknown_keys_suggest_the_closest_known_key_in_ini_and_toml() {
         "typo.conf",
         &format!(
             "{HEAD}[program:a]\ncommand=/bin/true\npriorty=3\nautostrat=false\ndepends_on=b\n\
-             [unix_http_server]\nfile={}/s.sock\nchmdo=0700\n",
+             [unix_http_server]\nfile={}/s.sock\nchmdo=0700\n[progam:c]\ncommand=/bin/true\n",
             dir.path().display()
         ),
     );
@@ -459,6 +459,14 @@ fn unknown_keys_suggest_the_closest_known_key_in_ini_and_toml() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!("{}:10: [unix_http_server] chmdo: unknown key `chmdo` ignored (supervisord ignores it too); did you mean `chmod`?", ini.display())),
+        "{stderr}"
+    );
+    // And a misspelt section name, the one known section it is near.
+    assert!(
+        stderr.contains(&format!(
+            "{}:11: [progam:c]: unknown section [progam:c] ignored (section names are case-sensitive); did you mean [program:c]?",
+            ini.display()
+        )),
         "{stderr}"
     );
 }

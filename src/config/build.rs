@@ -86,6 +86,23 @@ const CTL_KEYS: &[&str] = &[
 const GROUP_KEYS: &[&str] = &["programs", "priority"];
 const INCLUDE_KEYS: &[&str] = &["files"];
 
+/// Sections that stand alone, and the kinds of `[kind:name]` sections (reference 1.2).
+const SECTION_SINGLES: &[&str] = &[
+    "supervisord",
+    "unix_http_server",
+    "inet_http_server",
+    "supervisorctl",
+    "include",
+];
+const SECTION_KINDS: &[&str] = &[
+    "program",
+    "group",
+    "eventlistener",
+    "fcgi-program",
+    "rpcinterface",
+    "ctlplugin",
+];
+
 /// Every key each kind of section knows (steward's additions included), for tools and tests.
 pub const ALL_KEYS: &[&[&str]] = &[
     SUPERVISORD_KEYS,
@@ -491,30 +508,25 @@ impl<'a> Builder<'a> {
         let raw = self.raw;
         // Sections supervisord does not know are ignored silently by it; we say so.
         for s in &raw.sections {
-            let known = matches!(
-                s.name.as_str(),
-                "supervisord"
-                    | "unix_http_server"
-                    | "inet_http_server"
-                    | "supervisorctl"
-                    | "include"
-            ) || [
-                "program:",
-                "group:",
-                "eventlistener:",
-                "fcgi-program:",
-                "rpcinterface:",
-                "ctlplugin:",
-            ]
-            .iter()
-            .any(|p| s.name.starts_with(p));
+            let known = SECTION_SINGLES.contains(&s.name.as_str())
+                || s.name
+                    .split_once(':')
+                    .is_some_and(|(k, _)| SECTION_KINDS.contains(&k));
             if !known {
                 let at = At { section: s };
+                // `[progam:web]` → `[program:web]`, `[Supervisord]` → `[supervisord]`.
+                let hint = match s.name.split_once(':') {
+                    Some((kind, name)) => closest_key(kind, SECTION_KINDS.iter().copied())
+                        .map(|k| format!("; did you mean [{k}:{name}]?")),
+                    None => closest_key(&s.name, SECTION_SINGLES.iter().copied())
+                        .map(|k| format!("; did you mean [{k}]?")),
+                }
+                .unwrap_or_default();
                 self.warn(
                     &at,
                     None,
                     format!(
-                        "unknown section [{}] ignored (section names are case-sensitive)",
+                        "unknown section [{}] ignored (section names are case-sensitive){hint}",
                         s.name
                     ),
                 );
