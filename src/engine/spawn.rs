@@ -145,14 +145,15 @@ pub fn resolve_command(program: &str, path: Option<&OsStr>) -> Result<PathBuf, S
 }
 
 /// The PATH a program's command is looked up in: the last `PATH` in its `environment=`, else steward's
-/// own (supervisord's rule; `[supervisord] environment` does not take part in the lookup).
+/// own unless empty, else (`None`) the default list. supervisord's rule: `[supervisord] environment`
+/// does not take part in the lookup.
 pub fn search_path(spec: &ProcessSpec) -> Option<OsString> {
     spec.environment
         .iter()
         .rev()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| OsString::from(v))
-        .or_else(|| std::env::var_os("PATH"))
+        .or_else(|| std::env::var_os("PATH").filter(|p| !p.is_empty()))
 }
 
 /// The child's environment in supervisord's precedence: steward's own < `SUPERVISOR_*` <
@@ -578,6 +579,17 @@ mod tests {
         assert_eq!(env["SUPERVISOR_PROCESS_NAME"], "web");
         assert_eq!(env["SUPERVISOR_GROUP_NAME"], "g");
         assert_eq!(env["SUPERVISOR_SERVER_URL"], "unix:///run/s.sock");
+    }
+
+    #[test]
+    fn search_path_is_the_programs_own_last_path() {
+        let mut s = spec("web", &["x"]);
+        s.environment = vec![
+            ("PATH".into(), "/first".into()),
+            ("A".into(), "b".into()),
+            ("PATH".into(), "/opt/app/bin:/bin".into()),
+        ];
+        assert_eq!(search_path(&s), Some(OsString::from("/opt/app/bin:/bin")));
     }
 
     #[test]
