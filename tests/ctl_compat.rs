@@ -1152,12 +1152,19 @@ fn stop_together(
         unsafe { libc::kill(server, libc::SIGSTOP) };
     }
     for name in stopping {
-        // Non-blocking: the reader is there (the program blocks opening its FIFO).
-        std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(s.dir.path().join(format!("{name}.fifo")))
-            .unwrap();
+        // Non-blocking, so it fails (ENXIO) rather than waits while the program has yet to open its end.
+        let fifo = s.dir.path().join(format!("{name}.fifo"));
+        wait_for(
+            Duration::from_secs(20),
+            "the program's end of its FIFO",
+            || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&fifo)
+                    .ok()
+            },
+        );
     }
     if freeze {
         wait_for(
@@ -1183,6 +1190,9 @@ fn stop_together(
     child.wait_with_output().unwrap()
 }
 
+/// The stock supervisorctl prints the result array of `startAllProcesses`/`stopAllProcesses` (and the
+/// group forms) as supervisord returns it; steward ctl against steward must print the same lines in
+/// the same order.
 #[test]
 fn start_stop_restart_all_print_in_supervisorctls_order() {
     let Some(venv) = venv() else {
