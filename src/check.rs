@@ -1,4 +1,5 @@
-//! `steward check`: load a config, print the resolved processes, exit 0, or 2 on errors.
+//! `steward check`: load a config, print the resolved processes, exit 0, or 2 on errors (and on
+//! warnings with `--strict`). Warnings include what will fail at spawn time on this machine.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,25 +27,31 @@ pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
     found
 }
 
-/// Load and report errors the way every mode does: `Error: …` lines on stderr. Warnings go to stderr too.
-pub fn load_reporting(path: &Path) -> Option<Config> {
-    match config::load(path, &LoadOptions::from_process()) {
+/// Load with the spawn-time checks and report as every mode does: `Error: …` lines on stderr, and
+/// warnings too (as errors when `strict`, which then fails the load).
+pub fn load_reporting(path: &Path, strict: bool) -> Option<Config> {
+    let opts = LoadOptions {
+        spawn_checks: true,
+        ..LoadOptions::from_process()
+    };
+    let (config, warnings, errors) = match config::load(path, &opts) {
         Ok(c) => {
-            for w in &c.warnings {
-                eprintln!("warning: {w}");
-            }
-            Some(c)
+            let w = c.warnings.clone();
+            (Some(c), w, Vec::new())
         }
-        Err(e) => {
-            for w in &e.warnings {
-                eprintln!("warning: {w}");
-            }
-            for err in &e.errors {
-                eprintln!("Error: {err}");
-            }
-            None
-        }
+        Err(e) => (None, e.warnings, e.errors),
+    };
+    let tag = if strict { "Error" } else { "warning" };
+    for w in &warnings {
+        eprintln!("{tag}: {w}");
     }
+    for err in &errors {
+        eprintln!("Error: {err}");
+    }
+    if strict && !warnings.is_empty() {
+        return None;
+    }
+    config
 }
 
 fn target_text(t: &LogTarget) -> String {
@@ -157,7 +164,7 @@ pub fn main(args: &CheckArgs) -> i32 {
     let Some(path) = config_path(args.configuration.as_deref()) else {
         return 2;
     };
-    let Some(config) = load_reporting(&path) else {
+    let Some(config) = load_reporting(&path, args.strict) else {
         return 2;
     };
     let stdout = std::io::stdout();

@@ -53,7 +53,7 @@ pub struct RunArgs {
     pub profile_options: Option<String>,
 }
 
-/// `steward check [-c FILE] [--json]`.
+/// `steward check [-c FILE] [--json] [--strict]`.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "steward check")]
 pub struct CheckArgs {
@@ -62,6 +62,9 @@ pub struct CheckArgs {
     /// Print the resolved model as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Treat warnings as errors: print them as errors and exit 2 (for CI that lints images).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `steward ctl [options] COMMAND…` / `supervisorctl [options] COMMAND…`.
@@ -174,6 +177,7 @@ mod tests {
         );
         assert!(matches!(p(&["steward", "sleep", "1"]), Mode::Single(c) if c == ["sleep", "1"]));
         assert!(matches!(p(&["steward", "check", "--json"]), Mode::Check(a) if a.json));
+        assert!(matches!(p(&["steward", "check", "--strict"]), Mode::Check(a) if a.strict));
         assert!(
             matches!(p(&["steward", "ctl", "-s", "unix:///x", "status", "-x"]), Mode::Ctl(a) if a.command == ["status", "-x"])
         );

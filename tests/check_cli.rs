@@ -351,3 +351,213 @@ fn no_config_found_is_a_usage_error() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("-c FILE"));
     }
 }
+
+/// `steward check ARGS` with `PATH` set to `path` and `env_remove` removed from its environment.
+fn check_with(args: &[&str], path: &str, env_remove: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(common::bin());
+    cmd.arg("check").args(args).env("PATH", path);
+    for k in env_remove {
+        cmd.env_remove(k);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_missing_environment_variable_is_named_with_how_to_set_it() {
+    let dir = tempdir();
+    let var = "STEWARD_TEST_SURELY_NOT_SET";
+    let p = write(
+        dir.path(),
+        "env.conf",
+        &format!("{HEAD}[program:a]\ncommand=/bin/echo %(ENV_{var})s\n"),
+    );
+    let out = check_with(&["-c", p.to_str().unwrap()], "/usr/bin:/bin", &[var]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("{}:4", p.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the environment variable {var}, which is not set in steward's environment"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("docker run -e {var}=value")),
+        "{stderr}"
+    );
+    // The form that failed is not offered as an alternative.
+    assert!(!stderr.contains("ENV_<VAR>"), "{stderr}");
+
+    // Set, the same file is fine: the message was about the variable, not the syntax.
+    let out = std::process::Command::new(common::bin())
+        .args(["check", "-c", p.to_str().unwrap()])
+        .env(var, "hello")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"hello\""));
+
+    // Another unknown name in the same value keeps the list of names that do exist.
+    let p = write(
+        dir.path(),
+        "mixed.conf",
+        &format!("{HEAD}[program:a]\ncommand=/bin/echo %(ENV_{var})s %(nope)s\n"),
+    );
+    let out = check_with(&["-c", p.to_str().unwrap()], "/usr/bin:/bin", &[var]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("variable {var},")), "{stderr}");
+    assert!(
+        stderr.contains("'nope', which cannot be expanded here; available names: group_name"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_keys_suggest_the_closest_known_key_in_ini_and_toml() {
+    let dir = tempdir();
+    let ini = write(
+        dir.path(),
+        "typo.conf",
+        &format!(
+            "{HEAD}[program:a]\ncommand=/bin/true\npriorty=3\nautostrat=false\ndepends_on=b\n\
+             [unix_http_server]\nfile={}/s.sock\nchmdo=0700\n[progam:c]\ncommand=/bin/true\n",
+            dir.path().display()
+        ),
+    );
+    let toml = write(
+        dir.path(),
+        "typo.toml",
+        "[supervisord]\nlogfile = \"/dev/null\"\n\n[program.a]\ncommand = \"/bin/true\"\n\
+         priorty = 3\nautostrat = false\ndepends_on = \"b\"\n",
+    );
+    for (p, lines) in [(&ini, [5, 6, 7]), (&toml, [6, 7, 8])] {
+        let out = run(&["check", "-c", p.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let f = p.display();
+        for (line, text) in [
+            (
+                lines[0],
+                "unknown key `priorty` ignored (supervisord ignores it too); did you mean `priority`?",
+            ),
+            (lines[1], "unknown key `autostrat` ignored (supervisord ignores it too); did you mean `autostart`?"),
+        ] {
+            assert!(
+                stderr.contains(&format!("warning: {f}:{line}: [program:a] ")) && stderr.contains(text),
+                "{f}:{line} {text}\n{stderr}"
+            );
+        }
+        // Nothing known is near enough: no guess.
+        let dep = stderr
+            .lines()
+            .find(|l| l.contains("depends_on"))
+            .unwrap_or_else(|| panic!("{stderr}"));
+        assert!(dep.contains(&format!("{f}:{}", lines[2])), "{dep}");
+        assert!(!dep.contains("did you mean"), "{dep}");
+    }
+    // Other sections suggest from their own keys.
+    let out = run(&["check", "-c", ini.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:10: [unix_http_server] chmdo: unknown key `chmdo` ignored (supervisord ignores it too); did you mean `chmod`?", ini.display())),
+        "{stderr}"
+    );
+    // And a misspelt section name, the one known section it is near.
+    assert!(
+        stderr.contains(&format!(
+            "{}:11: [progam:c]: unknown section [progam:c] ignored (section names are case-sensitive); did you mean [program:c]?",
+            ini.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_warns_about_what_will_fail_at_spawn_and_strict_makes_it_fail() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let d = dir.path().display().to_string();
+    // steward's PATH: a directory with only Debian's versioned php-fpm, and a tool only a program's
+    // own PATH has.
+    let bin = dir.path().join("bin");
+    let own = dir.path().join("own");
+    for (f, exec) in [
+        (bin.join("php-fpm8.2"), true),
+        (own.join("mytool"), true),
+        (dir.path().join("plain.sh"), false),
+    ] {
+        write(
+            f.parent().unwrap(),
+            f.file_name().unwrap().to_str().unwrap(),
+            "#!/bin/sh\n",
+        );
+        let mode = if exec { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let p = write(
+        dir.path(),
+        "spawn.conf",
+        &format!(
+            "{HEAD}\
+             [program:php]\ncommand=php-fpm -F\n\
+             [program:own]\ncommand=mytool --serve\nenvironment=PATH=\"{d}/own\"\n\
+             [program:lost]\ncommand=php-fpm8.2\nenvironment=PATH=\"{d}/own\"\n\
+             [program:plain]\ncommand={d}/plain.sh\n\
+             [program:dir]\ncommand={d}/own/mytool\ndirectory={d}/nowhere\n\
+             [program:who]\ncommand=mytool\nenvironment=PATH=\"{d}/own\"\nuser=no-such-user-here\n\
+             [program:fine]\ncommand=php-fpm8.2\ndirectory={d}\n"
+        ),
+    );
+    let path = bin.display().to_string();
+    let out = check_with(&["-c", p.to_str().unwrap()], &path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Still a valid config (supervisord loads it): exit 0, the report printed.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains(": OK, 7 processes"), "{stdout}");
+    let f = p.display();
+    let expected = [
+        format!("warning: {f}:4: [program:php] command: can't find command 'php-fpm' in {path} (steward's PATH); the process will fail to spawn; did you mean {path}/php-fpm8.2?"),
+        format!("warning: {f}:9: [program:lost] command: can't find command 'php-fpm8.2' in {d}/own (the program's environment= PATH); the process will fail to spawn"),
+        format!("warning: {f}:12: [program:plain] command: command at '{d}/plain.sh' is not executable; the process will fail to spawn"),
+        format!("warning: {f}:15: [program:dir] directory: the directory {d}/nowhere does not exist; the process will fail to spawn"),
+        format!("warning: {f}:19: [program:who] user: user \"no-such-user-here\" is not in /etc/passwd; the process will fail to spawn"),
+    ];
+    for e in &expected {
+        assert!(stderr.lines().any(|l| l == e), "missing {e}\nin:\n{stderr}");
+    }
+    // `own` finds its tool on its own PATH, `fine` on steward's: nothing else is reported.
+    assert_eq!(stderr.lines().count(), expected.len(), "{stderr}");
+
+    // --strict: the same findings are errors, nothing on stdout, exit 2.
+    let out = check_with(&["--strict", "-c", p.to_str().unwrap()], &path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    for e in &expected {
+        let as_error = e.replacen("warning: ", "Error: ", 1);
+        assert!(
+            stderr.lines().any(|l| l == as_error),
+            "missing {as_error}\nin:\n{stderr}"
+        );
+    }
+    // --strict on a config without findings passes.
+    let clean = write(
+        dir.path(),
+        "clean.conf",
+        &format!("{HEAD}[program:fine]\ncommand=php-fpm8.2\n"),
+    );
+    let out = check_with(&["--strict", "-c", clean.to_str().unwrap()], &path, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

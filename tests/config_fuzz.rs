@@ -80,6 +80,7 @@ fn options() -> LoadOptions {
         env: BTreeMap::from([("HOME".to_string(), "/root".to_string())]),
         root: PathBuf::from("/"),
         host_checks: true,
+        spawn_checks: false,
         host_node_name: "h".into(),
     }
 }

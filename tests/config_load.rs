@@ -16,6 +16,7 @@ fn opts(root: &Path) -> LoadOptions {
         ]),
         root: root.to_path_buf(),
         host_checks: true,
+        spawn_checks: false,
         host_node_name: "node7".into(),
     }
 }

@@ -116,6 +116,7 @@ fn corpus_verdicts_match_supervisord() {
             env: placeholder_env(&text),
             root: PathBuf::from("/nonexistent-root"),
             host_checks: false,
+            spawn_checks: false,
             host_node_name: "testhost".into(),
         };
         let result = config::load(&copy, &opts);

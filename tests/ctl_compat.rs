@@ -162,25 +162,38 @@ impl Supervisord {
     }
 
     fn start_with(venv: &Path, config: &str) -> Supervisord {
+        let s = Supervisord::launch(&venv.join("bin/supervisord"), venv, config);
+        s.wait_ready();
+        s
+    }
+
+    /// `server -c CONFIG` (supervisord or steward) in a fresh directory, without waiting for it.
+    fn launch(server: &Path, venv: &Path, config: &str) -> Supervisord {
+        Supervisord::launch_with_fifos(server, venv, config, &[])
+    }
+
+    /// [`Supervisord::launch`] with the named FIFOs made in the directory first.
+    fn launch_with_fifos(server: &Path, venv: &Path, config: &str, fifos: &[&str]) -> Supervisord {
         let dir = tempfile::Builder::new()
             .prefix("steward-compat-")
             .tempdir()
             .unwrap();
+        for f in fifos {
+            nix::unistd::mkfifo(&dir.path().join(f), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        }
         std::fs::write(dir.path().join("supervisord.conf"), config).unwrap();
-        let child = Command::new(venv.join("bin/supervisord"))
+        let child = Command::new(server)
             .arg("-c")
             .arg(dir.path().join("supervisord.conf"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let s = Supervisord {
+        Supervisord {
             dir,
             child: Some(child),
             venv: venv.to_path_buf(),
-        };
-        s.wait_ready();
-        s
+        }
     }
 
     fn conf(&self) -> PathBuf {
@@ -671,23 +684,7 @@ fn stock_supervisorctl_auth_against_steward_server() {
 impl Supervisord {
     /// The steward binary itself as the server, on the same config (killed and reaped on drop).
     fn steward(venv: &Path) -> Supervisord {
-        let dir = tempfile::Builder::new()
-            .prefix("steward-compat-")
-            .tempdir()
-            .unwrap();
-        std::fs::write(dir.path().join("supervisord.conf"), CONFIG).unwrap();
-        let child = Command::new(steward())
-            .arg("-c")
-            .arg(dir.path().join("supervisord.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Supervisord {
-            dir,
-            child: Some(child),
-            venv: venv.to_path_buf(),
-        };
+        let s = Supervisord::launch(&steward(), venv, CONFIG);
         s.wait_ready();
         s
     }
@@ -1000,4 +997,280 @@ fn wire_parity_with_real_supervisord() {
     }
     // An empty body: supervisord never answers it (a quirk); steward says 400.
     assert_eq!(raw_call(&fake.socket, "").0, 400);
+}
+
+/// Priorities that differ from name order, a group between programs (and tied with one: the group
+/// name decides), a program whose start waits for startsecs (listed after the immediate answers
+/// although its priority is lowest), and one whose command does not exist (an immediate fault).
+/// Each program ignores SIGTERM and ends when its FIFO is opened and closed (see [`stop_together`]).
+const ORDER_CONFIG: &str = r#"[unix_http_server]
+file=%(here)s/sock
+
+[supervisord]
+logfile=%(here)s/main.log
+pidfile=%(here)s/supervisord.pid
+nodaemon=true
+childlogdir=%(here)s
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://%(here)s/sock
+
+[program:late]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+priority=1
+startsecs=1
+
+[program:mid]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+priority=5
+startsecs=0
+
+[program:zeta]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+priority=10
+startsecs=0
+
+[program:nofile]
+command=/nonexistent/thing
+priority=12
+autostart=false
+
+[group:grp]
+programs=gb,ga
+priority=15
+
+[program:gb]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+priority=900
+startsecs=0
+
+[program:ga]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+startsecs=0
+
+[program:yak]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+priority=15
+startsecs=0
+
+[program:beta]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+priority=30
+startsecs=0
+
+[program:aardvark]
+command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
+priority=40
+startsecs=0
+"#;
+
+const ORDER_PROGRAMS: &[&str] = &["late", "mid", "zeta", "gb", "ga", "yak", "beta", "aardvark"];
+
+impl Supervisord {
+    /// `ctl CTL_ARGS -c CONF ARGS` (the stock supervisorctl, or steward with `ctl`) as a command.
+    fn ctl_command(&self, ctl: &Path, ctl_args: &[&str], args: &[&str]) -> Command {
+        let mut c = Command::new(ctl);
+        c.args(ctl_args).arg("-c").arg(self.conf()).args(args);
+        c
+    }
+
+    fn run_ctl(&self, ctl: &Path, ctl_args: &[&str], args: &[&str]) -> Output {
+        self.ctl_command(ctl, ctl_args, args).output().unwrap()
+    }
+
+    /// Every running program ignores SIGTERM by now (its shell ran `trap`).
+    fn wait_settled(&self, running: usize) {
+        wait_for(
+            Duration::from_secs(20),
+            "every program ignoring SIGTERM",
+            || {
+                let o = self.supervisorctl(&["pid", "all"]);
+                let pids: Vec<i32> = String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .filter(|&p| p > 0)
+                    .collect();
+                let ignoring = pids.iter().all(|p| {
+                    let status =
+                        std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("SigIgn:\t"))
+                        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+                        .is_some_and(|m| m & (1 << (libc::SIGTERM - 1)) != 0)
+                });
+                (pids.len() == running && ignoring).then_some(())
+            },
+        );
+    }
+}
+
+/// Run a stopping command (`stop …`, `restart …`) with `ctl`, and end the `stopping` programs once the
+/// server has signalled them all (they ignore SIGTERM). supervisord answers a stop of several processes
+/// from polls 50 ms apart, each poll's stopped processes in start order; left to die on SIGTERM on a
+/// busy machine, some die a poll later than others and its answer comes in an order that is the
+/// machine's. With `freeze`, the server is stopped (SIGSTOP) while they end, so it reaps them all
+/// at once: the order supervisord gives on an idle machine, every time.
+fn stop_together(
+    s: &Supervisord,
+    ctl: &Path,
+    ctl_args: &[&str],
+    args: &[&str],
+    stopping: &[&str],
+    freeze: bool,
+) -> Output {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let status = String::from_utf8_lossy(&s.supervisorctl(&["status"]).stdout).to_string();
+    let pids: Vec<i32> = status
+        .lines()
+        .filter(|l| {
+            let spec = l.split_whitespace().next().unwrap_or_default();
+            stopping.contains(&spec.rsplit(':').next().unwrap_or_default())
+        })
+        .filter_map(|l| l.split("pid ").nth(1)?.split(',').next()?.parse().ok())
+        .collect();
+    assert_eq!(pids.len(), stopping.len(), "{status}");
+    let child = s
+        .ctl_command(ctl, ctl_args, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(20), "every program STOPPING", || {
+        let o = s.supervisorctl(&["status"]);
+        let t = String::from_utf8_lossy(&o.stdout).to_string();
+        (t.matches("STOPPING").count() == stopping.len()).then_some(())
+    });
+    let server = s.child.as_ref().unwrap().id() as libc::pid_t;
+    if freeze {
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        unsafe { libc::kill(server, libc::SIGSTOP) };
+    }
+    for name in stopping {
+        // Non-blocking, so it fails (ENXIO) rather than waits while the program has yet to open its end.
+        let fifo = s.dir.path().join(format!("{name}.fifo"));
+        wait_for(
+            Duration::from_secs(20),
+            "the program's end of its FIFO",
+            || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&fifo)
+                    .ok()
+            },
+        );
+    }
+    if freeze {
+        wait_for(
+            Duration::from_secs(20),
+            "every stopped program a zombie",
+            || {
+                pids.iter()
+                    .all(|p| {
+                        std::fs::read_to_string(format!("/proc/{p}/stat"))
+                            .ok()
+                            .and_then(|st| {
+                                st.rsplit_once(')')
+                                    .map(|(_, r)| r.trim_start().starts_with('Z'))
+                            })
+                            .unwrap_or(false)
+                    })
+                    .then_some(())
+            },
+        );
+        // SAFETY: as above.
+        unsafe { libc::kill(server, libc::SIGCONT) };
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The stock supervisorctl prints the result array of `startAllProcesses`/`stopAllProcesses` (and the
+/// group forms) as supervisord returns it; steward ctl against steward must print the same lines in
+/// the same order.
+#[test]
+fn start_stop_restart_all_print_in_supervisorctls_order() {
+    let Some(venv) = venv() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the supervisor 4.3.0 venv is missing (scripts/test.sh installs it)"
+        );
+        return;
+    };
+    let fifos: Vec<String> = ORDER_PROGRAMS.iter().map(|p| format!("{p}.fifo")).collect();
+    let fifos: Vec<&str> = fifos.iter().map(String::as_str).collect();
+    let a =
+        Supervisord::launch_with_fifos(&venv.join("bin/supervisord"), &venv, ORDER_CONFIG, &fifos);
+    let b = Supervisord::launch_with_fifos(&steward(), &venv, ORDER_CONFIG, &fifos);
+    let running = ORDER_PROGRAMS.len();
+    for s in [&a, &b] {
+        s.wait_running(running);
+    }
+    let supervisorctl = venv.join("bin/supervisorctl");
+    let script: &[&[&str]] = &[
+        &["stop", "all"],
+        &["start", "all"],
+        &["restart", "all"],
+        &["signal", "CONT", "all"],
+        &["stop", "grp:*"],
+        &["start", "grp:*"],
+    ];
+    for args in script {
+        let stopping: &[&str] = match args[1] {
+            "all" => ORDER_PROGRAMS,
+            _ => &["gb", "ga"],
+        };
+        let stops = args[0] == "stop" || args[0] == "restart";
+        let stewards = steward();
+        let run = |s: &Supervisord, ctl: &Path, ctl_args: &[&str]| {
+            if stops {
+                s.wait_settled(running);
+                // Only supervisord needs its reaping lined up; steward ctl must cope as things come.
+                stop_together(
+                    s,
+                    ctl,
+                    ctl_args,
+                    args,
+                    stopping,
+                    ctl == supervisorctl.as_path(),
+                )
+            } else {
+                s.run_ctl(ctl, ctl_args, args)
+            }
+        };
+        // The two servers side by side, each with its own client.
+        let (x, y) = std::thread::scope(|scope| {
+            let x = scope.spawn(|| run(&a, &supervisorctl, &[]));
+            let y = run(&b, &stewards, &["ctl"]);
+            (x.join().unwrap(), y)
+        });
+        assert_eq!(
+            show(&x),
+            show(&y),
+            "`{}`: supervisorctl against supervisord (left) and steward ctl against steward (right) \
+             print a different order",
+            args.join(" ")
+        );
+        if *args == ["start", "all"] {
+            // The script is only a test of order if the order is not the alphabet's.
+            let lines: Vec<&str> = std::str::from_utf8(&y.stdout).unwrap().lines().collect();
+            assert_eq!(lines.first(), Some(&"mid: started"), "{lines:?}");
+            assert_eq!(lines.last(), Some(&"late: started"), "{lines:?}");
+        }
+    }
+    // Programs that ignore SIGTERM would hold each server's shutdown for stopwaitsecs.
+    for s in [&a, &b] {
+        s.wait_settled(running);
+        stop_together(
+            s,
+            &supervisorctl,
+            &[],
+            &["stop", "all"],
+            ORDER_PROGRAMS,
+            false,
+        );
+    }
 }

@@ -376,3 +376,58 @@ fn supervisord_user_drops_privileges_after_start() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn user_gives_the_program_its_home_user_logname_and_shell_unless_environment_sets_them() {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "needs root to run programs as another user"
+        );
+        eprintln!("SKIPPED: needs root to run programs as another user");
+        return;
+    }
+    // What the test machine's passwd says about `nobody`, read independently of steward's reader.
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let fields: Vec<&str> = passwd
+        .lines()
+        .find(|l| l.starts_with("nobody:"))
+        .expect("a `nobody` line in /etc/passwd")
+        .split(':')
+        .collect();
+    let (home, shell) = (fields[5], fields[6]);
+    assert!(!home.is_empty() && !shell.is_empty(), "{fields:?}");
+    let show =
+        "command=sh -c 'echo \"[$HOME|$USER|$LOGNAME|$SHELL]\"'\nstartsecs=0\nautorestart=false\n";
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "[program:plain]\n{show}user=nobody\nstdout_logfile={{dir}}/plain\n\
+         [program:custom]\n{show}user=nobody\nenvironment=HOME=\"/srv/app\",SHELL=\"/bin/false\"\n\
+         stdout_logfile={{dir}}/custom\n\
+         [program:root]\n{show}stdout_logfile={{dir}}/root\n"
+    ));
+    for name in ["plain", "custom", "root"] {
+        p.wait_stdout(&format!("exited: {name}"), T);
+    }
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.path().join(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read("plain"), format!("[{home}|nobody|nobody|{shell}]"));
+    assert_eq!(read("custom"), "[/srv/app|nobody|nobody|/bin/false]");
+    // Without user= the program keeps steward's own environment, as under supervisord.
+    let own = |k: &str| std::env::var(k).unwrap_or_default();
+    assert_eq!(
+        read("root"),
+        format!(
+            "[{}|{}|{}|{}]",
+            own("HOME"),
+            own("USER"),
+            own("LOGNAME"),
+            own("SHELL")
+        )
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}

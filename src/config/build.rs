@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::config::expand::{self, ExpandError, Var, Vars};
+use crate::config::expand::{self, Var, Vars};
 use crate::config::model::*;
 use crate::config::passwd;
 use crate::config::raw::{RawConfig, RawEntry, RawSection, RawValue};
 use crate::config::values;
 use crate::config::LoadOptions;
+use crate::engine::spawn::{self, SpawnError};
 
 const SUPERVISORD_KEYS: &[&str] = &[
     "logfile",
@@ -87,6 +88,23 @@ const CTL_KEYS: &[&str] = &[
 const GROUP_KEYS: &[&str] = &["programs", "priority"];
 const INCLUDE_KEYS: &[&str] = &["files"];
 
+/// Sections that stand alone, and the kinds of `[kind:name]` sections (reference 1.2).
+const SECTION_SINGLES: &[&str] = &[
+    "supervisord",
+    "unix_http_server",
+    "inet_http_server",
+    "supervisorctl",
+    "include",
+];
+const SECTION_KINDS: &[&str] = &[
+    "program",
+    "group",
+    "eventlistener",
+    "fcgi-program",
+    "rpcinterface",
+    "ctlplugin",
+];
+
 /// Every key each kind of section knows (steward's additions included), for tools and tests.
 pub const ALL_KEYS: &[&[&str]] = &[
     SUPERVISORD_KEYS,
@@ -130,6 +148,77 @@ pub const EVENT_TYPES: &[&str] = &[
     "PROCESS_GROUP_ADDED",
     "PROCESS_GROUP_REMOVED",
 ];
+
+/// A command on `path` that is `program` with a version after it (Debian's `php-fpm8.2` for `php-fpm`,
+/// `python3.11` for `python3`): the first, in PATH order, that is an executable file.
+fn versioned_command(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in std::env::split_paths(path) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name();
+                let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(program)) else {
+                    return false;
+                };
+                let rest = rest.strip_prefix('-').unwrap_or(rest);
+                rest.starts_with(|c: char| c.is_ascii_digit())
+                    && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+            })
+            .map(|e| e.path())
+            .filter(|p| {
+                std::fs::metadata(p)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            .collect();
+        found.sort();
+        if let Some(f) = found.pop() {
+            return Some(f);
+        }
+    }
+    None
+}
+
+/// The known key a misspelt one most likely meant: the nearest by edit distance (a swap of two
+/// neighbouring letters counts as one edit), if it is near enough to be a typo rather than another word.
+fn closest_key<'k>(key: &str, known: impl Iterator<Item = &'k str>) -> Option<&'k str> {
+    let key = key.to_ascii_lowercase();
+    let limit = (key.chars().count() / 3).clamp(1, 3);
+    known
+        .map(|k| (edit_distance(&key, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
 
 /// The default console prefix: `web | `.
 pub const DEFAULT_CONSOLE_PREFIX: &str = "%(process_name)s | ";
@@ -203,34 +292,13 @@ impl<'a> Builder<'a> {
         vars.insert("here".into(), Var::Str(here.to_string_lossy().into_owned()));
         match expand::expand(text, &vars) {
             Ok(s) => Some(s),
-            Err(ExpandError::UnknownNames(names)) => {
-                let mut avail: Vec<&str> = vars
+            Err(e) => {
+                let avail: Vec<&str> = vars
                     .keys()
                     .map(String::as_str)
                     .filter(|k| !k.starts_with("ENV_"))
                     .collect();
-                avail.push("ENV_<VAR>");
-                let names = names
-                    .iter()
-                    .map(|n| format!("'{n}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                self.error(
-                    at,
-                    Some(entry),
-                    format!(
-                        "{text:?} uses {names}, which cannot be expanded here; available names: {}",
-                        avail.join(", ")
-                    ),
-                );
-                None
-            }
-            Err(ExpandError::BadFormat(msg)) => {
-                self.error(
-                    at,
-                    Some(entry),
-                    format!("{text:?} is a bad format string ({msg}); write a literal % as %%"),
-                );
+                self.error(at, Some(entry), e.explain(text, &avail));
                 None
             }
         }
@@ -378,11 +446,14 @@ impl<'a> Builder<'a> {
     fn warn_unknown_keys(&mut self, at: &At<'a>, known: &[&[&str]]) {
         for e in &at.section.entries {
             if !known.iter().any(|set| set.contains(&e.key.as_str())) {
+                let hint = closest_key(&e.key, known.iter().flat_map(|set| set.iter().copied()))
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
                 self.warn(
                     at,
                     Some(e),
                     format!(
-                        "unknown key {:?} ignored (supervisord ignores it too)",
+                        "unknown key `{}` ignored (supervisord ignores it too){hint}",
                         e.key
                     ),
                 );
@@ -445,30 +516,25 @@ impl<'a> Builder<'a> {
         let raw = self.raw;
         // Sections supervisord does not know are ignored silently by it; we say so.
         for s in &raw.sections {
-            let known = matches!(
-                s.name.as_str(),
-                "supervisord"
-                    | "unix_http_server"
-                    | "inet_http_server"
-                    | "supervisorctl"
-                    | "include"
-            ) || [
-                "program:",
-                "group:",
-                "eventlistener:",
-                "fcgi-program:",
-                "rpcinterface:",
-                "ctlplugin:",
-            ]
-            .iter()
-            .any(|p| s.name.starts_with(p));
+            let known = SECTION_SINGLES.contains(&s.name.as_str())
+                || s.name
+                    .split_once(':')
+                    .is_some_and(|(k, _)| SECTION_KINDS.contains(&k));
             if !known {
                 let at = At { section: s };
+                // `[progam:web]` → `[program:web]`, `[Supervisord]` → `[supervisord]`.
+                let hint = match s.name.split_once(':') {
+                    Some((kind, name)) => closest_key(kind, SECTION_KINDS.iter().copied())
+                        .map(|k| format!("; did you mean [{k}:{name}]?")),
+                    None => closest_key(&s.name, SECTION_SINGLES.iter().copied())
+                        .map(|k| format!("; did you mean [{k}]?")),
+                }
+                .unwrap_or_default();
                 self.warn(
                     &at,
                     None,
                     format!(
-                        "unknown section [{}] ignored (section names are case-sensitive)",
+                        "unknown section [{}] ignored (section names are case-sensitive){hint}",
                         s.name
                     ),
                 );
@@ -1193,7 +1259,7 @@ impl<'a> Builder<'a> {
                     }
                 }
             };
-            processes.push(ProcessSpec {
+            let spec = ProcessSpec {
                 name,
                 group: group_name.to_string(),
                 program: program_name.clone(),
@@ -1223,12 +1289,67 @@ impl<'a> Builder<'a> {
                 console_prefix,
                 file: s.file.clone(),
                 line: s.line,
-            });
+            };
+            if self.opts.spawn_checks {
+                self.spawn_checks(&at, &spec);
+            }
+            processes.push(spec);
         }
         if self.errors.len() > before {
             return None;
         }
         Some((priority, processes))
+    }
+
+    /// Warn about what the spawn of `spec` will refuse, with the spawn code's own command lookup; the
+    /// config stays valid (supervisord only finds out at spawn time too).
+    fn spawn_checks(&mut self, at: &At<'a>, spec: &ProcessSpec) {
+        if let Some(program) = spec.argv.first() {
+            let path = spawn::search_path(spec);
+            if let Err(e) = spawn::resolve_command(program, path.as_deref()) {
+                let mut looked = String::new();
+                let mut hint = String::new();
+                if matches!(e, SpawnError::NoFile(_)) && !program.contains('/') {
+                    let from = if spec.environment.iter().any(|(k, _)| k == "PATH") {
+                        "the program's environment= PATH"
+                    } else {
+                        "steward's PATH"
+                    };
+                    looked = match path.as_deref() {
+                        Some(p) => format!(" in {} ({from})", p.to_string_lossy()),
+                        None => " in /bin:/usr/bin:/usr/local/bin (no PATH is set)".to_string(),
+                    };
+                    if let Some(f) = path.as_deref().and_then(|p| versioned_command(program, p)) {
+                        hint = format!("; did you mean {}?", f.display());
+                    }
+                }
+                let entry = self.lookup(at, "command");
+                self.warn(
+                    at,
+                    entry,
+                    format!("{e}{looked}; the process will fail to spawn{hint}"),
+                );
+            }
+        }
+        if let Some(d) = &spec.directory {
+            let problem = match std::fs::metadata(d) {
+                Ok(m) if m.is_dir() => None,
+                Ok(_) => Some("is not a directory"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist"),
+                Err(_) => Some("cannot be read"),
+            };
+            if let Some(p) = problem {
+                let entry = self.lookup(at, "directory");
+                self.warn(
+                    at,
+                    entry,
+                    format!(
+                        "the directory {} {p}; the process will fail to spawn",
+                        d.display()
+                    ),
+                );
+            }
+        }
     }
 
     fn log_spec(
@@ -1305,6 +1426,9 @@ impl<'a> Builder<'a> {
                 uid: Some(u.uid),
                 gid: Some(u.gid),
                 groups: passwd::groups_of(&self.opts.root, &u),
+                login: Some(u.name.clone()),
+                home: Some(u.home.clone()).filter(|h| !h.is_empty()),
+                shell: Some(u.shell.clone()).filter(|s| !s.is_empty()),
             },
             None => {
                 if self.opts.host_checks {
@@ -1322,6 +1446,9 @@ impl<'a> Builder<'a> {
                     uid: None,
                     gid: None,
                     groups: Vec::new(),
+                    login: None,
+                    home: None,
+                    shell: None,
                 }
             }
         }

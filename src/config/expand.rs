@@ -28,6 +28,57 @@ pub enum ExpandError {
     BadFormat(String),
 }
 
+impl ExpandError {
+    /// The message for `text` failing to expand; `available` lists the names other than `ENV_*` it
+    /// could have used. A missing `ENV_X` is a variable missing from steward's environment, and is
+    /// said so: listing `ENV_<VAR>` as an available name would only repeat the form that failed.
+    pub fn explain(&self, text: &str, available: &[&str]) -> String {
+        let names = match self {
+            ExpandError::BadFormat(msg) => {
+                return format!("{text:?} is a bad format string ({msg}); write a literal % as %%")
+            }
+            ExpandError::UnknownNames(names) => names,
+        };
+        let (env, other): (Vec<&String>, Vec<&String>) =
+            names.iter().partition(|n| n.starts_with("ENV_"));
+        let mut parts = Vec::new();
+        if !env.is_empty() {
+            let vars: Vec<&str> = env.iter().map(|n| &n[4..]).collect();
+            let (noun, verb, them) = if vars.len() == 1 {
+                ("variable", "is", "it")
+            } else {
+                ("variables", "are", "them")
+            };
+            let listed = vars.join(", ");
+            let example = vars[0];
+            parts.push(format!(
+                "{text:?} uses the environment {noun} {listed}, which {verb} not set in steward's \
+                 environment; set {them} where steward is started (`{example}=value steward ...`, \
+                 `docker run -e {example}=value ...`, or ENV in the Dockerfile)"
+            ));
+        }
+        if !other.is_empty() {
+            let listed = other
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut avail = available.to_vec();
+            avail.push("ENV_<VAR>");
+            let subject = if parts.is_empty() {
+                format!("{text:?} uses")
+            } else {
+                "it also uses".to_string()
+            };
+            parts.push(format!(
+                "{subject} {listed}, which cannot be expanded here; available names: {}",
+                avail.join(", ")
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
 const MAX_WIDTH: usize = 100_000;
 
 #[derive(Default)]

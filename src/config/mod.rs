@@ -32,6 +32,10 @@ pub struct LoadOptions {
     pub host_checks: bool,
     /// `%(host_node_name)s`.
     pub host_node_name: String,
+    /// Also warn about what will fail when a process is spawned on this machine: a command not found on
+    /// the PATH it will be looked up in, or not executable, a `directory=` that does not exist
+    /// (`steward check`; a running steward reports these as spawn errors instead).
+    pub spawn_checks: bool,
 }
 
 impl LoadOptions {
@@ -53,6 +57,7 @@ impl LoadOptions {
             root: PathBuf::from("/"),
             host_checks: true,
             host_node_name,
+            spawn_checks: false,
         }
     }
 }
@@ -202,7 +207,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, LoadError> {
                                     line: entry.line,
                                     section: Some("include".into()),
                                     key: Some("files".into()),
-                                    message: format!("invalid value {s:?}: {e:?}"),
+                                    message: e.explain(s, &["here", "host_node_name"]),
                                 });
                                 Vec::new()
                             }

@@ -272,6 +272,11 @@ pub struct UserSpec {
     pub gid: Option<u32>,
     /// Supplementary groups: the primary gid first, then every group listing the user.
     pub groups: Vec<u32>,
+    /// The passwd line's name, home directory and shell (`None` when not found, or a field is empty):
+    /// the program's `USER`/`LOGNAME`, `HOME` and `SHELL` unless `environment=` sets them.
+    pub login: Option<String>,
+    pub home: Option<String>,
+    pub shell: Option<String>,
 }
 
 /// One process, after numprocs has been unrolled.

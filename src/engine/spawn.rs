@@ -165,8 +165,22 @@ pub fn resolve_command(program: &str, path: Option<&OsStr>) -> Result<PathBuf, S
     Ok(filename)
 }
 
+/// The PATH a program's command is looked up in: the last `PATH` in its `environment=`, else steward's
+/// own unless empty, else (`None`) the default list. supervisord's rule: `[supervisord] environment`
+/// does not take part in the lookup.
+pub fn search_path(spec: &ProcessSpec) -> Option<OsString> {
+    spec.environment
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| OsString::from(v))
+        .or_else(|| std::env::var_os("PATH").filter(|p| !p.is_empty()))
+}
+
 /// The child's environment in supervisord's precedence: steward's own < `SUPERVISOR_*` <
-/// `[supervisord] environment` < the program's `environment`.
+/// `[supervisord] environment` < the program's `environment`. With `user=`, the user's `HOME`, `USER`,
+/// `LOGNAME` and `SHELL` from passwd come just above steward's own (supervisord leaves steward's
+/// `HOME=/root` in place, which programs then try to write to).
 pub fn child_env(spec: &ProcessSpec, ctx: &SpawnContext) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = ctx.base_env.clone();
     let mut set = |k: &str, v: &str| {
@@ -181,6 +195,18 @@ pub fn child_env(spec: &ProcessSpec, ctx: &SpawnContext) -> Vec<(OsString, OsStr
     }
     set("SUPERVISOR_PROCESS_NAME", &spec.name);
     set("SUPERVISOR_GROUP_NAME", &spec.group);
+    if let Some(u) = &spec.user {
+        if let Some(login) = &u.login {
+            set("USER", login);
+            set("LOGNAME", login);
+        }
+        if let Some(home) = &u.home {
+            set("HOME", home);
+        }
+        if let Some(shell) = &u.shell {
+            set("SHELL", shell);
+        }
+    }
     for (k, v) in ctx.supervisord_env.iter().chain(spec.environment.iter()) {
         set(k, v);
     }
@@ -524,6 +550,9 @@ mod tests {
             uid: Some(65534),
             gid: Some(65534),
             groups: vec![],
+            login: Some("nobody".into()),
+            home: Some("/nonexistent".into()),
+            shell: None,
         });
         s.directory = Some(private.clone());
         let e = spawn_process(&s, &SpawnContext::default()).unwrap_err();
@@ -562,6 +591,17 @@ mod tests {
     }
 
     #[test]
+    fn search_path_is_the_programs_own_last_path() {
+        let mut s = spec("web", &["x"]);
+        s.environment = vec![
+            ("PATH".into(), "/first".into()),
+            ("A".into(), "b".into()),
+            ("PATH".into(), "/opt/app/bin:/bin".into()),
+        ];
+        assert_eq!(search_path(&s), Some(OsString::from("/opt/app/bin:/bin")));
+    }
+
+    #[test]
     fn missing_directory_and_user_are_spawn_errors() {
         let mut s = spec("web", &["/bin/true"]);
         s.directory = Some("/nonexistent-dir".into());
@@ -573,6 +613,9 @@ mod tests {
             uid: None,
             gid: None,
             groups: vec![],
+            login: None,
+            home: None,
+            shell: None,
         });
         let e = spawn_process(&s, &SpawnContext::default()).unwrap_err();
         assert_eq!(e.message(), "couldn't setuid to nosuchuser: no such user");
