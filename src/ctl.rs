@@ -257,26 +257,6 @@ struct Batch<'a> {
     /// A fault that still leaves the exit status at success (e.g. start of a started process).
     ok_fault: Option<i32>,
     unknown_group_exit: i32,
-    /// Which results supervisord has at once, for putting group and `all` results in its order.
-    order: Order,
-}
-
-/// How supervisord lists the results of an action on several processes. It acts on them in start
-/// order (group priority, group name, process priority): results it has at once come first, in that
-/// order; the others (a start waiting for `startsecs`, a stop waiting for the exit) follow as they
-/// finish, polled every 50 ms, those of one poll again in start order. steward's server lists them as
-/// they finish, so processes that stop within the same instant come out in a different order each
-/// time; [`Ctl::in_supervisord_order`] puts them in supervisord's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
-    /// Keep the server's order (clear: supervisord's is already start order, and nothing waits).
-    AsSent,
-    /// Faults and starts of programs with `startsecs=0` at once; the rest once RUNNING.
-    Start,
-    /// Faults at once; the rest once stopped.
-    Stop,
-    /// Everything at once.
-    Signal,
 }
 
 fn unknown_code(code: i32, name: &str) -> Result<String, CallError> {
@@ -713,8 +693,8 @@ impl Ctl {
     /// start/stop/signal/clear: each namespec goes to the process, `group:*` to the group, `all` to
     /// every process, and each result line is printed as supervisorctl does.
     async fn batch(&mut self, op: &Batch<'_>, names: &[&str]) -> CmdResult {
-        let result_lines = |this: &mut Self, r: &[Value]| -> CmdResult {
-            for v in r {
+        let result_lines = |this: &mut Self, r: &Value| -> CmdResult {
+            for v in results(r) {
                 out(&(op.format)(v, op.verb)?);
                 this.set_exit_from_fault(i(v, "status"), op.ok_fault);
             }
@@ -722,7 +702,6 @@ impl Ctl {
         };
         if names.contains(&"all") {
             let r = self.call(op.all, &op.extra).await?;
-            let r = self.in_supervisord_order(results(&r), op.order).await;
             return result_lines(self, &r);
         }
         for name in names {
@@ -732,10 +711,7 @@ impl Ctl {
                     let mut args = vec![Value::str(group)];
                     args.extend(op.extra.iter().cloned());
                     match self.call(method, &args).await {
-                        Ok(r) => {
-                            let r = self.in_supervisord_order(results(&r), op.order).await;
-                            result_lines(self, &r)?
-                        }
+                        Ok(r) => result_lines(self, &r)?,
                         Err(CallError::Fault(f)) if f.code == faults::BAD_NAME => {
                             out(&format!("{group}: ERROR (no such group)"));
                             self.exitstatus = op.unknown_group_exit;
@@ -761,46 +737,6 @@ impl Ctl {
             }
         }
         Ok(())
-    }
-
-    /// `results` of a group or `all` action sorted as supervisord lists them (see [`Order`]), with the
-    /// priorities from `getAllConfigInfo`. Results for processes it does not list go last, in the order
-    /// they came; a server that cannot answer it leaves the order as it is.
-    async fn in_supervisord_order(&self, results: &[Value], order: Order) -> Vec<Value> {
-        let mut sorted = results.to_vec();
-        if order == Order::AsSent || sorted.len() < 2 {
-            return sorted;
-        }
-        let Ok(info) = self.call("supervisor.getAllConfigInfo", &[]).await else {
-            return sorted;
-        };
-        let config: std::collections::HashMap<(String, String), (i64, i64, i64)> = info
-            .as_array()
-            .unwrap_or(&[])
-            .iter()
-            .map(|c| {
-                let prios = (i(c, "group_prio"), i(c, "process_prio"), i(c, "startsecs"));
-                ((s(c, "group"), s(c, "name")), prios)
-            })
-            .collect();
-        sorted.sort_by_cached_key(|r| {
-            let (group, name) = (s(r, "group"), s(r, "name"));
-            let Some(&(group_prio, prio, startsecs)) = config.get(&(group.clone(), name.clone()))
-            else {
-                return (true, true, 0, String::new(), 0, String::new());
-            };
-            let status = i(r, "status") as i32;
-            let waited = match order {
-                Order::Start => {
-                    status == faults::ABNORMAL_TERMINATION
-                        || (status == faults::SUCCESS && startsecs > 0)
-                }
-                Order::Stop => status == faults::SUCCESS,
-                Order::Signal | Order::AsSent => false,
-            };
-            (false, waited, group_prio, group, prio, name)
-        });
-        sorted
     }
 
     /// The namespecs after a command, or the usage error supervisorctl gives without any.
@@ -836,7 +772,6 @@ impl Ctl {
             format: start_result,
             ok_fault: Some(faults::ALREADY_STARTED),
             unknown_group_exit: exit::INVALID_ARGS,
-            order: Order::Start,
         };
         self.batch(&op, &names).await
     }
@@ -857,7 +792,6 @@ impl Ctl {
             format: signal_result,
             ok_fault: Some(faults::NOT_RUNNING),
             unknown_group_exit: exit::GENERIC,
-            order: Order::Stop,
         };
         self.batch(&op, &names).await
     }
@@ -882,7 +816,6 @@ impl Ctl {
             format: signal_result,
             ok_fault: None,
             unknown_group_exit: exit::GENERIC,
-            order: Order::Signal,
         };
         self.batch(&op, &args[1..]).await
     }
@@ -1339,7 +1272,6 @@ impl Ctl {
             format: clear_result,
             ok_fault: None,
             unknown_group_exit: exit::GENERIC,
-            order: Order::AsSent,
         };
         self.batch(&op, &names).await
     }

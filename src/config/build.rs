@@ -1305,8 +1305,9 @@ impl<'a> Builder<'a> {
     /// config stays valid (supervisord only finds out at spawn time too).
     fn spawn_checks(&mut self, at: &At<'a>, spec: &ProcessSpec) {
         if let Some(program) = spec.argv.first() {
-            let path = spawn::search_path(spec);
-            if let Err(e) = spawn::resolve_command(program, path.as_deref()) {
+            let ctx = spawn::SpawnContext::from_process(Vec::new(), None);
+            let path = ctx.search_path(spec);
+            if let Err(e) = spawn::resolve_command(program, path) {
                 let mut looked = String::new();
                 let mut hint = String::new();
                 if matches!(e, SpawnError::NoFile(_)) && !program.contains('/') {
@@ -1315,11 +1316,11 @@ impl<'a> Builder<'a> {
                     } else {
                         "steward's PATH"
                     };
-                    looked = match path.as_deref() {
+                    looked = match path {
                         Some(p) => format!(" in {} ({from})", p.to_string_lossy()),
                         None => " in /bin:/usr/bin:/usr/local/bin (no PATH is set)".to_string(),
                     };
-                    if let Some(f) = path.as_deref().and_then(|p| versioned_command(program, p)) {
+                    if let Some(f) = path.and_then(|p| versioned_command(program, p)) {
                         hint = format!("; did you mean {}?", f.display());
                     }
                 }

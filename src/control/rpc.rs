@@ -7,8 +7,6 @@
 
 use std::path::PathBuf;
 
-use std::future::Future as _;
-
 use crate::config::model::{LogTarget, ProcessSpec};
 use crate::control::xmlrpc::{fault_struct, Fault, MethodCall, Value};
 use crate::engine::api::{
@@ -671,8 +669,14 @@ pub async fn dispatch<B: Engine>(b: &B, call: &MethodCall) -> Result<Value, Faul
     call_method(b, &call.name, &call.params).await
 }
 
-/// Run several process actions at once (as supervisord's group/all operations do) and collect
-/// result structs in completion order.
+/// How often a group action looks again for results not ready at once (supervisord's deferred
+/// results are polled at this rate).
+const GROUP_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Run several process actions at once and list their results as supervisord does: every action is
+/// begun in start order; the results ready at once come first, in start order; the others are
+/// gathered every [`GROUP_POLL`], each round's again in start order. So two clients (or two runs) see
+/// the same order even when processes finish in the same instant.
 async fn fan_out<B, F>(b: &B, targets: Vec<ProcessInfo>, action: F) -> Value
 where
     B: Engine,
@@ -682,34 +686,28 @@ where
     )
         -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Fault>> + 'a>>,
 {
-    // Polled together in place (not spawned) so the futures may borrow the engine.
-    let futs: Vec<_> = targets
-        .iter()
-        .map(|p| {
-            let f = action(b, p);
-            Box::pin(async move { (p, f.await) })
-        })
-        .collect();
-    let mut pending = futs;
+    // Polled in place (not spawned) so the futures may borrow the engine.
+    let mut pending: Vec<Option<_>> = targets.iter().map(|p| Some((p, action(b, p)))).collect();
     let mut out = Vec::new();
-    std::future::poll_fn(|cx| {
-        let mut i = 0;
-        while i < pending.len() {
-            if let std::task::Poll::Ready((p, r)) = pending[i].as_mut().poll(cx) {
-                out.push(result_struct(p, r));
-                drop(pending.remove(i));
-            } else {
-                i += 1;
+    loop {
+        // One pass over what is left, in start order.
+        std::future::poll_fn(|cx| {
+            for slot in pending.iter_mut() {
+                if let Some((p, f)) = slot {
+                    if let std::task::Poll::Ready(r) = f.as_mut().poll(cx) {
+                        out.push(result_struct(p, r));
+                        *slot = None;
+                    }
+                }
             }
-        }
-        if pending.is_empty() {
             std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
+        })
+        .await;
+        if pending.iter().all(Option::is_none) {
+            return Value::Array(out);
         }
-    })
-    .await;
-    Value::Array(out)
+        tokio::time::sleep(GROUP_POLL).await;
+    }
 }
 
 async fn start_one<B: Engine>(

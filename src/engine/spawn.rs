@@ -75,9 +75,12 @@ impl SpawnContext {
             .iter()
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.as_os_str())
+            .filter(|p| !p.is_empty())
     }
 
-    /// The PATH a program's command is looked up in: its own `environment=` PATH, else steward's.
+    /// The PATH a program's command is looked up in: the last `PATH` in its `environment=`, else
+    /// steward's own unless empty, else (`None`) the default list. supervisord's rule:
+    /// `[supervisord] environment` does not take part in the lookup.
     pub fn search_path<'a>(&'a self, spec: &'a ProcessSpec) -> Option<&'a OsStr> {
         spec.environment
             .iter()
@@ -163,18 +166,6 @@ pub fn resolve_command(program: &str, path: Option<&OsStr>) -> Result<PathBuf, S
         )));
     }
     Ok(filename)
-}
-
-/// The PATH a program's command is looked up in: the last `PATH` in its `environment=`, else steward's
-/// own unless empty, else (`None`) the default list. supervisord's rule: `[supervisord] environment`
-/// does not take part in the lookup.
-pub fn search_path(spec: &ProcessSpec) -> Option<OsString> {
-    spec.environment
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| OsString::from(v))
-        .or_else(|| std::env::var_os("PATH").filter(|p| !p.is_empty()))
 }
 
 /// The child's environment in supervisord's precedence: steward's own < `SUPERVISOR_*` <
@@ -598,7 +589,8 @@ mod tests {
             ("A".into(), "b".into()),
             ("PATH".into(), "/opt/app/bin:/bin".into()),
         ];
-        assert_eq!(search_path(&s), Some(OsString::from("/opt/app/bin:/bin")));
+        let ctx = SpawnContext::from_process(Vec::new(), None);
+        assert_eq!(ctx.search_path(&s), Some(OsStr::new("/opt/app/bin:/bin")));
     }
 
     #[test]
