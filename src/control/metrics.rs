@@ -20,17 +20,6 @@ fn running(p: &ProcessInfo) -> i64 {
 /// HTTP requests served by the control servers (both), counted as they arrive.
 pub static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
-const STATES: [ProcessState; 8] = [
-    ProcessState::Stopped,
-    ProcessState::Starting,
-    ProcessState::Running,
-    ProcessState::Backoff,
-    ProcessState::Stopping,
-    ProcessState::Exited,
-    ProcessState::Fatal,
-    ProcessState::Unknown,
-];
-
 /// A label value with `\`, `"` and newlines escaped, as the format requires.
 fn label(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
@@ -123,7 +112,7 @@ pub fn render(m: &Metrics, now: i64) -> String {
         "1 for the state the process is in, 0 for the others.",
     );
     for ((p, _), l) in m.processes.iter().zip(&labels) {
-        for s in STATES {
+        for s in ProcessState::ALL {
             f.sample(
                 n,
                 &format!("{l},state=\"{}\"", s.name()),

@@ -71,20 +71,23 @@ impl ProcessState {
         }
     }
 
+    /// Every state, in code order.
+    pub const ALL: [ProcessState; 8] = [
+        ProcessState::Stopped,
+        ProcessState::Starting,
+        ProcessState::Running,
+        ProcessState::Backoff,
+        ProcessState::Stopping,
+        ProcessState::Exited,
+        ProcessState::Fatal,
+        ProcessState::Unknown,
+    ];
+
     /// The state a wire code names.
     pub fn from_code(code: i64) -> Option<ProcessState> {
-        [
-            ProcessState::Stopped,
-            ProcessState::Starting,
-            ProcessState::Running,
-            ProcessState::Backoff,
-            ProcessState::Stopping,
-            ProcessState::Exited,
-            ProcessState::Fatal,
-            ProcessState::Unknown,
-        ]
-        .into_iter()
-        .find(|s| i64::from(s.code()) == code)
+        ProcessState::ALL
+            .into_iter()
+            .find(|s| i64::from(s.code()) == code)
     }
 
     /// supervisord's STOPPED_STATES.
