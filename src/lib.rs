@@ -7,3 +7,4 @@ pub mod control;
 pub mod ctl;
 pub mod engine;
 pub mod logs;
+pub mod single;

@@ -40,7 +40,6 @@ use crate::cli::RunArgs;
 use crate::config::model::{Config, LogLevel, LogTarget};
 use crate::config::{self, LoadOptions};
 use crate::engine::process::Level;
-use crate::engine::spawn::SpawnError;
 use crate::engine::supervisor::{emit, Supervisor};
 
 /// `-e/--loglevel` as supervisord spells it.
@@ -311,61 +310,6 @@ pub fn run_main(args: &RunArgs) -> i32 {
     emit(Level::Info, "steward exiting");
     mainlog::flush(Duration::from_secs(5));
     code
-}
-
-/// `steward [--] CMD ARGS…`: run one program tini-style; returns its exit status (128+signal if killed).
-///
-/// No runtime here: the forwarded signals and SIGCHLD are blocked and taken synchronously with
-/// `sigwait`, so an idle steward sleeps in one system call.
-pub fn run_single(cmd: &[String]) -> i32 {
-    use nix::sys::signal::{SigSet, Signal};
-
-    if cmd.is_empty() {
-        eprintln!("Error: no command given");
-        return 2;
-    }
-    signals::become_subreaper_unless_pid1();
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGCHLD);
-    for s in signals::FORWARDED {
-        if let Ok(sig) = Signal::try_from(s) {
-            set.add(sig);
-        }
-    }
-    if let Err(e) = set.thread_block() {
-        eprintln!("steward: cannot block signals: {e}");
-        return 2;
-    }
-    let child = match spawn::spawn_single(cmd) {
-        Ok(pid) => pid,
-        Err(e) => {
-            eprintln!("steward: {e}");
-            return match e {
-                SpawnError::NoFile(_) => 127,
-                _ => 126,
-            };
-        }
-    };
-    loop {
-        let mut status = None;
-        reaper::reap_all(|pid, s| {
-            if pid == child {
-                status = Some(s);
-            }
-        });
-        if let Some(s) = status {
-            return s.shell_code();
-        }
-        match set.wait() {
-            Ok(Signal::SIGCHLD) | Err(_) => {}
-            Ok(sig) => {
-                // SAFETY: kill(2) with integer arguments on our own child.
-                unsafe {
-                    libc::kill(child, sig as i32);
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
