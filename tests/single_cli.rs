@@ -193,3 +193,33 @@ fn warn_reap_reports_each_orphan() {
     let status = wait_for(T, "steward to exit", || child.try_wait().unwrap());
     assert_eq!(status.code(), Some(143), "{shown}");
 }
+
+#[test]
+fn setsid_mode_starts_a_new_session() {
+    // Field 6 of /proc/PID/stat is the session id: the child leads its own session only with --setsid.
+    let leads = "test \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$";
+    let b = bin();
+    let out = run_as(&b, &["--setsid", "--", "sh", "-c", leads], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run_as(&b, &["-g", "--", "sh", "-c", leads], &[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+#[test]
+fn real_time_signals_are_forwarded_too() {
+    let d = tempdir();
+    let ready = d.path().join("ready");
+    let script = format!("touch {}; exec sleep 100", ready.display());
+    let mut child = Command::new(bin())
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(T, "the child to start", || ready.exists().then_some(()));
+    // SAFETY: kill(2) on the child we started; SIGRTMIN+6 kills a program that does not handle it.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGRTMIN() + 6);
+    }
+    let status = wait_for(T, "steward to exit", || child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(128 + libc::SIGRTMIN() + 6));
+}
