@@ -23,7 +23,7 @@ CASE_DEADLINE=${CASE_DEADLINE:-3} python3 - "$PWD/target/debug/steward" "$links"
 import json, os, subprocess, sys
 steward, links, only = sys.argv[1], sys.argv[2], sys.argv[3:]
 cases = ["signals", "rewrite", "group", "single-child", "remap", "chld-ignored", "sigsets", "pdeathsig",
-         "ctrl-z", "background", "give-back"]
+         "ctrl-z", "ctrl-z-nested", "background", "give-back"]
 runs = [
     ("steward", "steward", steward, []),
     ("steward PID1", "steward", steward, ["--pid1"]),

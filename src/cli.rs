@@ -2,6 +2,7 @@
 //! `tini` and `dumb-init`.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -216,6 +217,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, clap::Error> {
                 Ok(m) => Ok(Mode::Run(RunArgs::from_arg_matches(&m)?)),
                 // Not the supervisor's flags: perhaps single-command ones, `steward -g sleep 9`.
                 Err(e) => match single(rest) {
+                    // A misspelt supervisor flag is not a command.
+                    Ok(Mode::Single(a))
+                        if a.command
+                            .first()
+                            .is_some_and(|c| c.as_bytes().starts_with(b"-")) =>
+                    {
+                        Err(e)
+                    }
                     Ok(m) => Ok(m),
                     Err(se) if is_value_error(&se) => Err(se),
                     Err(_) => Err(e),
@@ -312,6 +321,7 @@ mod tests {
             matches!(p(&["steward", "-g", "sleep", "9"]), Mode::Single(a) if a.group && a.command == ["sleep", "9"])
         );
         assert!(matches!(p(&["steward", "-v"]), Mode::Run(a) if a.version));
+        assert!(parse(vec!["steward".into(), "-g".into(), "--bogus".into()]).is_err());
         assert!(matches!(p(&["steward", "-s", "-c", "x.conf"]), Mode::Run(a) if a.silent));
         for bad in [
             &["steward", "-e", "256", "--", "x"][..],

@@ -292,6 +292,14 @@ fn kill(pid: i32, sig: i32) -> bool {
     unsafe { libc::kill(pid, sig) == 0 }
 }
 
+fn pending(sig: i32) -> bool {
+    // SAFETY: sigpending/sigismember only touch our local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut set) == 0 && libc::sigismember(&set, sig) == 1
+    }
+}
+
 fn stop_self() {
     // SAFETY: kill(2) on ourselves; SIGSTOP cannot be blocked, so we stop here until a SIGCONT.
     unsafe {
@@ -299,16 +307,58 @@ fn stop_self() {
     }
 }
 
-/// A job-control shell is our parent: it sits in another process group of our session, so stopping
-/// ourselves hands it the terminal back and it can continue us later. Anywhere else a stop is a hang.
-fn parent_does_job_control() -> bool {
-    // SAFETY: getppid/getpgid/getsid/getpgrp take integers and only read process ids.
+/// Whether stopping our process group hands the terminal back to a job-control shell that will
+/// continue us: stdin is our session's terminal, and the first ancestor outside our group is in our
+/// session (so the group is not orphaned). That ancestor may be our parent (`bash -i`) or further up
+/// (`bash -c 'steward -- vim'` run from one). Anywhere else (PID 1, a service, a test harness) a stop
+/// would be a hang.
+fn job_control_above(tty_mode: bool) -> bool {
+    if !tty_mode || std::process::id() == 1 {
+        return false;
+    }
+    // SAFETY: getsid/getpgrp/tcgetsid/getppid take integers (or fd 0) and return ids.
+    let (sid, pgrp, tty_sid, mut p) = unsafe {
+        (
+            libc::getsid(0),
+            libc::getpgrp(),
+            libc::tcgetsid(0),
+            libc::getppid(),
+        )
+    };
+    if tty_sid != sid {
+        return false;
+    }
+    for _ in 0..64 {
+        if p <= 1 {
+            return false;
+        }
+        // SAFETY: getpgid takes a pid and returns an id (or -1).
+        let pg = unsafe { libc::getpgid(p) };
+        if pg != pgrp {
+            // SAFETY: as above.
+            return pg > 0 && unsafe { libc::getsid(p) } == sid;
+        }
+        match parent_of(p) {
+            Some(pp) => p = pp,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// The parent pid of `pid`, from /proc.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Stop our whole process group: what the job-control stop of our child would have done to the job
+/// had the child not been in a group of its own.
+fn stop_job() {
+    // SAFETY: kill(2) on our own process group; SIGSTOP cannot be blocked, so we stop here too.
     unsafe {
-        let ppid = libc::getppid();
-        libc::getpid() != 1
-            && ppid > 1
-            && libc::getsid(ppid) == libc::getsid(0)
-            && libc::getpgid(ppid) != libc::getpgrp()
+        libc::kill(0, libc::SIGSTOP);
     }
 }
 
@@ -513,9 +563,9 @@ pub fn run(o: &Options) -> i32 {
                 log.at(DEBUG, &format!("child stopped by {}", sig_name(sig)));
                 if is_job_stop(sig)
                     && !std::mem::take(&mut stopped_already)
-                    && parent_does_job_control()
+                    && job_control_above(tty_mode)
                 {
-                    stop_self();
+                    stop_job();
                 }
                 continue;
             }
@@ -575,7 +625,9 @@ pub fn run(o: &Options) -> i32 {
             give_tty_to_child();
         }
         forward(sig);
-        if is_job_stop(sig) && !pid1 {
+        // Not when a SIGCONT is already waiting: it came for this stop (a shell that knows only
+        // our parent may continue the job before we got here), and would not come again.
+        if is_job_stop(sig) && !pid1 && !pending(libc::SIGCONT) {
             stopped_already = true;
             stop_self();
         }

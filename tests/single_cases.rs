@@ -171,6 +171,13 @@ fn ctrl_z_and_fg_as_tini_and_dumb_init() {
 }
 
 #[test]
+fn ctrl_z_stops_the_whole_job_when_a_script_runs_us() {
+    holds("ctrl-z-nested", "steward");
+    holds("ctrl-z-nested", "tini");
+    holds("ctrl-z-nested", "dumb-init");
+}
+
+#[test]
 fn a_background_job_leaves_the_terminal_to_the_shell() {
     holds("background", "steward");
     holds("background", "tini");

@@ -432,6 +432,11 @@ class Pty:
     def send(self, b):
         os.write(self.fd, b)
 
+    def type_line(self, line):
+        """Type a command line at the shell's prompt, once the shell is reading it."""
+        wait_for("the shell to read its terminal", lambda: blocked_reading(self.pid))
+        os.write(self.fd, line.encode() + b"\n")
+
     def expect(self, pattern, timeout=None, after=0):
         rx = re.compile(pattern.encode())
         end = time.monotonic() + (DEADLINE if timeout is None else timeout)
@@ -462,18 +467,22 @@ class Pty:
         os.close(self.fd)
 
 
+def blocked_reading(pid):
+    """`pid` sleeps waiting to read fd 0. Input typed earlier can be lost while a shell switches its terminal
+    modes, so the cases wait for this before they type."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    # read(0, …), or readline's pselect6 on fd 0 alone (nfds 1).
+    waiting = fields[:2] in (["0", "0x0"], ["270", "0x1"])
+    return waiting and (proc_stat(pid) or {}).get("state") == "S"
+
+
 def reading(shell):
-    """A `cat` under the shell is blocked reading fd 0."""
-    for p in descendants(shell):
-        if comm(p) == "cat":
-            try:
-                with open(f"/proc/{p}/syscall") as f:
-                    fields = f.read().split()
-            except OSError:
-                continue
-            if fields[:2] == ["0", "0x0"] and (proc_stat(p) or {}).get("state") == "S":
-                return True
-    return False
+    """A `cat` under the shell is blocked reading its terminal."""
+    return any(comm(p) == "cat" and blocked_reading(p) for p in descendants(shell))
 
 
 def shell_env():
@@ -493,7 +502,7 @@ def case_ctrl_z(fl, d):
     sh = Pty(["bash", "--norc", "--noprofile", "-i"], shell_env())
     try:
         at = sh.expect(r"PROMPT\$ ")
-        sh.send((cmdline(fl, [], ["cat"]) + "\n").encode())
+        sh.type_line(cmdline(fl, [], ["cat"]))
         # Typed before the shell leaves readline's raw mode, input would be lost: wait for cat's read.
         wait_for("cat to read its terminal", lambda: reading(sh.pid))
         sh.send(b"one\n")
@@ -503,7 +512,15 @@ def case_ctrl_z(fl, d):
             at = sh.expect(r"Stopped.*\r\n(.*\r\n)?PROMPT\$ ", 3, after=at)
         except Fail:
             raise Fail("Ctrl-Z did not give the prompt back")
-        sh.send(b"fg\n")
+        # The shell reports the job stopped when the processes it knows have stopped; what they
+        # started may still be on its way (and a SIGCONT sent before its stop would be lost).
+        try:
+            wait_for("everything under the shell to stop", lambda: all(
+                (proc_stat(p) or {}).get("state") in ("T", None) for p in descendants(sh.pid)), 3)
+        except Fail:
+            raise Fail("Ctrl-Z did not stop everything: " + str(
+                [(comm(p), (proc_stat(p) or {}).get("state")) for p in descendants(sh.pid)]))
+        sh.type_line("fg")
         at = sh.expect(r"fg\r\n.*cat\r\n", after=at)
         try:
             wait_for("cat to read again", lambda: reading(sh.pid), 3)
@@ -516,9 +533,48 @@ def case_ctrl_z(fl, d):
             raise Fail("fg did not resume the program")
         sh.send(b"\x04")
         at = sh.expect(r"PROMPT\$ ", after=at)
-        sh.send(b"echo status=$?\n")
+        sh.type_line("echo status=$?")
         sh.expect(r"status=0\r\n", after=at)
         return "Ctrl-Z gave the prompt back; fg resumed cat; ^D ended it with status 0"
+    finally:
+        sh.close()
+
+
+def case_ctrl_z_nested(fl, d):
+    """`bash -c 'init -- cat; echo done'` under `bash -i`: Ctrl-Z stops the whole job; fg resumes it."""
+    if fl.pid1:
+        return NA
+    sh = Pty(["bash", "--norc", "--noprofile", "-i"], shell_env())
+    try:
+        at = sh.expect(r"PROMPT\$ ")
+        inner = cmdline(fl, [], ["cat"]) + "; echo done=$?"
+        sh.type_line("bash -c " + shlex.quote(inner))
+        wait_for("cat to read its terminal", lambda: reading(sh.pid))
+        sh.send(b"one\n")
+        at = sh.expect(r"one\r\none\r\n", after=at)
+        sh.send(b"\x1a")
+        try:
+            at = sh.expect(r"Stopped.*\r\n(.*\r\n)?PROMPT\$ ", 3, after=at)
+        except Fail:
+            raise Fail("Ctrl-Z did not give the prompt back")
+        # The shell reports the job stopped when the processes it knows have stopped; what they
+        # started may still be on its way (and a SIGCONT sent before its stop would be lost).
+        try:
+            wait_for("everything under the shell to stop", lambda: all(
+                (proc_stat(p) or {}).get("state") in ("T", None) for p in descendants(sh.pid)), 3)
+        except Fail:
+            raise Fail("Ctrl-Z did not stop everything: " + str(
+                [(comm(p), (proc_stat(p) or {}).get("state")) for p in descendants(sh.pid)]))
+        sh.type_line("fg")
+        try:
+            wait_for("cat to read again", lambda: reading(sh.pid), 3)
+        except Fail:
+            raise Fail("fg did not resume the program")
+        sh.send(b"two\n")
+        at = sh.expect(r"two\r\ntwo\r\n", 3, after=at)
+        sh.send(b"\x04")
+        sh.expect(r"done=0\r\n", after=at)
+        return "Ctrl-Z stopped the whole job; fg resumed cat; the script went on"
     finally:
         sh.close()
 
@@ -531,14 +587,14 @@ def case_background(fl, d):
     try:
         at = sh.expect(r"PROMPT\$ ")
         marker = os.path.join(d, "started")
-        sh.send((cmdline(fl, [], ["sh", "-c", f"touch {marker}; exec sleep 300"]) + " &\n").encode())
+        sh.type_line(cmdline(fl, [], ["sh", "-c", f"touch {marker}; exec sleep 300"]) + " &")
         at = sh.expect(r"PROMPT\$ ", after=at)
         wait_for("the background job's child", lambda: os.path.exists(marker))
         wait_for("sleep to run", lambda: any(comm(p) == "sleep" for p in descendants(sh.pid)))
         st = proc_stat(sh.pid)
         if st["tpgid"] != st["pgrp"]:
             raise Fail(f"the terminal's foreground group is {st['tpgid']}, not the shell's {st['pgrp']}")
-        sh.send(b"echo alive$((20+22))\n")
+        sh.type_line("echo alive$((20+22))")
         try:
             sh.expect(r"alive42\r\n", 3, after=at)
         except Fail:
@@ -575,6 +631,7 @@ CASES = {
     "sigsets": case_sigsets,
     "pdeathsig": case_pdeathsig,
     "ctrl-z": case_ctrl_z,
+    "ctrl-z-nested": case_ctrl_z_nested,
     "background": case_background,
     "give-back": case_give_back,
 }
