@@ -45,6 +45,14 @@ impl Personality {
         }
     }
 
+    /// Exit status for a bad command line or an option that cannot be honoured.
+    fn usage_code(self) -> i32 {
+        match self {
+            Personality::Steward => 2,
+            Personality::Tini | Personality::DumbInit => 1,
+        }
+    }
+
     /// Exit status when the command cannot be executed at all.
     fn exec_failure_code(self, errno: i32) -> i32 {
         match self {
@@ -68,6 +76,7 @@ impl Personality {
 }
 
 /// Verbosity levels, tini's numbering: 0 errors only, 1 warnings (the default), 2 info, 3 debug.
+const ERROR: u8 = 0;
 const WARN: u8 = 1;
 const INFO: u8 = 2;
 const DEBUG: u8 = 3;
@@ -362,6 +371,44 @@ fn stop_job() {
     }
 }
 
+/// The terminal on fd 0, one system call each.
+mod tty {
+    pub fn is_tty() -> bool {
+        // SAFETY: isatty(2) on fd 0 only inspects the descriptor.
+        unsafe { libc::isatty(0) == 1 }
+    }
+
+    pub fn own_group() -> i32 {
+        // SAFETY: getpgrp(2) has no arguments and cannot fail.
+        unsafe { libc::getpgrp() }
+    }
+
+    pub fn session_leader() -> bool {
+        // SAFETY: getsid(2)/getpid(2) take integers and return ids.
+        unsafe { libc::getsid(0) == libc::getpid() }
+    }
+
+    /// The terminal's foreground process group (-1 when there is none or fd 0 is no terminal).
+    pub fn foreground() -> i32 {
+        // SAFETY: tcgetpgrp(3) on fd 0 returns an integer.
+        unsafe { libc::tcgetpgrp(0) }
+    }
+
+    /// Hand the terminal to `pgrp`. Called with SIGTTOU blocked, so a background caller is not stopped.
+    pub fn set_foreground(pgrp: i32) {
+        // SAFETY: tcsetpgrp(3) on fd 0 with an integer.
+        unsafe {
+            libc::tcsetpgrp(0, pgrp);
+        }
+    }
+
+    /// Let go of our controlling terminal (TIOCNOTTY), so the child's new session can take it.
+    pub fn detach() -> bool {
+        // SAFETY: ioctl(TIOCNOTTY) on fd 0 takes no argument.
+        unsafe { libc::ioctl(0, libc::TIOCNOTTY) == 0 }
+    }
+}
+
 /// Run the command; returns our exit status.
 pub fn run(o: &Options) -> i32 {
     let log = Log {
@@ -369,19 +416,19 @@ pub fn run(o: &Options) -> i32 {
         verbosity: o.verbosity,
     };
     let Some(program) = o.command.first() else {
-        log.at(0, "no command given");
-        return 2;
+        log.at(ERROR, "no command given");
+        return o.personality.usage_code();
     };
     // SAFETY: getppid has no arguments; taken first so a parent that dies before prctl is noticed.
     let parent = unsafe { libc::getppid() };
     let inherited = Inherited::capture();
-    // SAFETY: sigaction with a zeroed (SIG_DFL) action; sigprocmask with a set we built.
+    // SAFETY: sigaction with a zeroed (SIG_DFL) action we own.
     unsafe {
         let dfl: libc::sigaction = std::mem::zeroed();
         libc::sigaction(libc::SIGCHLD, &dfl, std::ptr::null_mut());
     }
     let waited = waited_set();
-    // SAFETY: as above.
+    // SAFETY: sigprocmask reads the set we built and writes nothing.
     unsafe {
         libc::sigprocmask(libc::SIG_BLOCK, &waited, std::ptr::null_mut());
     }
@@ -390,17 +437,13 @@ pub fn run(o: &Options) -> i32 {
         // SAFETY: prctl(PR_SET_PDEATHSIG) takes integer arguments only.
         if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } != 0 {
             log.at(
-                0,
+                ERROR,
                 &format!(
                     "cannot set the parent-death signal: {}",
                     std::io::Error::last_os_error()
                 ),
             );
-            return if o.personality == Personality::Steward {
-                2
-            } else {
-                1
-            };
+            return o.personality.usage_code();
         }
         // SAFETY: getppid has no arguments.
         if unsafe { libc::getppid() } != parent {
@@ -415,12 +458,8 @@ pub fn run(o: &Options) -> i32 {
         if rc != 0 {
             let e = std::io::Error::last_os_error();
             if o.subreaper {
-                log.at(0, &format!("cannot become a child subreaper: {e}"));
-                return if o.personality == Personality::Steward {
-                    2
-                } else {
-                    1
-                };
+                log.at(ERROR, &format!("cannot become a child subreaper: {e}"));
+                return o.personality.usage_code();
             }
             log.at(
                 WARN,
@@ -435,17 +474,15 @@ pub fn run(o: &Options) -> i32 {
         }
     }
 
-    // SAFETY: isatty/tcgetpgrp/getpgrp/ioctl/getsid/getpid on fd 0 and our own ids.
-    let stdin_tty = unsafe { libc::isatty(0) == 1 };
-    let our_pgrp = unsafe { libc::getpgrp() };
+    let stdin_tty = tty::is_tty();
+    let our_pgrp = tty::own_group();
     let tty_mode = stdin_tty && !o.setsid;
-    let take_tty = tty_mode && unsafe { libc::tcgetpgrp(0) } == our_pgrp;
+    let take_tty = tty_mode && tty::foreground() == our_pgrp;
     // Signals the kernel sends us for letting go of the terminal, not meant for the child (dumb-init).
     let mut swallow_once: Vec<i32> = Vec::new();
     if o.setsid && stdin_tty {
-        // SAFETY: as above.
-        if unsafe { libc::ioctl(0, libc::TIOCNOTTY) } == 0 {
-            if unsafe { libc::getsid(0) == libc::getpid() } {
+        if tty::detach() {
+            if tty::session_leader() {
                 swallow_once = vec![libc::SIGHUP, libc::SIGCONT];
             }
         } else {
@@ -499,9 +536,9 @@ pub fn run(o: &Options) -> i32 {
             let errno = e.raw_os_error().unwrap_or(0);
             let shown = program.to_string_lossy();
             if errno == libc::ENOENT {
-                log.at(0, &format!("can't find command '{shown}'"));
+                log.at(ERROR, &format!("can't find command '{shown}'"));
             } else {
-                log.at(0, &format!("couldn't exec {shown}: {e}"));
+                log.at(ERROR, &format!("couldn't exec {shown}: {e}"));
             }
             return o.personality.exec_failure_code(errno);
         }
@@ -541,11 +578,8 @@ pub fn run(o: &Options) -> i32 {
         }
     };
     let give_tty_to_child = || {
-        // SAFETY: tcgetpgrp/tcsetpgrp/getpgrp on fd 0; SIGTTOU is blocked, so this cannot stop us.
-        unsafe {
-            if tty_mode && libc::tcgetpgrp(0) == libc::getpgrp() {
-                libc::tcsetpgrp(0, child);
-            }
+        if tty_mode && tty::foreground() == our_pgrp {
+            tty::set_foreground(child);
         }
     };
 
@@ -636,12 +670,9 @@ pub fn run(o: &Options) -> i32 {
     if o.term_group_at_exit && group {
         kill(-child, libc::SIGTERM);
     }
-    // Give the terminal back if the child (or its group) still has it.
-    // SAFETY: tcgetpgrp/tcsetpgrp on fd 0; SIGTTOU is blocked.
-    unsafe {
-        if tty_mode && libc::tcgetpgrp(0) == child {
-            libc::tcsetpgrp(0, our_pgrp);
-        }
+    // Give the terminal back if the child's group still has it.
+    if tty_mode && tty::foreground() == child {
+        tty::set_foreground(our_pgrp);
     }
     let code = code & 0xff;
     if o.remap_exit.contains(&(code as u8)) {
