@@ -1,9 +1,13 @@
-//! Command-line parsing, and the argv[0] aliases: the binary is also `supervisord` and `supervisorctl`.
+//! Command-line parsing, and the argv[0] aliases: the binary is also `supervisord`, `supervisorctl`,
+//! `tini` and `dumb-init`.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+use crate::single;
 
 /// `steward [-c FILE] [supervisord flags]` / `supervisord [flags]`: run the supervisor.
 #[derive(Debug, Clone, Default, Parser)]
@@ -53,6 +57,73 @@ pub struct RunArgs {
     pub profile_options: Option<String>,
 }
 
+/// `steward [OPTIONS] [--] CMD ARGS…`: one program, as tini or dumb-init would run it.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "steward", disable_version_flag = true)]
+pub struct SingleArgs {
+    /// Send signals to the child's whole process group, not just the child (tini -g). When the child
+    /// exits, what is left of its group gets SIGTERM.
+    #[arg(short = 'g', long = "group")]
+    pub group: bool,
+    /// Start the child in a new session and signal its whole group (dumb-init's default mode).
+    #[arg(long = "setsid", conflicts_with = "single_child")]
+    pub setsid: bool,
+    /// Signal only the child itself (the default; dumb-init -c).
+    #[arg(short = 'c', long = "single-child", conflicts_with = "group")]
+    pub single_child: bool,
+    /// Forward signal FROM as TO (names or numbers); TO=0 drops FROM. Repeatable: -r TERM:QUIT.
+    #[arg(short = 'r', long = "rewrite", value_name = "FROM:TO", value_parser = parse_rewrite)]
+    pub rewrite: Vec<(i32, i32)>,
+    /// Exit 0 when the child's status (its exit code, or 128+N for signal N) is CODE. Repeatable.
+    #[arg(short = 'e', long = "remap-exit", value_name = "CODE", value_parser = clap::value_parser!(u8))]
+    pub remap_exit: Vec<u8>,
+    /// Get SIG (then forwarded like any other) when steward's parent dies.
+    #[arg(short = 'p', long = "pdeathsig", value_name = "SIG", value_parser = parse_signal)]
+    pub pdeathsig: Option<i32>,
+    /// Print a line for every orphan reaped.
+    #[arg(short = 'w', long = "warn-reap")]
+    pub warn_reap: bool,
+    /// More output on stderr (spawn, exit, each signal); repeatable.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Register as a child subreaper (steward always does when it is not PID 1; with -s, failing is
+    /// an error).
+    #[arg(short = 's', long = "subreaper")]
+    pub subreaper: bool,
+    /// The program and its arguments.
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+fn parse_rewrite(s: &str) -> Result<(i32, i32), String> {
+    single::parse_rewrite(s)
+}
+
+fn parse_signal(s: &str) -> Result<i32, String> {
+    single::parse_signal(s)
+}
+
+impl SingleArgs {
+    pub fn options(&self) -> single::Options {
+        let mut o = single::Options::new(single::Personality::Steward, self.command.clone());
+        o.setsid = self.setsid;
+        o.group = self.group || self.setsid;
+        o.term_group_at_exit = o.group;
+        o.rewrite = self.rewrite.iter().copied().collect();
+        o.remap_exit = self.remap_exit.clone();
+        o.pdeathsig = self.pdeathsig;
+        o.warn_reap = self.warn_reap;
+        o.verbosity = o.verbosity.saturating_add(self.verbose);
+        o.subreaper = self.subreaper;
+        o
+    }
+}
+
 /// `steward check [-c FILE] [--json] [--strict]`.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "steward check")]
@@ -92,8 +163,10 @@ pub struct CtlArgs {
 #[derive(Debug, Clone)]
 pub enum Mode {
     Run(RunArgs),
-    /// `steward [--] CMD ARGS…`: one program, tini-style.
-    Single(Vec<String>),
+    /// `steward [OPTIONS] [--] CMD ARGS…`: one program, tini-style.
+    Single(SingleArgs),
+    /// The binary called `tini` or `dumb-init`: that tool's command line (argv[0] included).
+    SingleAlias(single::Personality, Vec<OsString>),
     Check(CheckArgs),
     Ctl(CtlArgs),
 }
@@ -103,6 +176,8 @@ pub fn invoked_as(argv0: &Path) -> &str {
     match argv0.file_name().and_then(|n| n.to_str()) {
         Some("supervisord") => "supervisord",
         Some("supervisorctl") => "supervisorctl",
+        Some("tini") | Some("tini-static") => "tini",
+        Some("dumb-init") => "dumb-init",
         _ => "steward",
     }
 }
@@ -113,10 +188,17 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, clap::Error> {
     match invoked_as(Path::new(&argv0)) {
         "supervisord" => return Ok(Mode::Run(RunArgs::try_parse_from(&args)?)),
         "supervisorctl" => return Ok(Mode::Ctl(CtlArgs::try_parse_from(&args)?)),
+        "tini" => return Ok(Mode::SingleAlias(single::Personality::Tini, args)),
+        "dumb-init" => return Ok(Mode::SingleAlias(single::Personality::DumbInit, args)),
         _ => {}
     }
     let rest = &args[1.min(args.len())..];
     let first = rest.first().and_then(|a| a.to_str());
+    let single = |words: &[OsString]| {
+        let mut v = vec![OsString::from("steward")];
+        v.extend(words.iter().cloned());
+        SingleArgs::try_parse_from(v).map(Mode::Single)
+    };
     match first {
         Some("check") => {
             let mut v = vec![OsString::from("steward check")];
@@ -128,32 +210,53 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, clap::Error> {
             v.extend(rest[1..].iter().cloned());
             Ok(Mode::Ctl(CtlArgs::try_parse_from(v)?))
         }
-        Some("--") => Ok(Mode::Single(
-            rest[1..]
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-        )),
         // Anything that is not an option starts a single command: `steward nginx -g 'daemon off;'`.
-        Some(a) if !a.starts_with('-') => Ok(Mode::Single(
-            rest.iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-        )),
+        Some(a) if !a.starts_with('-') => single(rest),
+        // Single-command options end with `--`: `steward -g -r TERM:QUIT -- cmd`.
+        _ if rest.iter().any(|a| a == "--") => single(rest),
         _ => {
-            // Options first, then possibly `-- CMD…` (e.g. `steward -s -- cmd`).
-            if let Some(pos) = rest.iter().position(|a| a == "--") {
-                let cmd: Vec<String> = rest[pos + 1..]
-                    .iter()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect();
-                if !cmd.is_empty() {
-                    return Ok(Mode::Single(cmd));
-                }
+            let run = RunArgs::command().after_help(single_help());
+            match run.try_get_matches_from(&args) {
+                Ok(m) => Ok(Mode::Run(RunArgs::from_arg_matches(&m)?)),
+                // Not the supervisor's flags: perhaps single-command ones, `steward -g sleep 9`.
+                Err(e) => match single(rest) {
+                    // A misspelt supervisor flag is not a command.
+                    Ok(Mode::Single(a))
+                        if a.command
+                            .first()
+                            .is_some_and(|c| c.as_bytes().starts_with(b"-")) =>
+                    {
+                        Err(e)
+                    }
+                    Ok(m) => Ok(m),
+                    Err(se) if is_value_error(&se) => Err(se),
+                    Err(_) => Err(e),
+                },
             }
-            Ok(Mode::Run(RunArgs::try_parse_from(&args)?))
         }
     }
+}
+
+/// A flag that was understood but given a bad value (so the single-command reading was meant).
+fn is_value_error(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue | ErrorKind::ArgumentConflict
+    )
+}
+
+/// The single-command flags, appended to `steward --help`.
+fn single_help() -> String {
+    let opts = SingleArgs::command()
+        .help_template("{options}")
+        .render_help()
+        .to_string();
+    format!(
+        "Single-command mode: steward [OPTIONS] [--] CMD [ARGS...]\n\
+         Runs CMD as the only child (as tini or dumb-init would; steward answers to those names too):\n\
+         forwards every signal, reaps orphans, exits with CMD's status or 128+N.\n{opts}"
+    )
 }
 
 #[cfg(test)]
@@ -173,9 +276,11 @@ mod tests {
             matches!(p(&["/usr/bin/supervisord", "-n", "-c", "x"]), Mode::Run(a) if a.nodaemon)
         );
         assert!(
-            matches!(p(&["steward", "--", "sh", "-c", "exit 3"]), Mode::Single(c) if c == ["sh", "-c", "exit 3"])
+            matches!(p(&["steward", "--", "sh", "-c", "exit 3"]), Mode::Single(a) if a.command == ["sh", "-c", "exit 3"])
         );
-        assert!(matches!(p(&["steward", "sleep", "1"]), Mode::Single(c) if c == ["sleep", "1"]));
+        assert!(
+            matches!(p(&["steward", "sleep", "1"]), Mode::Single(a) if a.command == ["sleep", "1"])
+        );
         assert!(matches!(p(&["steward", "check", "--json"]), Mode::Check(a) if a.json));
         assert!(matches!(p(&["steward", "check", "--strict"]), Mode::Check(a) if a.strict));
         assert!(
@@ -185,5 +290,62 @@ mod tests {
             matches!(p(&["supervisorctl", "tail", "-f", "web"]), Mode::Ctl(a) if a.command == ["tail", "-f", "web"])
         );
         assert!(parse(vec!["steward".into(), "--bogus".into()]).is_err());
+    }
+
+    #[test]
+    fn single_command_flags() {
+        let Mode::Single(a) = p(&[
+            "steward",
+            "-g",
+            "-r",
+            "TERM:QUIT",
+            "-r",
+            "hup:0",
+            "-e",
+            "143",
+            "-p",
+            "KILL",
+            "-vv",
+            "--",
+            "sh",
+            "-c",
+            "x",
+        ]) else {
+            panic!()
+        };
+        let o = a.options();
+        assert!(o.group && !o.setsid && o.term_group_at_exit && o.restore_signals);
+        assert_eq!(o.rewrite.get(&15), Some(&3));
+        assert_eq!(o.rewrite.get(&1), Some(&0));
+        assert_eq!(o.remap_exit, [143]);
+        assert_eq!(o.pdeathsig, Some(9));
+        assert_eq!(o.verbosity, 3);
+        // Without `--`, options that are not the supervisor's still start a command.
+        assert!(
+            matches!(p(&["steward", "-g", "sleep", "9"]), Mode::Single(a) if a.group && a.command == ["sleep", "9"])
+        );
+        assert!(matches!(p(&["steward", "-v"]), Mode::Run(a) if a.version));
+        assert!(parse(vec!["steward".into(), "-g".into(), "--bogus".into()]).is_err());
+        assert!(matches!(p(&["steward", "-s", "-c", "x.conf"]), Mode::Run(a) if a.silent));
+        for bad in [
+            &["steward", "-e", "256", "--", "x"][..],
+            &["steward", "-r", "TERM", "--", "x"],
+            &["steward", "-r", "KILL:TERM", "x"],
+            &["steward", "--setsid", "-c", "--", "x"],
+            &["steward", "--"],
+        ] {
+            assert!(
+                parse(bad.iter().map(OsString::from).collect()).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            p(&["/sbin/tini", "-g", "x"]),
+            Mode::SingleAlias(single::Personality::Tini, _)
+        ));
+        assert!(matches!(
+            p(&["dumb-init", "x"]),
+            Mode::SingleAlias(single::Personality::DumbInit, _)
+        ));
     }
 }

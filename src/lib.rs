@@ -9,3 +9,4 @@ pub mod ctl;
 pub mod engine;
 pub mod logs;
 pub mod run;
+pub mod single;

@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     let code = match mode {
         Mode::Check(a) => steward::check::main(&a),
         Mode::Run(a) => steward::run::main(&a),
-        Mode::Single(cmd) => steward::engine::run_single(&cmd),
+        Mode::Single(a) => steward::single::run(&a.options()),
+        Mode::SingleAlias(who, args) => steward::single::main_alias(who, args),
         Mode::Ctl(a) => steward::ctl::main(&a),
     };
     ExitCode::from(code.clamp(0, 255) as u8)

@@ -1,4 +1,4 @@
-//! Which signals steward handles and what they mean, for both modes, and the subreaper switch.
+//! Which signals the supervisor handles and what they mean, and the subreaper switch.
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -40,17 +40,6 @@ pub fn signame(sig: i32) -> String {
     };
     name.to_string()
 }
-
-/// Signals forwarded to the child in single-program mode (tini/dumb-init users expect these).
-pub const FORWARDED: [i32; 7] = [
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGHUP,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-];
 
 /// What a signal asks the supervisor to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

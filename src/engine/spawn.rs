@@ -444,42 +444,6 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
     })
 }
 
-/// Single-program mode: inherit stdio and environment; own process group, made the terminal's
-/// foreground group when stdin is a tty (so ^C reaches the program, not us); signals reset.
-pub fn spawn_single(argv: &[String]) -> Result<i32, SpawnError> {
-    let Some(program) = argv.first() else {
-        return Err(SpawnError::NoFile("no command given".into()));
-    };
-    let path = std::env::var_os("PATH");
-    let filename = resolve_command(program, path.as_deref())?;
-    let mut cmd = Command::new(&filename);
-    cmd.arg0(program).args(&argv[1..]).process_group(0);
-    let reset = SignalReset::new();
-    // SAFETY: in the child before exec: sigaction, isatty, tcsetpgrp, getpid, sigprocmask, all
-    // async-signal-safe; no allocation.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::isatty(0) == 1 {
-                // tcsetpgrp from a background group raises SIGTTOU unless it is ignored.
-                let mut ign: libc::sigaction = std::mem::zeroed();
-                ign.sa_sigaction = libc::SIG_IGN;
-                libc::sigaction(libc::SIGTTOU, &ign, std::ptr::null_mut());
-                libc::tcsetpgrp(0, libc::getpid());
-            }
-            reset.apply();
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().map_err(|e| {
-        SpawnError::Other(format!(
-            "couldn't exec {}: {}",
-            filename.display(),
-            errno_name(&e)
-        ))
-    })?;
-    Ok(child.id() as i32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! Single-program mode (`steward [--] CMD ARGS…`) as PID 1: exit status, signal forwarding, reaping.
+//! Single-command mode (`steward [--] CMD ARGS…`) as PID 1: exit status, signal forwarding, reaping.
 
 mod common;
 
