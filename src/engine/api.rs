@@ -422,6 +422,11 @@ pub enum Request {
     ClearMainLog {
         reply: Reply<()>,
     },
+    /// `sendRemoteCommEvent`: a `REMOTE_COMMUNICATION` event for the listeners.
+    RemoteComm {
+        kind: String,
+        data: String,
+    },
 }
 
 impl Request {
@@ -436,6 +441,7 @@ impl Request {
             | Request::Reload
             | Request::AddGroup { .. }
             | Request::RemoveGroup { .. }
+            | Request::RemoteComm { .. }
             | Request::Stdin { .. } => true,
             Request::Processes { .. }
             | Request::ReopenLogs { .. }
@@ -644,5 +650,10 @@ impl Engine for Handle {
         let _ = self.tx.send(Request::Reload);
     }
 
-    async fn remote_comm_event(&self, _kind: &str, _data: &str) {}
+    async fn remote_comm_event(&self, kind: &str, data: &str) {
+        let _ = self.tx.send(Request::RemoteComm {
+            kind: kind.to_string(),
+            data: data.to_string(),
+        });
+    }
 }

@@ -30,6 +30,7 @@
 //!   supervisord exits 2, which as PID 1 would end the container.
 
 pub mod api;
+pub mod events;
 pub mod mainlog;
 pub mod process;
 pub mod reaper;

@@ -21,12 +21,14 @@ use crate::engine::api::{
     EngineError, Handle, ProcessId, ProcessInfo, ProcessState, Reply, Request, Status, Stream,
     SupervisorState, Tail,
 };
+use crate::engine::events;
 use crate::engine::mainlog::emit;
 use crate::engine::process::{Effect, Event, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
 use crate::engine::spawn::{self, SpawnContext, SpawnError};
 use crate::engine::transitions::{Subscriber, Subscribers};
+use crate::logs::tap::Tapped;
 use crate::logs::{self, Logs, MainLog, ReadError};
 
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
@@ -108,6 +110,10 @@ pub struct Supervisor {
     pumps: Vec<JoinHandle<()>>,
     /// Told of every process state change, in order.
     subscribers: Subscribers,
+    /// Event listeners: pools, buffers, the protocol (see `engine::events`).
+    events: events::Bus,
+    /// What the pumps tap for the event system; its sender makes the next bus on a reload.
+    tapped: mpsc::UnboundedReceiver<Tapped>,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -158,6 +164,10 @@ impl Supervisor {
         });
         let ctx =
             SpawnContext::from_process(config.supervisord.environment.clone(), server_url(&config));
+        let (tap_tx, tapped) = mpsc::unbounded_channel();
+        let events = events::Bus::new(&config.supervisord.identifier, tap_tx);
+        let mut subscribers = Subscribers::standard();
+        subscribers.add(events.subscriber());
         Supervisor {
             logs: Logs::new(&config),
             main_log,
@@ -174,7 +184,9 @@ impl Supervisor {
             on_reload: None,
             reread: None,
             status,
-            subscribers: Subscribers::standard(),
+            subscribers,
+            events,
+            tapped,
         }
     }
 
@@ -202,6 +214,7 @@ impl Supervisor {
                 return 2;
             }
         };
+        self.events.start(&self.config.groups);
         self.autostart(self.table.ids(), Instant::now());
         loop {
             let now = Instant::now();
@@ -209,6 +222,8 @@ impl Supervisor {
             self.advance_stop(now);
             self.settle_waiters();
             self.publish();
+            self.events.fire_ticks();
+            self.dispatch_events();
             if let Some(finish) = self.finish.take() {
                 self.drain_pumps().await;
                 match finish {
@@ -227,6 +242,7 @@ impl Supervisor {
                 biased;
                 action = signals.next() => self.on_signal(action),
                 Some(req) = self.rx.recv() => self.on_request(req),
+                Some(t) = self.tapped.recv() => self.on_tapped(t),
                 _ = sleep_until(next), if next.is_some() => {}
             }
         }
@@ -292,7 +308,7 @@ impl Supervisor {
             .iter()
             .filter_map(|(_, e)| e.proc.deadline().map(|(at, _)| at));
         let report = self.stopping.as_ref().map(|s| s.next_report);
-        procs.chain(report).min()
+        procs.chain(report).chain(self.events.next_tick()).min()
     }
 
     /// Feed `event` to process `id`'s state machine and carry out what it decides. The only way the
@@ -339,6 +355,8 @@ impl Supervisor {
         let report = match result {
             Ok(child) => {
                 e.stdin = child.stdin;
+                self.events
+                    .spawned(id, &e.spec, child.pid, e.stdin.as_ref());
                 self.pumps.retain(|p| !p.is_finished());
                 let pipes = [
                     (Stream::Stdout, Some(child.stdout)),
@@ -346,7 +364,8 @@ impl Supervisor {
                 ];
                 for (stream, fd) in pipes {
                     let Some(fd) = fd else { continue };
-                    match self.logs.pump(&e.spec, stream, fd) {
+                    let tap = self.events.tap(id, &e.spec, child.pid, stream);
+                    match self.logs.pump_tapped(&e.spec, stream, fd, tap) {
                         Ok(pump) => self.pumps.push(pump),
                         // The read end is closed: the child gets EPIPE instead of blocking forever.
                         Err(err) => emit(
@@ -417,6 +436,7 @@ impl Supervisor {
         e.stop_epoch = epoch();
         e.stdin = None;
         let _ = self.feed(id, Event::Exited(status), now);
+        self.events.exited(id);
     }
 
     /// Start the ordered stop of everything: for a shutdown, or for a reload.
@@ -431,6 +451,8 @@ impl Supervisor {
             s.reload &= reload;
             return;
         }
+        self.events
+            .supervisor_state("SUPERVISOR_STATE_CHANGE_STOPPING");
         // Pending autorestarts and retries won't happen any more.
         for id in self.table.ids() {
             let _ = self.feed(id, Event::Halt, now);
@@ -521,6 +543,8 @@ impl Supervisor {
         self.table = table_of(&self.config);
         self.reread = None;
         self.state = SupervisorState::Running;
+        self.events.reset(&self.config.supervisord.identifier);
+        self.events.start(&self.config.groups);
         self.autostart(self.table.ids(), now);
     }
 
@@ -681,7 +705,24 @@ impl Supervisor {
             Request::Stdin { id, reply } => {
                 let _ = reply.send(self.stdin_of(id));
             }
+            Request::RemoteComm { kind, data } => self.events.remote(&kind, &data),
         }
+    }
+
+    /// Event-system hooks (`engine::events`): what a pump tapped.
+    fn on_tapped(&mut self, t: Tapped) {
+        let spec = self.table.get(ProcessId(t.key)).map(|e| &e.spec);
+        self.events.tapped(t, spec);
+    }
+
+    /// Send buffered events to the listeners that are READY and RUNNING.
+    fn dispatch_events(&mut self) {
+        let table = &self.table;
+        self.events.dispatch(|id| {
+            table
+                .get(id)
+                .is_some_and(|e| e.proc.state() == ProcessState::Running)
+        });
     }
 
     /// SIGUSR2 / `reopen`: after an external logrotate moved the files away.
@@ -847,6 +888,7 @@ fn refuse(req: Request, error: EngineError) {
         Request::Shutdown
         | Request::Reload
         | Request::Processes { .. }
+        | Request::RemoteComm { .. }
         | Request::ConfigInfo { .. } => {}
     }
 }

@@ -35,8 +35,9 @@
 //! * Failures never stop a program: a log directory that is missing or not writable, or a full disk, is
 //!   logged once (WARN) and retried on every later write; what could not be written is dropped, and
 //!   writing resumes by itself (INFO "writable again").
-//! * Not implemented yet: `*_capture_maxbytes` / `*_events_enabled` (need event listeners),
-//!   `*_syslog` and `syslog` targets (a warning; output discarded).
+//! * `*_events_enabled` and `*_capture_maxbytes` (capture mode), and an event listener's stdout (its
+//!   protocol channel, still logged as supervisord logs it) go through a [`tap::Tap`] to the engine.
+//! * Not implemented yet: `*_syslog` and `syslog` targets (a warning; output discarded).
 //!
 //! # Config keys this module expects from the loader (steward extensions)
 //!
@@ -55,6 +56,7 @@ pub mod main_log;
 mod pump;
 pub mod rotate;
 pub mod tail;
+pub mod tap;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -343,6 +345,17 @@ impl Logs {
         stream: Stream,
         fd: OwnedFd,
     ) -> io::Result<JoinHandle<()>> {
+        self.pump_tapped(spec, stream, fd, None)
+    }
+
+    /// [`Logs::pump`], also handing what it reads to the event system (see [`tap`]).
+    pub fn pump_tapped(
+        &self,
+        spec: &ProcessSpec,
+        stream: Stream,
+        fd: OwnedFd,
+        tap: Option<tap::Tap>,
+    ) -> io::Result<JoinHandle<()>> {
         self.add_process(spec);
         let sl = self
             .stream(&spec.namespec(), stream)
@@ -354,7 +367,7 @@ impl Logs {
         // SAFETY: an OwnedFd stays open and names the same file description until the AsyncFd drops it.
         let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
             .map_err(io::Error::from)?;
-        Ok(rt.spawn(pump::run(sl, self.inner.opts, afd)))
+        Ok(rt.spawn(pump::run(sl, self.inner.opts, afd, tap)))
     }
 
     /// SIGUSR2: close and reopen every child log file (after an external logrotate).
