@@ -887,11 +887,6 @@ impl<'a> Builder<'a> {
             .then(|| self.small(&at, "socket_backlog", &vars, 0));
         let socket_owner = self.string(&at, "socket_owner", &vars).ok().flatten();
         let socket_mode = self.typed(&at, "socket_mode", &vars, 0o700, values::parse_octal);
-        self.warn(
-            &at,
-            None,
-            "fcgi-program sockets are parsed but not supported at run time yet".into(),
-        );
         (self.errors.len() == before).then_some(FcgiSpec {
             socket,
             socket_backlog,

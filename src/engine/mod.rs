@@ -31,6 +31,7 @@
 
 pub mod api;
 pub mod events;
+pub mod fcgi;
 pub mod mainlog;
 pub mod process;
 pub mod reaper;

@@ -21,13 +21,13 @@ use crate::engine::api::{
     EngineError, Handle, ProcessId, ProcessInfo, ProcessState, Reply, Request, Status, Stream,
     SupervisorState, Tail,
 };
-use crate::engine::events;
 use crate::engine::mainlog::emit;
 use crate::engine::process::{Effect, Event, ExitStatus, Level, Process, Refused};
 use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
 use crate::engine::spawn::{self, SpawnContext, SpawnError};
 use crate::engine::transitions::{Subscriber, Subscribers};
+use crate::engine::{events, fcgi};
 use crate::logs::tap::Tapped;
 use crate::logs::{self, Logs, MainLog, ReadError};
 
@@ -114,6 +114,8 @@ pub struct Supervisor {
     events: events::Bus,
     /// What the pumps tap for the event system; its sender makes the next bus on a reload.
     tapped: mpsc::UnboundedReceiver<Tapped>,
+    /// The fcgi-program groups' sockets (`engine::fcgi`).
+    fcgi: fcgi::Sockets,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -187,6 +189,7 @@ impl Supervisor {
             subscribers,
             events,
             tapped,
+            fcgi: fcgi::Sockets::default(),
         }
     }
 
@@ -346,7 +349,11 @@ impl Supervisor {
 
     fn spawn(&mut self, id: ProcessId, now: Instant) {
         self.table[id].start_epoch = epoch();
-        let result = spawn::spawn_process(&self.table[id].spec, &self.ctx);
+        let spec = &self.table[id].spec;
+        let result = match self.fcgi.for_group(self.config.group(&spec.group)) {
+            Ok(fd0) => spawn::spawn_process_fd0(spec, &self.ctx, fd0),
+            Err(e) => Err(SpawnError::Other(e)),
+        };
         if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
@@ -544,6 +551,7 @@ impl Supervisor {
         self.reread = None;
         self.state = SupervisorState::Running;
         self.events.reset(&self.config.supervisord.identifier);
+        self.fcgi.clear();
         self.events.start(&self.config.groups);
         self.autostart(self.table.ids(), now);
     }

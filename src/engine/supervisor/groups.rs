@@ -135,6 +135,7 @@ impl Supervisor {
             self.logs.remove_process(&row.spec.namespec());
         }
         self.events.remove_group(name);
+        self.fcgi.remove(name);
         emit(Level::Info, &format!("removed process group {name}"));
         Ok(())
     }

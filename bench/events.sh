@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Event-delivery latency: a program's exit -> a listener reading its PROCESS_STATE_EXITED header,
+# under steward (release, PID 1 under unshare) and supervisord 4.3.0; N samples each (default 20).
+# Needs SUPERVISORD (scripts/test.sh's venv: target/supervisor-venv/bin/supervisord).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-20}
+SUPERVISORD=${SUPERVISORD:-$PWD/target/supervisor-venv/bin/supervisord}
+PY=$(dirname "$SUPERVISORD")/python3
+cargo build -q --release
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+setup() { # dir
+  local d=$1
+  mkdir -p "$d"
+  cat > "$d/listener.py" <<PYEOF
+import sys, time
+out = open('$d/read', 'a')
+while True:
+    sys.stdout.write('READY\n'); sys.stdout.flush()
+    line = sys.stdin.readline()
+    t = time.time()
+    h = dict(x.split(':', 1) for x in line.split())
+    sys.stdin.read(int(h['len']))
+    out.write('%.6f\n' % t); out.flush()
+    sys.stdout.write('RESULT 2\nOK'); sys.stdout.flush()
+PYEOF
+  cat > "$d/app.py" <<PYEOF
+import os, time
+time.sleep(0.3)
+with open('$d/exit', 'a') as f:
+    f.write('%.6f\n' % time.time())
+os._exit(3)
+PYEOF
+  cat > "$d/supervisord.conf" <<CONF
+[supervisord]
+nodaemon=true
+logfile=$d/main.log
+pidfile=$d/pid
+childlogdir=$d
+[eventlistener:lat]
+command=$PY $d/listener.py
+events=PROCESS_STATE_EXITED
+startsecs=0
+[program:app]
+command=$PY $d/app.py
+startsecs=0
+autorestart=true
+CONF
+}
+
+measure() { # dir name
+  local d=$1
+  while [ "$(wc -l < "$d/read" 2>/dev/null || echo 0)" -lt "$N" ]; do sleep 0.2; done
+  paste "$d/exit" "$d/read" | head -n "$N" | awk -v name="$2" '
+    { l = ($2 - $1) * 1000; s += l; v[NR] = l }
+    END { n = asort(v); printf "%-12s exit -> listener read: median %.2f ms, mean %.2f ms, max %.2f ms (n=%d)\n", name, v[int((n+1)/2)], s/n, v[n], n }'
+}
+
+setup "$work/steward"
+unshare --pid --fork --mount-proc --kill-child target/release/steward -c "$work/steward/supervisord.conf" >/dev/null 2>&1 &
+st=$!
+measure "$work/steward" steward
+kill $st; wait $st 2>/dev/null || true
+
+setup "$work/supervisord"
+"$SUPERVISORD" -c "$work/supervisord/supervisord.conf" &
+sd=$!
+measure "$work/supervisord" supervisord
+kill $sd; wait $sd 2>/dev/null || true
