@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 N=${N:-20}
 SUPERVISORD=${SUPERVISORD:-$PWD/target/supervisor-venv/bin/supervisord}
 PY=$(dirname "$SUPERVISORD")/python3
+[ -x "$SUPERVISORD" ] && [ -x "$PY" ] || { echo "no supervisord at $SUPERVISORD (run scripts/test.sh once, or set SUPERVISORD)" >&2; exit 2; }
 cargo build -q --release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +53,11 @@ CONF
 
 measure() { # dir name
   local d=$1
-  while [ "$(wc -l < "$d/read" 2>/dev/null || echo 0)" -lt "$N" ]; do sleep 0.2; done
+  local waited=0
+  while [ "$(cat "$d/read" 2>/dev/null | wc -l)" -lt "$N" ]; do
+    sleep 0.2; waited=$((waited + 1))
+    [ $waited -lt 600 ] || { echo "$2: no events after 120 s; see $d/main.log" >&2; return 1; }
+  done
   paste "$d/exit" "$d/read" | head -n "$N" | awk -v name="$2" '
     { l = ($2 - $1) * 1000; s += l; v[NR] = l }
     END { n = asort(v); printf "%-12s exit -> listener read: median %.2f ms, mean %.2f ms, max %.2f ms (n=%d)\n", name, v[int((n+1)/2)], s/n, v[n], n }'

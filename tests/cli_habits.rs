@@ -1,0 +1,40 @@
+//! supervisord's and supervisorctl's command-line habits: `-?` is `-h`; under the name supervisord
+//! the start-up line is supervisord's; an exit during startsecs is a WARN line, as in supervisord.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+#[test]
+fn question_mark_is_help_for_both_names() {
+    for args in [&["-?"][..], &["-h"], &["ctl", "-?"], &["ctl", "-h"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage:"), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn as_supervisord_it_starts_with_supervisords_line() {
+    let dir = tempdir();
+    let link = dir.path().join("supervisord");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let conf = conf(
+        dir.path(),
+        "[program:quick]\ncommand=sh -c 'exit 4'\nstartsecs=1\nstartretries=0\n",
+    );
+    let mut p = Pid1::start_bin(&link, &["-c", conf.to_str().unwrap()]);
+    let log = p.wait_stdout("gave up: quick", Duration::from_secs(10));
+    assert!(
+        log.contains("INFO supervisord started with pid 1\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("WARN exited: quick (exit status 4; not expected)"),
+        "{log}"
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(10)), Some(0));
+}
