@@ -58,9 +58,9 @@ measure() { # dir name
     sleep 0.2; waited=$((waited + 1))
     [ $waited -lt 600 ] || { echo "$2: no events after 120 s; see $d/main.log" >&2; return 1; }
   done
-  paste "$d/exit" "$d/read" | head -n "$N" | awk -v name="$2" '
-    { l = ($2 - $1) * 1000; s += l; v[NR] = l }
-    END { n = asort(v); printf "%-12s exit -> listener read: median %.2f ms, mean %.2f ms, max %.2f ms (n=%d)\n", name, v[int((n+1)/2)], s/n, v[n], n }'
+  paste "$d/exit" "$d/read" | head -n "$N" | awk '{ printf "%.3f\n", ($2 - $1) * 1000 }' | sort -n |
+    awk -v name="$2" '{ v[NR] = $1; s += $1 }
+      END { printf "%-12s exit -> listener read: median %.2f ms, mean %.2f ms, max %.2f ms (n=%d)\n", name, v[int((NR+1)/2)], s/NR, v[NR], NR }'
 }
 
 setup "$work/steward"

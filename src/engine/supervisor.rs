@@ -101,6 +101,8 @@ pub struct Supervisor {
     on_reload: Option<OnReload>,
     /// The groups of the last `reloadConfig`; `None`: the config in force is the last one read.
     reread: Option<Vec<crate::config::model::GroupSpec>>,
+    /// The config a reload read before it began stopping (it was valid).
+    next_config: Option<Config>,
     /// What others may read without a round trip (the control server's `getState`).
     status: watch::Sender<Status>,
     /// Child log streams of the current config; replaced on reload.
@@ -185,6 +187,7 @@ impl Supervisor {
             finish: None,
             on_reload: None,
             reread: None,
+            next_config: None,
             status,
             subscribers,
             events,
@@ -409,7 +412,7 @@ impl Supervisor {
             Action::Reload => {
                 if self.state == SupervisorState::Running {
                     emit(Level::Warn, "received SIGHUP indicating restart request");
-                    self.begin_stop(true, now);
+                    let _ = self.reload(now);
                 }
             }
             Action::ReopenLogs => {
@@ -528,8 +531,31 @@ impl Supervisor {
         self.stopping = None;
     }
 
-    fn finish_reload(&mut self, now: Instant) {
+    /// A reload reads the config before anything is stopped: an invalid one is logged and refused,
+    /// and everything keeps running.
+    fn reload(&mut self, now: Instant) -> Result<(), EngineError> {
         match (self.reloader)() {
+            Ok(config) => {
+                self.next_config = Some(config);
+                self.begin_stop(true, now);
+                Ok(())
+            }
+            Err(msg) => {
+                emit(
+                    Level::Error,
+                    &format!("could not reload the configuration, nothing was stopped: {msg}"),
+                );
+                Err(EngineError::CantReread(msg))
+            }
+        }
+    }
+
+    fn finish_reload(&mut self, now: Instant) {
+        let loaded = match self.next_config.take() {
+            Some(c) => Ok(c),
+            None => (self.reloader)(),
+        };
+        match loaded {
             Ok(config) => {
                 if let Some(f) = &mut self.on_reload {
                     self.main_log = f(&config);
@@ -618,9 +644,12 @@ impl Supervisor {
                 emit(Level::Warn, "received shutdown request");
                 self.begin_stop(false, now);
             }
-            Request::Reload => {
+            Request::Reload { reply } => {
                 emit(Level::Warn, "received restart request");
-                self.begin_stop(true, now);
+                let answer = self.reload(now);
+                if let Some(r) = reply {
+                    let _ = r.send(answer);
+                }
             }
             Request::ReopenLogs { reply } => {
                 self.reopen_logs();
@@ -892,9 +921,12 @@ fn refuse(req: Request, error: EngineError) {
         Request::Reread { reply } => {
             let _ = reply.send(Err(e));
         }
+        Request::Reload { reply: Some(reply) } => {
+            let _ = reply.send(Err(e));
+        }
         // Nothing to refuse: a second shutdown changes nothing, and reads always have an answer.
         Request::Shutdown
-        | Request::Reload
+        | Request::Reload { reply: None }
         | Request::Processes { .. }
         | Request::RemoteComm { .. }
         | Request::ConfigInfo { .. } => {}
