@@ -77,6 +77,42 @@ pub use tail::{ReadError, TailBuffer};
 
 use crate::config::{Config, ConsolePrefix, LogLevel, LogSpec, LogTarget, ProcessSpec};
 
+/// Child output as supervisord puts it into text (its main log's debug copy, event payloads): the
+/// UTF-8 text, or `Undecodable: b'…'` (Python's `repr` of the bytes) when it is not UTF-8.
+pub fn output_text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(t) => t.into(),
+        Err(_) => format!("Undecodable: {}", python_bytes_repr(data)).into(),
+    }
+}
+
+/// Python's `repr()` of a `bytes` value.
+pub fn python_bytes_repr(data: &[u8]) -> String {
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::from("b");
+    out.push(quote as char);
+    for &b in data {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            _ if b == quote => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
+}
+
 /// Bytes of in-memory tail kept per stream that has no log file.
 pub const TAIL_BYTES: usize = 64 << 10;
 

@@ -223,7 +223,7 @@ async fn deliver(stream: &StreamLogs, opts: PumpOptions, data: &[u8], framer: &m
             "'{}' {} output:\n{}",
             stream.name,
             stream.stream,
-            String::from_utf8_lossy(data)
+            super::output_text(data)
         );
     }
     if let Some(first) = stream.consoles.first() {

@@ -372,7 +372,7 @@ impl Bus {
                     spec.name,
                     spec.group,
                     t.pid,
-                    String::from_utf8_lossy(&data)
+                    crate::logs::output_text(&data)
                 ),
             ),
             TapData::Communication(data) => (
@@ -385,7 +385,7 @@ impl Bus {
                     spec.name,
                     spec.group,
                     t.pid,
-                    String::from_utf8_lossy(&data)
+                    crate::logs::output_text(&data)
                 ),
             ),
         };

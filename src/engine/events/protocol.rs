@@ -127,7 +127,7 @@ impl Protocol {
                             None => {
                                 self.buf.clear();
                                 out.push(Said::BadResultLine(
-                                    String::from_utf8_lossy(&line).into_owned(),
+                                    crate::logs::output_text(&line).into_owned(),
                                 ));
                                 out.push(self.change(ListenerState::Unknown));
                                 out.push(Said::Violated { had_event: true });
