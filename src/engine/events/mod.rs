@@ -19,7 +19,6 @@ pub mod protocol;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -163,7 +162,7 @@ struct Inner {
     pools: Vec<Pool>,
     /// By process id: a pool's processes in start order.
     listeners: BTreeMap<ProcessId, Listener>,
-    /// The tick period each was last seen in (`None` until the first look).
+    /// The start of the tick period each of [`TICKS`] was last seen in.
     ticks: [i64; 3],
     tap: UnboundedSender<Tapped>,
 }
@@ -436,9 +435,7 @@ impl Bus {
                             emit(Level::Warn, &format!("{name}: event caused an error"));
                             if let Some(l) = inner.listeners.get_mut(&id) {
                                 // The protocol said ACKNOWLEDGED; the failed handler overrides it.
-                                let Said::Changed(from, to) = l.proto.handler_failed() else {
-                                    unreachable!("handler_failed reports a change")
-                                };
+                                let (from, to) = l.proto.handler_failed();
                                 changed(&name, from, to);
                             }
                             if let Some(q) = held {
@@ -480,9 +477,7 @@ impl Bus {
                 if let Some(w) = &l.writer {
                     let _ = w.send(envelope.into_bytes());
                 }
-                let Said::Changed(from, to) = l.proto.sent() else {
-                    unreachable!("sent reports a change")
-                };
+                let (from, to) = l.proto.sent();
                 changed(&l.name, from, to);
                 emit(
                     Level::Debug,
@@ -626,9 +621,9 @@ fn handle_result(handler: Handler, body: &[u8]) -> Result<(), Rejected> {
                 out.push_str(l);
             }
             out.push('\n');
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(out.as_bytes());
-            let _ = stdout.flush();
+            // Through the console's queue, in order with the programs' console output; never blocks
+            // the supervisor on a stuck stdout.
+            crate::logs::console_stdout().send_nowait(out.as_bytes());
             Ok(())
         }
     }

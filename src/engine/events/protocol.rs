@@ -65,19 +65,24 @@ impl Protocol {
         self.state
     }
 
-    /// An event was written to it: READY -> BUSY.
-    pub fn sent(&mut self) -> Said {
-        self.change(ListenerState::Busy)
+    /// An event was written to it: READY -> BUSY; returns (from, to).
+    pub fn sent(&mut self) -> (ListenerState, ListenerState) {
+        self.set(ListenerState::Busy)
     }
 
-    /// The result handler failed (not a rejection): UNKNOWN.
-    pub fn handler_failed(&mut self) -> Said {
-        self.change(ListenerState::Unknown)
+    /// The result handler failed (not a rejection): UNKNOWN; returns (from, to).
+    pub fn handler_failed(&mut self) -> (ListenerState, ListenerState) {
+        self.set(ListenerState::Unknown)
+    }
+
+    fn set(&mut self, to: ListenerState) -> (ListenerState, ListenerState) {
+        let from = self.state;
+        self.state = to;
+        (from, to)
     }
 
     fn change(&mut self, to: ListenerState) -> Said {
-        let from = self.state;
-        self.state = to;
+        let (from, to) = self.set(to);
         Said::Changed(from, to)
     }
 
@@ -173,7 +178,7 @@ mod tests {
     fn a_full_round() {
         let mut p = Protocol::default();
         assert_eq!(p.feed(b"READY\n"), [Said::Changed(Acknowledged, Ready)]);
-        assert_eq!(p.sent(), Said::Changed(Ready, Busy));
+        assert_eq!(p.sent(), (Ready, Busy));
         assert_eq!(p.feed(b"RESULT 2\nO"), []);
         assert_eq!(
             p.feed(b"KREADY\n"),
