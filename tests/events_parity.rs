@@ -28,7 +28,7 @@ while True:
 
 // supervisord reports RUNNING (startsecs=0) only on its next loop turn, up to 1 s later; the output
 // waits for that, and each piece waits for the one before to be read.
-const TALKER: &str = "sleep 1.2; printf '<!--XSUPERVISOR:BEGIN-->captured<!--XSUPERVISOR:END-->\\n'; \
+const TALKER: &str = "sleep 1.6; printf '<!--XSUPERVISOR:BEGIN-->captured<!--XSUPERVISOR:END-->\\n'; \
 sleep 0.5; printf 'a plain line long enough to be logged\\n'; sleep 0.5; printf 'to stderr\\n' >&2; sleep 0.5";
 
 fn config(dir: &Path, python: &str) -> PathBuf {
