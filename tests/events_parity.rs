@@ -31,6 +31,8 @@ while True:
 const TALKER: &str = "sleep 1.6; printf '<!--XSUPERVISOR:BEGIN-->captured<!--XSUPERVISOR:END-->\\n'; \
 sleep 0.5; printf 'a plain line long enough to be logged\\n'; sleep 0.5; printf 'to stderr\\n' >&2; sleep 0.5";
 
+/// `failer` exits at once; its startsecs is long because supervisord reaps up to a second (more under
+/// load) late, and a reap later than startsecs makes it report RUNNING then EXITED (its known race).
 fn config(dir: &Path, python: &str) -> PathBuf {
     let d = dir.display();
     std::fs::create_dir_all(dir.join("conf.d")).unwrap();
@@ -44,7 +46,7 @@ fn config(dir: &Path, python: &str) -> PathBuf {
          [eventlistener:rec]\ncommand={python} {d}/rec.py {d}/events\nevents=EVENT\nbuffer_size=1000\nstartsecs=0\n\n\
          [program:slowstop]\ncommand=sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'\npriority=0\nautostart=false\nstartsecs=0\nstopwaitsecs=1\nkillasgroup=true\n\n\
          [program:app]\ncommand=sleep 1000\nautostart=false\nstartsecs=0\n\n\
-         [program:failer]\ncommand=sh -c 'exit 1'\nautostart=false\nstartsecs=1\nstartretries=1\n\n\
+         [program:failer]\ncommand=sh -c 'exit 1'\nautostart=false\nstartsecs=3\nstartretries=1\n\n\
          [program:talker]\ncommand=sh -c \"{TALKER}\"\nautostart=false\nstartsecs=0\nautorestart=false\n\
          stdout_capture_maxbytes=1MB\nstdout_events_enabled=true\nstderr_events_enabled=true\n"
     );
