@@ -55,6 +55,9 @@ pub struct RunArgs {
     pub minprocs: Option<String>,
     #[arg(long = "profile_options")]
     pub profile_options: Option<String>,
+    /// supervisord's other spelling of -h.
+    #[arg(short = '?', action = clap::ArgAction::Help, hide = true)]
+    pub help_alias: Option<bool>,
 }
 
 /// `steward [OPTIONS] [--] CMD ARGS…`: one program, as tini or dumb-init would run it.
@@ -155,6 +158,9 @@ pub struct CtlArgs {
     pub interactive: bool,
     #[arg(short = 'r', long = "history_file")]
     pub history_file: Option<PathBuf>,
+    /// supervisorctl's other spelling of -h.
+    #[arg(short = '?', action = clap::ArgAction::Help, hide = true)]
+    pub help_alias: Option<bool>,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
