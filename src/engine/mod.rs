@@ -30,6 +30,9 @@
 //!   supervisord exits 2, which as PID 1 would end the container.
 
 pub mod api;
+pub mod checks;
+pub mod cleanup;
+pub mod deps;
 pub mod mainlog;
 pub mod process;
 pub mod reaper;

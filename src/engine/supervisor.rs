@@ -45,6 +45,7 @@ pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
 pub type OnReload = Box<dyn FnMut(&Config) -> MainLog>;
 
 mod groups;
+mod lifecycle;
 mod table;
 
 use table::{Row, Table};
@@ -108,6 +109,8 @@ pub struct Supervisor {
     pumps: Vec<JoinHandle<()>>,
     /// Told of every process state change, in order.
     subscribers: Subscribers,
+    /// Dependencies, checks, critical programs (`supervisor/lifecycle.rs`).
+    life: lifecycle::Life,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -175,6 +178,7 @@ impl Supervisor {
             reread: None,
             status,
             subscribers: Subscribers::standard(),
+            life: lifecycle::Life::default(),
         }
     }
 
@@ -210,11 +214,15 @@ impl Supervisor {
             self.settle_waiters();
             self.publish();
             if let Some(finish) = self.finish.take() {
+                if finish == Finish::Exit && crate::engine::cleanup::adopts_orphans() {
+                    let grace = Duration::from_secs(self.config.supervisord.shutdown_grace);
+                    crate::engine::cleanup::clean_end(grace).await;
+                }
                 self.drain_pumps().await;
                 match finish {
                     Finish::Exit => {
                         self.logs.flush(PUMP_DRAIN);
-                        return 0;
+                        return self.life.exit_code.unwrap_or(0);
                     }
                     Finish::Reload => {
                         self.finish_reload(Instant::now());
@@ -227,6 +235,7 @@ impl Supervisor {
                 biased;
                 action = signals.next() => self.on_signal(action),
                 Some(req) = self.rx.recv() => self.on_request(req),
+                report = self.life.checks.next() => self.on_check(report),
                 _ = sleep_until(next), if next.is_some() => {}
             }
         }
@@ -269,6 +278,9 @@ impl Supervisor {
         for id in ids {
             let e = &self.table[id];
             if e.spec.autostart && e.proc.laststart().is_none() {
+                if self.defer_start(id) {
+                    continue;
+                }
                 let _ = self.feed(id, Event::Start, now);
             }
         }
@@ -301,7 +313,17 @@ impl Supervisor {
         let may = self.may_start();
         let e = &mut self.table[id];
         let effects = e.proc.handle(event, &e.spec, now, may)?;
+        let changes: Vec<_> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Transition(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
         self.apply(id, effects, now);
+        if !changes.is_empty() && self.table.contains(id) {
+            self.lifecycle_changed(id, &changes, now);
+        }
         Ok(())
     }
 
@@ -330,7 +352,12 @@ impl Supervisor {
 
     fn spawn(&mut self, id: ProcessId, now: Instant) {
         self.table[id].start_epoch = epoch();
-        let result = spawn::spawn_process(&self.table[id].spec, &self.ctx);
+        let with_env = self.spawn_spec(id);
+        let spec = with_env.as_ref().unwrap_or(&self.table[id].spec);
+        let result = spawn::spawn_process(spec, &self.ctx);
+        if let Ok(child) = &result {
+            self.spawned_pipes(id, &[Some(&child.stdout), child.stderr.as_ref()]);
+        }
         if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
@@ -407,6 +434,9 @@ impl Supervisor {
 
     fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant) {
         let Some(id) = self.table.take_pid(pid) else {
+            if self.life.checks.reaped(pid, status) {
+                return;
+            }
             emit(
                 Level::Info,
                 &format!("reaped unknown pid {pid} ({})", status.describe()),
@@ -432,19 +462,25 @@ impl Supervisor {
             return;
         }
         // Pending autorestarts and retries won't happen any more.
+        self.stop_waiting();
         for id in self.table.ids() {
             let _ = self.feed(id, Event::Halt, now);
         }
-        let mut groups: Vec<(i64, String)> = self
+        // Dependants before what they depend on (deepest first), then as supervisord.
+        let levels = self.levels();
+        let mut groups: Vec<(usize, i64, String)> = self
             .config
             .groups
             .iter()
-            .map(|g| (g.priority, g.name.clone()))
+            .map(|g| {
+                let level = self.table.group(&g.name).iter().map(|id| levels[id]).max();
+                (level.unwrap_or(0), g.priority, g.name.clone())
+            })
             .collect();
         groups.sort();
         groups.reverse();
         self.stopping = Some(Stopping {
-            groups: groups.into_iter().map(|(_, n)| n).collect(),
+            groups: groups.into_iter().map(|(_, _, n)| n).collect(),
             reload,
             next_report: now,
         });
@@ -458,8 +494,10 @@ impl Supervisor {
         let mut groups = stopping.groups.clone();
         while let Some(group) = groups.first().cloned() {
             let mut members = self.table.group(&group);
-            // Stopped in reverse start order.
+            // Stopped in reverse start order, dependants first.
             members.reverse();
+            let levels = self.levels();
+            members.sort_by_key(|id| std::cmp::Reverse(levels[id]));
             for &id in &members {
                 let _ = self.feed(id, Event::OrderedStop, now);
             }
@@ -518,6 +556,7 @@ impl Supervisor {
         }
         // Like a fresh start (supervisord runs its whole setup again): old AUTO logs go, new ones are named.
         self.logs = Logs::new(&self.config);
+        self.life.reset();
         self.table = table_of(&self.config);
         self.reread = None;
         self.state = SupervisorState::Running;
@@ -721,6 +760,10 @@ impl Supervisor {
         {
             return Some((reply, Err(EngineError::Command(e))));
         }
+        let reply = match self.start_with_deps(id, wait, reply, now) {
+            Ok(answer) => return answer,
+            Err(reply) => reply,
+        };
         match self.feed(id, Event::Start, now) {
             Ok(()) => {}
             Err(Refused::AlreadyStarted) => return Some((reply, Err(EngineError::AlreadyStarted))),
@@ -749,7 +792,11 @@ impl Supervisor {
         if let Err(e) = self.row(id) {
             return Some((reply, Err(e)));
         }
+        let was_waiting = self.before_stop(id);
         if let Err(_refused) = self.feed(id, Event::Stop, now) {
+            if was_waiting {
+                return Some((reply, Ok(())));
+            }
             return Some((reply, Err(EngineError::NotRunning)));
         }
         let e = &mut self.table[id];
@@ -813,6 +860,8 @@ impl Supervisor {
             stdout_logfile,
             stderr_logfile,
             pid: u32::try_from(e.proc.pid()).unwrap_or(0),
+            note: self.life.note(id, e.proc.pid()),
+            unhealthy: self.life.is_unhealthy(id, e.proc.pid()),
         }
     }
 }
