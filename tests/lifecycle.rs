@@ -1,0 +1,407 @@
+//! Container lifecycles beyond supervisord, black-box with steward as PID 1: critical programs and
+//! steward's exit status, `depends_on` start and stop order, ready checks (tcp, http, sd_notify),
+//! liveness restarts, the clean end of leftover processes, programs that daemonize themselves.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(15);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `[unix_http_server]` in the test directory, so `steward ctl` and supervisorctl can talk to it.
+const SOCKET: &str =
+    "[unix_http_server]\nfile={dir}/s.sock\n[supervisorctl]\nserverurl=unix://{dir}/s.sock\n";
+
+fn ctl(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("ctl")
+        .arg("-c")
+        .arg(dir.join("supervisord.conf"))
+        .args(args)
+        .output()
+        .expect("run steward ctl")
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The line of `status` output for `name`.
+fn status_line(dir: &Path, name: &str) -> String {
+    text(&ctl(dir, &["status", name]))
+}
+
+fn supervisorctl() -> PathBuf {
+    let Some(p) = std::env::var_os("SUPERVISORCTL").map(PathBuf::from) else {
+        missing("the stock supervisorctl (SUPERVISORCTL)");
+    };
+    if !p.is_file() {
+        missing(&format!("the stock supervisorctl at {}", p.display()));
+    }
+    p
+}
+
+fn python() -> &'static str {
+    if Command::new("python3").arg("-V").output().is_err() {
+        missing("python3");
+    }
+    "python3"
+}
+
+#[test]
+fn critical_program_exit_3_stops_the_rest_in_order_and_is_steward_status() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:first]\ncommand=sleep 1000\npriority=1\nstartsecs=0\n\
+         [program:second]\ncommand=sleep 1000\npriority=2\nstartsecs=0\n\
+         [program:main]\ncommand=sh -c 'sleep 0.5; exit 3'\npriority=3\nstartsecs=0\n\
+         autorestart=false\ncritical=true\n",
+    );
+    assert_eq!(p.wait_exit(T), Some(3));
+    let log = p.stdout();
+    assert!(
+        log.contains(
+            "CRIT critical program main entered EXITED (exit status 3): stopping everything, steward will exit 3"
+        ),
+        "{log}"
+    );
+    assert!(pos(&log, "stopped: second") < pos(&log, "stopped: first"));
+}
+
+#[test]
+fn critical_program_killed_by_sigkill_is_137() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:other]\ncommand=sleep 1000\nstartsecs=0\n\
+         [program:main]\ncommand=sh -c 'sleep 0.3; kill -9 $$'\nstartsecs=0\nautorestart=false\n\
+         critical=true\n",
+    );
+    assert_eq!(p.wait_exit(T), Some(137));
+    let log = p.stdout();
+    assert!(log.contains("terminated by SIGKILL"), "{log}");
+    assert!(log.contains("stopped: other"), "{log}");
+}
+
+#[test]
+fn critical_program_that_cannot_be_spawned_is_127() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:other]\ncommand=sleep 1000\nstartsecs=0\n\
+         [program:main]\ncommand=/nonexistent/server\nstartretries=1\ncritical=true\n",
+    );
+    assert_eq!(p.wait_exit(T), Some(127));
+    let log = p.stdout();
+    assert!(
+        log.contains("critical program main entered FATAL (it could not be spawned)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn without_a_critical_program_exit_is_0_and_a_plain_exit_changes_nothing() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:once]\ncommand=sh -c 'exit 3'\nstartsecs=0\nautorestart=false\n\
+         [program:other]\ncommand=sleep 1000\nstartsecs=0\n",
+    );
+    p.wait_stdout("exited: once (exit status 3; not expected)", T);
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn a_dependency_chain_starts_in_graph_order_and_stops_in_reverse() {
+    let py = python();
+    let (db_port, app_port) = (free_port(), free_port());
+    let dir = tempdir();
+    // The database listens only after 2 s; the app serves HTTP at once; migrate is a one-shot.
+    write(
+        dir.path(),
+        "db.py",
+        &format!(
+            "import socket, time\ntime.sleep(2)\ns = socket.socket()\n\
+             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('127.0.0.1', {db_port}))\ns.listen()\nprint('db listening', flush=True)\n\
+             while True:\n    c, _ = s.accept()\n    c.close()\n"
+        ),
+    );
+    // app and migrate check that db really accepts connections when they start.
+    write(
+        dir.path(),
+        "probe.py",
+        &format!("import socket\nsocket.create_connection(('127.0.0.1', {db_port})).close()\n"),
+    );
+    let probe = format!("{py} {}/probe.py", dir.path().display());
+    let programs = format!(
+        "{SOCKET}\
+         [program:app]\ncommand=sh -c '{probe} && exec {py} -m http.server {app_port} --bind 127.0.0.1'\n\
+         priority=1\ndepends_on=db, migrate:exited\nready_check=http://127.0.0.1:{app_port}/\n\
+         stopwaitsecs=2\n\
+         [program:migrate]\ncommand=sh -c '{probe} && echo migrated'\npriority=2\nstartsecs=0\n\
+         autorestart=false\ndepends_on=db\n\
+         [program:db]\ncommand={py} -u {{dir}}/db.py\npriority=3\nready_check=tcp:127.0.0.1:{db_port}\n\
+         stopwaitsecs=2\n"
+    );
+    let (mut p, dir) = Pid1::in_dir(dir, "", &programs);
+    p.wait_stdout("spawned: 'db'", T);
+    // While db is not ready, app and migrate wait, and say so.
+    let line = wait_for(T, "app waiting in status", || {
+        let l = status_line(dir.path(), "app");
+        l.contains("waiting for db").then_some(l)
+    });
+    assert!(line.starts_with("app "), "{line}");
+    assert!(line.contains("STOPPED"), "{line}");
+    // The stock supervisorctl shows it too, without breaking.
+    let out = Command::new(supervisorctl())
+        .args(["-c", dir.path().join("supervisord.conf").to_str().unwrap()])
+        .arg("status")
+        .output()
+        .unwrap();
+    let stock = text(&out);
+    assert!(stock.contains("waiting for db"), "{stock}");
+    assert!(stock.contains("db "), "{stock}");
+    assert!(status_line(dir.path(), "db").contains("STARTING"));
+
+    let log = p.wait_stdout(
+        "success: app entered RUNNING state, its ready check passed",
+        T,
+    );
+    let at = |needle: &str| times_of(&log, needle)[0];
+    let db_spawned = at("spawned: 'db'");
+    let db_ready = at("success: db entered RUNNING state, its ready check passed");
+    let migrate_spawned = at("spawned: 'migrate'");
+    let migrate_done = at("exited: migrate (exit status 0; expected)");
+    let app_spawned = at("spawned: 'app'");
+    assert!(db_ready - db_spawned >= 2000, "{log}");
+    assert!(db_ready <= migrate_spawned, "{log}");
+    assert!(migrate_done <= app_spawned, "{log}");
+    assert!(pos(&log, "exited: migrate") < pos(&log, "spawned: 'app'"));
+    assert!(!log.contains("not expected"), "{log}");
+
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+    let log = p.stdout();
+    assert!(
+        pos(&log, "stopped: app") < pos(&log, "stopped: db"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_dependency_that_goes_fatal_leaves_its_dependants_waiting_with_the_reason() {
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "{SOCKET}[program:db]\ncommand=/nonexistent/db\nstartretries=0\n\
+         [program:web]\ncommand=sleep 1000\ndepends_on=db\n"
+    ));
+    p.wait_stdout("gave up: db entered FATAL state", T);
+    let line = wait_for(T, "web blocked in status", || {
+        let l = status_line(dir.path(), "web");
+        l.contains("db is FATAL").then_some(l)
+    });
+    assert!(line.contains("STOPPED"), "{line}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+    assert!(!p.stdout().contains("spawned: 'web'"));
+}
+
+#[test]
+fn start_starts_what_a_program_needs_first() {
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "{SOCKET}[program:db]\ncommand=sleep 1000\nautostart=false\nstartsecs=1\n\
+         [program:web]\ncommand=sleep 1000\nautostart=false\nstartsecs=0\ndepends_on=db\n"
+    ));
+    p.wait_stdout("steward started", T);
+    wait_for(T, "the control socket", || {
+        dir.path().join("s.sock").exists().then_some(())
+    });
+    let out = ctl(dir.path(), &["start", "web"]);
+    assert!(text(&out).contains("web: started"), "{}", text(&out));
+    let log = p.stdout();
+    assert!(
+        pos(&log, "success: db entered RUNNING") < pos(&log, "spawned: 'web'"),
+        "{log}"
+    );
+    // Stopping a dependency of a running program is allowed, and said.
+    let out = ctl(dir.path(), &["stop", "db"]);
+    assert!(text(&out).contains("db: stopped"), "{}", text(&out));
+    p.wait_stdout("stopping db while web (which depends on it) is running", T);
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn a_dependency_cycle_is_a_config_error_naming_it() {
+    let dir = tempdir();
+    let path = conf(
+        dir.path(),
+        "[program:a]\ncommand=sleep 1\ndepends_on=b\n\
+         [program:b]\ncommand=sleep 1\ndepends_on=c\n\
+         [program:c]\ncommand=sleep 1\ndepends_on=a:exited\n\
+         [program:d]\ncommand=sleep 1\ndepends_on=nosuch\n",
+    );
+    let out = run(&["-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dependency cycle: a -> b -> c -> a"), "{err}");
+    assert!(
+        err.contains(
+            ":[program:d] depends_on: depends on \"nosuch\", which is no program or group"
+        ) || err.contains("[program:d] depends_on: depends on \"nosuch\""),
+        "{err}"
+    );
+    // file:line of the depends_on line.
+    assert!(err.contains("supervisord.conf:"), "{err}");
+    let out = run(&["check", "-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn sd_notify_ready_after_a_delay_keeps_starting_until_then() {
+    let py = python();
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "n.py",
+        "import os, socket, time\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         s.connect(os.environ['NOTIFY_SOCKET'])\n\
+         s.send(b'STATUS=warming up')\n\
+         time.sleep(1.5)\n\
+         s.send(b'READY=1\\nSTATUS=serving')\n\
+         time.sleep(1000)\n",
+    );
+    let (mut p, dir) = Pid1::in_dir(
+        dir,
+        "",
+        &format!("{SOCKET}[program:n]\ncommand={py} {{dir}}/n.py\nready_check=notify\n"),
+    );
+    let line = wait_for(T, "n STARTING with its status text", || {
+        let l = status_line(dir.path(), "n");
+        l.contains("warming up").then_some(l)
+    });
+    assert!(line.contains("STARTING"), "{line}");
+    let log = p.wait_stdout(
+        "success: n entered RUNNING state, its ready check passed",
+        T,
+    );
+    let spawned = times_of(&log, "spawned: 'n'")[0];
+    let ready = times_of(&log, "success: n entered RUNNING")[0];
+    assert!(ready - spawned >= 1500, "{log}");
+    let line = wait_for(T, "the new status text", || {
+        let l = status_line(dir.path(), "n");
+        l.contains("serving").then_some(l)
+    });
+    assert!(line.contains("RUNNING"), "{line}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn not_ready_in_time_is_a_failed_start_then_fatal() {
+    let port = free_port();
+    let (mut p, _dir) = Pid1::with_conf(&format!(
+        "[program:never]\ncommand=sleep 1000\nready_check=tcp:127.0.0.1:{port}\nready_timeout=1\n\
+         startretries=1\n"
+    ));
+    let log = p.wait_stdout("gave up: never entered FATAL state", T);
+    assert_eq!(
+        count(&log, "was not ready within 1 seconds (tcp:127.0.0.1:"),
+        2,
+        "{log}"
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn a_failing_liveness_check_restarts_after_the_retries_and_is_unhealthy_meanwhile() {
+    let dir = tempdir();
+    write(dir.path(), "healthy", "yes");
+    let (mut p, dir) = Pid1::in_dir(
+        dir,
+        "",
+        &format!(
+            "{SOCKET}[program:app]\ncommand=sleep 1000\nstartsecs=0\n\
+             health_check=exec:test -f {{dir}}/healthy\nhealth_interval=1\nhealth_retries=3\n"
+        ),
+    );
+    p.wait_stdout("success: app", T);
+    wait_for(T, "the control socket", || {
+        dir.path().join("s.sock").exists().then_some(())
+    });
+    // Passing checks: healthy.
+    p.wait_stdout("spawned: 'app'", T);
+    let out = ctl(dir.path(), &["health"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    std::fs::remove_file(dir.path().join("healthy")).unwrap();
+    p.wait_stdout("health check of app failed (1 of 3)", T);
+    let out = ctl(dir.path(), &["health"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("app RUNNING but unhealthy (1 failed health check: test exit status 1)")
+            || text(&out).contains("app RUNNING but unhealthy ("),
+        "{}",
+        text(&out)
+    );
+    // Before the restart, the problem stays (not restarted before health_retries).
+    let log = p.stdout();
+    assert_eq!(count(&log, "spawned: 'app'"), 1, "{log}");
+    write(dir.path(), "healthy-later", "");
+    let log = p.wait_stdout("app failed 3 health checks in a row", T);
+    assert!(log.contains("health check of app failed (2 of 3)"), "{log}");
+    p.wait_count("spawned: 'app'", 2, T);
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn two_hundred_orphans_are_ended_within_the_grace() {
+    // 200 background sleeps outlive their program; every fourth ignores SIGTERM.
+    let (mut p, dir) = Pid1::with_conf_sd(
+        "shutdown_grace=1",
+        "[program:spawner]\ncommand=sh -c 'i=0; while [ $i -lt 200 ]; do \
+         if [ $((i %% 4)) -eq 0 ]; then (trap \"\" TERM; exec sleep 1000) & else sleep 1000 & fi; \
+         i=$((i+1)); done; echo up > {dir}/up; exec sleep 1000'\nstartsecs=0\nstopwaitsecs=2\n",
+    );
+    wait_for_text(&dir.path().join("up"), "up", T);
+    wait_for(T, "200 sleeps", || {
+        (p.namespace_pids().len() >= 201).then_some(())
+    });
+    let asked = Instant::now();
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+    let took = asked.elapsed();
+    let log = p.stdout();
+    assert!(
+        log.contains("200 process(es) left behind by the programs: sending SIGTERM"),
+        "{log}"
+    );
+    assert!(
+        log.contains("50 process(es) still there after 1 s: sending SIGKILL"),
+        "{log}"
+    );
+    assert!(!log.contains("output pipe(s) still open"), "{log}");
+    // The grace was honoured, and not much more was spent.
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_millis(2800), "{took:?}");
+}
+
+#[test]
+fn a_program_that_daemonizes_itself_is_named_with_the_fix() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:nginx]\ncommand=sh -c 'sleep 1000 & exit 0'\nstartsecs=0\nautorestart=false\n",
+    );
+    let log = p.wait_stdout("runs in the background", T);
+    assert!(log.contains("nginx (pid "), "{log}");
+    assert!(log.contains("still holds its output"), "{log}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
