@@ -284,7 +284,7 @@ fn every_example_checks_and_prints_its_processes() {
 #[test]
 fn ini_and_toml_twins_resolve_to_the_same_processes() {
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for stem in ["web", "workers"] {
+    for stem in ["web", "workers", "lifecycle"] {
         let json = |ext: &str| {
             let p = examples.join(format!("{stem}.{ext}"));
             let out = run(&["check", "--json", "-c", p.to_str().unwrap()]);

@@ -1203,6 +1203,12 @@ impl<'a> Builder<'a> {
                     }
                 },
             };
+            if let Some(w) = crate::config::lifecycle::daemon_warning(&argv) {
+                if lifecycle.pidfile.is_none() {
+                    let e = self.lookup(&at, "command");
+                    self.warn(&at, e, w);
+                }
+            }
             let console_prefix = match &console_tpl {
                 None => ConsolePrefix::Off,
                 Some(tpl) => {

@@ -288,3 +288,101 @@ mod tests {
         assert_eq!(e[0].message, "dependency cycle: a -> a");
     }
 }
+
+/// `steward check` (and start-up) warning for a well-known daemon started without its foreground
+/// flag: it would fork into the background, exit 0 at once, and be restarted forever while the escaped
+/// copy keeps running. `argv` is the program's command; a `sh -c '[exec] CMD …'` wrapper is looked into.
+pub fn daemon_warning(argv: &[String]) -> Option<String> {
+    match argv {
+        [sh, c, script, ..] if is_shell(sh) && c == "-c" => {
+            let words = values::split_command(script).ok()?;
+            // Each command of the script: `a && b; exec c`.
+            words
+                .split(|t| [";", "&&", "||", "|", "&"].contains(&t.as_str()))
+                .find_map(|cmd| {
+                    let cmd = match cmd.first() {
+                        Some(x) if x == "exec" => &cmd[1..],
+                        _ => cmd,
+                    };
+                    daemon_command(cmd)
+                })
+        }
+        _ => daemon_command(argv),
+    }
+}
+
+fn daemon_command(words: &[String]) -> Option<String> {
+    let base = words.first()?.rsplit('/').next()?.to_string();
+    let args = &words[1..];
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let joined = args.join(" ");
+    let fix = match base.as_str() {
+        "nginx" if !joined.contains("daemon off") => {
+            "nginx -g 'daemon off;' (or daemon off; in nginx.conf)"
+        }
+        "php-fpm" | "php-fpm7" | "php-fpm8" | "php-fpm8.2" | "php-fpm8.3"
+            if !has("-F") && !has("--nodaemonize") =>
+        {
+            "php-fpm -F"
+        }
+        "redis-server" if joined.contains("--daemonize yes") => "redis-server --daemonize no",
+        "apache2" | "httpd" if !has("-DFOREGROUND") => {
+            "apache2 -DFOREGROUND (or httpd -DFOREGROUND)"
+        }
+        "apachectl" | "apache2ctl" => "apache2 -DFOREGROUND instead of apachectl",
+        "sshd" if !has("-D") => "sshd -D",
+        "cron" if !has("-f") => "cron -f",
+        "crond" if !has("-f") && !has("-n") => "crond -f",
+        "postfix" if !has("start-fg") => "postfix start-fg",
+        "mysqld_safe" => "mysqld itself (mysqld_safe is a supervisor of its own)",
+        "memcached" if has("-d") => "memcached without -d",
+        _ => return None,
+    };
+    Some(format!(
+        "{base} runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: {fix}"
+    ))
+}
+
+fn is_shell(s: &str) -> bool {
+    matches!(s.rsplit('/').next(), Some("sh" | "bash" | "dash" | "ash"))
+}
+
+#[cfg(test)]
+mod daemon_tests {
+    use super::daemon_warning;
+
+    fn argv(s: &str) -> Vec<String> {
+        crate::config::values::split_command(s).unwrap()
+    }
+
+    #[test]
+    fn well_known_daemons_without_their_foreground_flag() {
+        for bad in [
+            "nginx",
+            "/usr/sbin/nginx -c /etc/nginx.conf",
+            "php-fpm",
+            "/usr/sbin/sshd",
+            "cron",
+            "apache2ctl start",
+            "sh -c 'exec nginx'",
+            "bash -c 'mkdir -p /run/sshd && sshd'",
+            "redis-server --daemonize yes",
+        ] {
+            assert!(daemon_warning(&argv(bad)).is_some(), "{bad}");
+        }
+        for good in [
+            "nginx -g 'daemon off;'",
+            "php-fpm -F",
+            "/usr/sbin/sshd -D -e",
+            "cron -f",
+            "redis-server",
+            "apache2 -DFOREGROUND",
+            "sleep 1000",
+            "sh -c 'exec nginx -g \"daemon off;\"'",
+        ] {
+            assert_eq!(daemon_warning(&argv(good)), None, "{good}");
+        }
+        let w = daemon_warning(&argv("nginx")).unwrap();
+        assert!(w.contains("nginx -g 'daemon off;'"), "{w}");
+    }
+}
