@@ -321,7 +321,7 @@ fn unknown_keys_warn_with_file_and_line_and_still_load() {
     let p = write(
         dir.path(),
         "w.conf",
-        &format!("{HEAD}[program:a]\ncommand=x\ndepends_on=b\n[Program:b]\ncommand=y\n"),
+        &format!("{HEAD}[program:a]\ncommand=x\nrestart_delay=b\n[Program:b]\ncommand=y\n"),
     );
     let out = run(&["check", "-c", p.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -330,7 +330,7 @@ fn unknown_keys_warn_with_file_and_line_and_still_load() {
         stderr.contains(&format!("warning: {}:5", p.display())),
         "{stderr}"
     );
-    assert!(stderr.contains("depends_on"), "{stderr}");
+    assert!(stderr.contains("restart_delay"), "{stderr}");
     assert!(stderr.contains("[Program:b]"), "{stderr}");
 }
 
