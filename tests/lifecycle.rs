@@ -405,3 +405,27 @@ fn a_program_that_daemonizes_itself_is_named_with_the_fix() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn a_daemon_is_followed_through_its_pidfile() {
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "{SOCKET}[program:d]\ncommand=sh -c 'sleep 1000 & echo $! > {{dir}}/d.pid; exit 0'\n\
+         pidfile={{dir}}/d.pid\nstartsecs=1\nstopwaitsecs=2\n"
+    ));
+    let log = p.wait_stdout("success: d entered RUNNING state", T);
+    assert!(log.contains("following 'd': its daemon is pid"), "{log}");
+    assert!(!log.contains("exited: d"), "{log}");
+    let daemon = std::fs::read_to_string(dir.path().join("d.pid")).unwrap();
+    let line = status_line(dir.path(), "d");
+    assert!(
+        line.contains(&format!("RUNNING   pid {}, uptime", daemon.trim())),
+        "{line} vs {daemon}"
+    );
+    // Stopping the program stops the daemon.
+    let out = ctl(dir.path(), &["stop", "d"]);
+    assert!(text(&out).contains("d: stopped"), "{}", text(&out));
+    assert!(p.stdout().contains("stopped: d (terminated by SIGTERM)"));
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+    assert!(!p.stdout().contains("left behind"), "{}", p.stdout());
+}

@@ -339,7 +339,7 @@ fn daemon_command(words: &[String]) -> Option<String> {
         _ => return None,
     };
     Some(format!(
-        "{base} runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: {fix}"
+        "{base} runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: {fix} (or, if it cannot, set pidfile= to follow it)"
     ))
 }
 

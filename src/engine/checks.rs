@@ -51,6 +51,10 @@ pub enum Outcome {
     Failed(String),
     /// sd_notify `STATUS=` text.
     Status(String),
+    /// The child exited after writing this live pid to its pidfile: follow it.
+    Follow(i32),
+    /// The child exited and its pidfile names no live process: the exit stands.
+    NoFollow(ExitStatus),
 }
 
 /// One report of a check task, for the child `pid` of process `id`.
@@ -74,6 +78,25 @@ const READY_POLL_MIN: Duration = Duration::from_millis(50);
 const READY_POLL_MAX: Duration = Duration::from_millis(500);
 /// One ready-check attempt may take this long.
 const READY_ATTEMPT: Duration = Duration::from_secs(5);
+
+/// How long a pidfile may take to name a live daemon after the program's own process exited.
+pub const FOLLOW_WAIT: Duration = Duration::from_secs(5);
+
+/// The live process a pidfile names, if any.
+fn read_pidfile(path: &std::path::Path) -> Option<i32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let pid: i32 = text.trim().parse().ok().filter(|p| *p > 0)?;
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false);
+    (alive && !zombie).then_some(pid)
+}
 
 type ExecWaits = Arc<Mutex<HashMap<i32, oneshot::Sender<ExitStatus>>>>;
 
@@ -222,6 +245,26 @@ impl Checks {
             }
             None => false,
         }
+    }
+
+    /// Child `pid` of process `id` exited with `status` and the program has a pidfile: read it (for up
+    /// to [`FOLLOW_WAIT`], as a daemon may write it just after its parent exits) and report
+    /// [`Outcome::Follow`] or [`Outcome::NoFollow`].
+    pub fn follow(&self, id: ProcessId, pid: i32, path: PathBuf, status: ExitStatus) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + FOLLOW_WAIT;
+            let outcome = loop {
+                if let Some(daemon) = read_pidfile(&path).filter(|d| *d != pid) {
+                    break Outcome::Follow(daemon);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    break Outcome::NoFollow(status);
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            };
+            let _ = tx.send(Report { id, pid, outcome });
+        });
     }
 
     /// How many tasks run now (for tests and the idle measurement).

@@ -96,6 +96,9 @@ pub enum Event {
     Ready,
     /// The liveness check of the current child failed `health_retries` times in a row: restart it.
     Unhealthy,
+    /// The child put itself in the background and exited; from now on this pid (read from the
+    /// program's `pidfile`) is the process. A stop in progress is sent to it again.
+    Followed(i32),
 }
 
 /// What the supervisor must do after an event, in this order.
@@ -330,6 +333,32 @@ impl Process {
                     self.backoff = 0;
                     self.deadline = None;
                     self.enter(ProcessState::Running, Cause::Ready, None, &mut out);
+                }
+            }
+            Event::Followed(pid) => {
+                let alive = matches!(
+                    self.state,
+                    ProcessState::Starting
+                        | ProcessState::Running
+                        | ProcessState::Stopping
+                        | ProcessState::Unknown
+                );
+                if alive && self.pid > 0 && pid > 0 && pid != self.pid {
+                    out.push(Effect::Log(
+                        Level::Info,
+                        format!(
+                            "following '{}': its daemon is pid {pid} (from its pidfile)",
+                            spec.name
+                        ),
+                    ));
+                    self.pid = pid;
+                    if self.state == ProcessState::Stopping {
+                        out.push(Effect::Kill {
+                            pid,
+                            signal: spec.stopsignal,
+                            group: spec.stopasgroup,
+                        });
+                    }
                 }
             }
             Event::Unhealthy => {
@@ -1392,6 +1421,8 @@ pub(crate) mod tests {
             /// The ready check passed / the liveness check gave up (whatever the state).
             Ready,
             Unhealthy,
+            /// The child daemonized: its daemon (a new pid) is followed.
+            Follow,
             /// Reports no spawn asked for.
             StraySpawned,
             StraySpawnFailed,
@@ -1429,6 +1460,7 @@ pub(crate) mod tests {
                 1 => Just(Step::StraySpawnFailed),
                 2 => Just(Step::Ready),
                 1 => Just(Step::Unhealthy),
+                1 => Just(Step::Follow),
             ]
         }
 
@@ -1612,6 +1644,18 @@ pub(crate) mod tests {
                         Step::OrderedStop => Event::OrderedStop,
                         Step::Ready => Event::Ready,
                         Step::Unhealthy => Event::Unhealthy,
+                        Step::Follow => {
+                            if child.is_none() {
+                                let before = (p.state(), p.pid(), p.deadline());
+                                let out = checked(&mut p, &s, Event::Followed(7), now, mv.3)?;
+                                prop_assert!(out.is_empty(), "a stray follow did {:?}", out);
+                                prop_assert_eq!(before, (p.state(), p.pid(), p.deadline()));
+                                continue;
+                            }
+                            next_pid += 1;
+                            child = Some(next_pid);
+                            Event::Followed(next_pid)
+                        }
                         Step::Tick(ms) => {
                             now += Duration::from_millis(*ms);
                             Event::Deadline

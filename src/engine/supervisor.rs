@@ -443,6 +443,13 @@ impl Supervisor {
             );
             return;
         };
+        if self.hold_exit(id, pid, status) {
+            return;
+        }
+        self.child_ended(id, status, now);
+    }
+
+    fn child_ended(&mut self, id: ProcessId, status: ExitStatus, now: Instant) {
         let e = &mut self.table[id];
         e.stop_epoch = epoch();
         e.stdin = None;

@@ -47,6 +47,8 @@ pub(super) struct Life {
     status: HashMap<ProcessId, String>,
     /// The pipe inodes of each child's stdout and stderr, to find who still holds them.
     pipes: HashMap<ProcessId, Vec<u64>>,
+    /// The daemon pid followed through each process's pidfile.
+    followed: HashMap<ProcessId, i32>,
     /// Set when a critical program ended: steward's exit status.
     pub(super) exit_code: Option<i32>,
 }
@@ -63,6 +65,7 @@ impl Life {
         self.health.clear();
         self.status.clear();
         self.pipes.clear();
+        self.followed.clear();
     }
 
     /// The remark `status` shows for a process: what it waits for, sd_notify status text, or why it
@@ -386,6 +389,30 @@ impl Supervisor {
         deps::levels(&snapshots(self))
     }
 
+    /// Child `pid` of process `id` was reaped. A program with a pidfile whose own process exits while it
+    /// is up has put itself in the background: wait for its pidfile instead of taking the exit.
+    /// True when the exit is held back.
+    pub(super) fn hold_exit(&mut self, id: ProcessId, pid: i32, status: ExitStatus) -> bool {
+        let e = &self.table[id];
+        let Some(path) = e.spec.lifecycle.pidfile.clone() else {
+            return false;
+        };
+        // The daemon itself ending is an exit like any other.
+        if self.life.followed.remove(&id) == Some(pid) {
+            return false;
+        }
+        let up = matches!(
+            e.proc.state(),
+            ProcessState::Starting | ProcessState::Running
+        );
+        let clean = matches!(status, ExitStatus::Code(c) if e.spec.exitcodes.contains(&c));
+        if !up || !clean || !crate::engine::cleanup::adopts_orphans() {
+            return false;
+        }
+        self.life.checks.follow(id, pid, path, status);
+        true
+    }
+
     /// A check task reported.
     pub(super) fn on_check(&mut self, r: Report) {
         let now = Instant::now();
@@ -409,6 +436,22 @@ impl Supervisor {
                     );
                     let _ = self.feed(r.id, Event::Ready, now);
                 }
+            }
+            Outcome::Follow(daemon) => {
+                self.table.set_pid(daemon, r.id);
+                self.life.followed.insert(r.id, daemon);
+                let _ = self.feed(r.id, Event::Followed(daemon), now);
+            }
+            Outcome::NoFollow(status) => {
+                let path = self.table[r.id].spec.lifecycle.pidfile.clone();
+                emit(
+                    Level::Warn,
+                    &format!(
+                        "{name} exited and its pidfile {} names no live process",
+                        path.map(|p| p.display().to_string()).unwrap_or_default()
+                    ),
+                );
+                self.child_ended(r.id, status, now);
             }
             Outcome::Status(text) => {
                 self.life.status.insert(r.id, text);
@@ -482,7 +525,7 @@ impl Supervisor {
                 Level::Warn,
                 &format!(
                     "{} (pid {pid}) exited but pid {holder} still holds its output: it runs in the \
-                     background; start it in the foreground, e.g. {}",
+                     background; start it in the foreground, e.g. {} (or set pidfile= to follow it)",
                     spec.name,
                     foreground_hint(argv0)
                 ),
