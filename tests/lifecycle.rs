@@ -429,3 +429,55 @@ fn a_daemon_is_followed_through_its_pidfile() {
     assert_eq!(p.wait_exit(T), Some(0));
     assert!(!p.stdout().contains("left behind"), "{}", p.stdout());
 }
+
+/// Voluntary + involuntary context switches of every thread of `pid`.
+fn switches(pid: i32) -> u64 {
+    let mut total = 0;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        for l in status.lines() {
+            if l.contains("ctxt_switches:") {
+                total += l.split_whitespace().last().unwrap().parse::<u64>().unwrap();
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn a_passed_ready_check_and_a_waiting_dependant_cost_no_wakeups() {
+    let port = free_port();
+    let (mut p, _dir) = Pid1::with_conf(&format!(
+        "[program:srv]\ncommand={} -m http.server {port} --bind 127.0.0.1\n\
+         ready_check=tcp:127.0.0.1:{port}\nstdout_logfile=NONE\nstderr_logfile=NONE\n\
+         [program:never]\ncommand=sleep 1000\nautostart=false\n\
+         [program:waiter]\ncommand=sleep 1000\ndepends_on=never\n",
+        python()
+    ));
+    p.wait_stdout(
+        "success: srv entered RUNNING state, its ready check passed",
+        T,
+    );
+    let init = p.init_pid();
+    // Wait for the start to settle: no switch across a 100 ms look.
+    let deadline = Instant::now() + T;
+    let mut before = switches(init);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = switches(init);
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "steward never went idle");
+        before = now;
+    }
+    // A measurement window, not synchronisation: the ready check's task is gone, nothing polls.
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = switches(init);
+    assert_eq!(after - before, 0, "steward woke {} times", after - before);
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}

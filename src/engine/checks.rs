@@ -74,8 +74,8 @@ enum Kind {
 
 /// The first ready-check attempt comes this soon after the spawn; the gap doubles up to
 /// [`READY_POLL_MAX`].
-const READY_POLL_MIN: Duration = Duration::from_millis(50);
-const READY_POLL_MAX: Duration = Duration::from_millis(500);
+const READY_POLL_MIN: Duration = Duration::from_millis(20);
+const READY_POLL_MAX: Duration = Duration::from_millis(200);
 /// One ready-check attempt may take this long.
 const READY_ATTEMPT: Duration = Duration::from_secs(5);
 
@@ -109,6 +109,15 @@ pub struct Checks {
     notify: HashMap<ProcessId, tokio::net::UnixDatagram>,
     notify_dir: Option<PathBuf>,
     exec_waits: ExecWaits,
+}
+
+impl Drop for Checks {
+    fn drop(&mut self) {
+        self.clear();
+        if let Some(d) = &self.notify_dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
 }
 
 impl Default for Checks {
