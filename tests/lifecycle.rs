@@ -481,3 +481,26 @@ fn a_passed_ready_check_and_a_waiting_dependant_cost_no_wakeups() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn start_of_a_program_whose_dependency_cannot_start_answers_with_the_reason() {
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "{SOCKET}[program:db]\ncommand=/nonexistent/db\nautostart=false\nstartretries=0\n\
+         [program:web]\ncommand=sleep 1000\nautostart=false\ndepends_on=db\n"
+    ));
+    wait_for(T, "the control socket", || {
+        dir.path().join("s.sock").exists().then_some(())
+    });
+    // Through the stock supervisorctl: an answer, not a hang.
+    let out = Command::new(supervisorctl())
+        .args(["-c", dir.path().join("supervisord.conf").to_str().unwrap()])
+        .args(["start", "web"])
+        .output()
+        .unwrap();
+    let said = format!("{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("web: ERROR (spawn error)"), "{said}");
+    let line = status_line(dir.path(), "web");
+    assert!(line.contains("db is FATAL"), "{line}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}

@@ -234,13 +234,26 @@ impl Supervisor {
         let all = snapshots(self);
         let mut go = vec![];
         let mut notes = vec![];
+        let mut blocked = vec![];
         for &id in self.life.waiting.keys() {
             match deps::verdict(&self.table[id].spec.lifecycle.depends_on, &all) {
                 Verdict::Go => go.push(id),
-                Verdict::Wait(w) | Verdict::Blocked(w) => notes.push((id, w)),
+                Verdict::Wait(w) => notes.push((id, w)),
+                Verdict::Blocked(w) => {
+                    blocked.push(id);
+                    notes.push((id, w));
+                }
             }
         }
         drop(all);
+        // A `start` waiting for a dependency that will not come gets its answer now.
+        let (refused, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.life.parked)
+            .into_iter()
+            .partition(|(p, _)| blocked.contains(p));
+        self.life.parked = rest;
+        for (_, r) in refused {
+            let _ = r.send(Err(EngineError::SpawnFailed));
+        }
         for (id, w) in notes {
             if self.life.waiting.get(&id) != Some(&w) {
                 emit(
@@ -323,11 +336,15 @@ impl Supervisor {
         if verdict == Verdict::Go {
             return Err(reply);
         }
-        let why = match verdict {
-            Verdict::Wait(w) | Verdict::Blocked(w) => w,
-            Verdict::Go => String::new(),
+        let (why, blocked) = match verdict {
+            Verdict::Wait(w) => (w, false),
+            Verdict::Blocked(w) => (w, true),
+            Verdict::Go => (String::new(), false),
         };
         self.life.waiting.insert(id, why);
+        if blocked {
+            return Ok(Some((reply, Err(EngineError::SpawnFailed))));
+        }
         if wait {
             self.life.parked.push((id, reply));
             Ok(None)
@@ -517,6 +534,9 @@ impl Supervisor {
         let Some(inodes) = self.life.pipes.get(&id) else {
             return;
         };
+        if self.table[id].spec.lifecycle.pidfile.is_some() {
+            return;
+        }
         let holders = crate::engine::cleanup::pipe_holders(inodes);
         if let Some(&holder) = holders.first() {
             let spec = &self.table[id].spec;
