@@ -504,3 +504,74 @@ fn start_of_a_program_whose_dependency_cannot_start_answers_with_the_reason() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
+    let dir = tempdir();
+    let ini = conf(
+        dir.path(),
+        "[program:a]\ncommand=sleep 1\nready_check=ping\n\
+         [program:b]\ncommand=sleep 1\ndepends_on=a:up\n\
+         [program:c]\ncommand=sleep 1\nhealth_check=log:ready\nhealth_retries=0\n\
+         [program:d]\ncommand=sleep 1\nready_timeout=soon\ncritical=maybe\n",
+    );
+    let out = run(&["check", "-c", ini.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = std::fs::read_to_string(&ini).unwrap();
+    // The error for `key=value` names the line it is on.
+    let at = |entry: &str, rest: &str| {
+        let line = 1 + text.lines().position(|l| l == entry).expect(entry);
+        let want = format!("{}:{line}: {rest}", ini.display());
+        assert!(err.contains(&want), "{want}\nin:\n{err}");
+    };
+    at(
+        "ready_check=ping",
+        "[program:a] ready_check: invalid value \"ping\": expected tcp:HOST:PORT",
+    );
+    at(
+        "depends_on=a:up",
+        "[program:b] depends_on: invalid value: \"a:up\" has condition \"up\"",
+    );
+    at(
+        "health_check=log:ready",
+        "[program:c] health_check: invalid value \"log:ready\": log: is a readiness check only",
+    );
+    at(
+        "health_retries=0",
+        "[program:c] health_retries: invalid value 0: expected at least 1",
+    );
+    at(
+        "ready_timeout=soon",
+        "[program:d] ready_timeout: invalid value \"soon\"",
+    );
+    at(
+        "critical=maybe",
+        "[program:d] critical: invalid value \"maybe\"",
+    );
+
+    let toml = write(
+        dir.path(),
+        "s.toml",
+        "[supervisord]\nlogfile = \"NONE\"\n\
+         [program.db]\ncommand = \"sleep 1\"\nready_check = \"tcp:localhost\"\n\
+         [program.web]\ncommand = \"sleep 1\"\ndepends_on = [\"db\", \"cache\"]\ncritical = true\n",
+    );
+    let out = run(&["check", "-c", toml.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:5: [program:db] ready_check: invalid value \"tcp:localhost\": \"localhost\" has no :PORT",
+            toml.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}:8: [program:web] depends_on: depends on \"cache\", which is no program or group",
+            toml.display()
+        )),
+        "{err}"
+    );
+}
