@@ -356,11 +356,9 @@ impl Supervisor {
         let spec = with_env.as_ref().unwrap_or(&self.table[id].spec);
         let result = spawn::spawn_process(spec, &self.ctx);
         if let Ok(child) = &result {
-            self.spawned_pipes(id, &[Some(&child.stdout), child.stderr.as_ref()]);
-        }
-        if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
+            self.spawned_pipes(id, &[Some(&child.stdout), child.stderr.as_ref()]);
         }
         let e = &mut self.table[id];
         let report = match result {
@@ -480,7 +478,12 @@ impl Supervisor {
             .groups
             .iter()
             .map(|g| {
-                let level = self.table.group(&g.name).iter().map(|id| levels[id]).max();
+                let level = self
+                    .table
+                    .group(&g.name)
+                    .iter()
+                    .filter_map(|id| levels.get(id).copied())
+                    .max();
                 (level.unwrap_or(0), g.priority, g.name.clone())
             })
             .collect();
@@ -499,12 +502,12 @@ impl Supervisor {
             return;
         };
         let mut groups = stopping.groups.clone();
+        let levels = self.levels();
         while let Some(group) = groups.first().cloned() {
             let mut members = self.table.group(&group);
             // Stopped in reverse start order, dependants first.
             members.reverse();
-            let levels = self.levels();
-            members.sort_by_key(|id| std::cmp::Reverse(levels[id]));
+            members.sort_by_key(|id| std::cmp::Reverse(levels.get(id).copied().unwrap_or(0)));
             for &id in &members {
                 let _ = self.feed(id, Event::OrderedStop, now);
             }

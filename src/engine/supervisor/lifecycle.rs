@@ -231,6 +231,9 @@ impl Supervisor {
         if self.life.waiting.is_empty() || self.state != SupervisorState::Running {
             return;
         }
+        // A removed group's processes wait for nothing any more.
+        let table = &self.table;
+        self.life.waiting.retain(|id, _| table.contains(*id));
         let all = snapshots(self);
         let mut go = vec![];
         let mut notes = vec![];
@@ -403,6 +406,14 @@ impl Supervisor {
 
     /// Dependency depth of every process (0: depends on nothing); the ordered stop goes deepest first.
     pub(super) fn levels(&self) -> HashMap<ProcessId, usize> {
+        let any = self
+            .table
+            .iter()
+            .any(|(_, e)| !e.spec.lifecycle.depends_on.is_empty());
+        if !any {
+            // Without dependencies every depth is 0: no graph walk on each turn of a shutdown.
+            return self.table.ids().into_iter().map(|id| (id, 0)).collect();
+        }
         deps::levels(&snapshots(self))
     }
 
