@@ -408,7 +408,8 @@ fn two_hundred_orphans_are_ended_within_the_grace() {
     assert!(!log.contains("output pipe(s) still open"), "{log}");
     // The grace was honoured, and not much more was spent.
     assert!(took >= Duration::from_secs(1), "{took:?}");
-    assert!(took < Duration::from_millis(2800), "{took:?}");
+    // Without the clean end, steward would sit 3 s on the pipes the sleeps hold (and say so above).
+    assert!(took < Duration::from_millis(3500), "{took:?}");
 }
 
 #[test]
