@@ -593,3 +593,33 @@ fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
         "{err}"
     );
 }
+
+#[test]
+fn a_log_ready_check_reads_only_what_the_new_child_writes() {
+    // The first run says "up" and fails after a while; the restart says something else. The old "up"
+    // in the log file must not make the second run ready.
+    let (mut p, dir) = Pid1::with_conf(
+        "[program:l]\ncommand=sh -c 'if [ ! -e {dir}/once ]; then touch {dir}/once; echo up; \
+         sleep 1; exit 1; fi; echo starting; exec sleep 1000'\nready_check=log:^up$\nready_timeout=2\n\
+         stdout_logfile={dir}/l.log\nstartretries=0\n",
+    );
+    let log = p.wait_stdout("gave up: l entered FATAL state", T);
+    assert_eq!(
+        count(
+            &log,
+            "success: l entered RUNNING state, its ready check passed"
+        ),
+        1,
+        "{log}"
+    );
+    assert!(
+        log.contains("'l' was not ready within 2 seconds (log:^up$)"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("l.log")).unwrap(),
+        "up\nstarting\n"
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}

@@ -370,17 +370,20 @@ async fn watch_log(logs: &Logs, namespec: &str, pattern: &Pattern) {
     let mut partial: Vec<String> = vec![String::new(); streams.len()];
     loop {
         for (i, s) in streams.iter().enumerate() {
+            // The stream's size; smaller than where we were: rotated or cleared, start over.
+            let size = logs.tail(namespec, *s, 0, 0).1;
+            if size < offsets[i] {
+                offsets[i] = 0;
+                partial[i].clear();
+            }
             let Ok(from) = i64::try_from(offsets[i]) else {
                 continue;
             };
-            let (bytes, next, _) = logs.tail(namespec, *s, from, CHUNK);
-            if next < offsets[i] {
-                // Rotated or cleared: start over from its beginning.
-                offsets[i] = 0;
-                partial[i].clear();
+            // Exactly the bytes after `from` (a tail read would hand back older ones too).
+            let Ok(bytes) = logs.read(namespec, *s, from, CHUNK) else {
                 continue;
-            }
-            offsets[i] = next;
+            };
+            offsets[i] += bytes.len() as u64;
             partial[i].push_str(&String::from_utf8_lossy(&bytes));
             while let Some(nl) = partial[i].find('\n') {
                 let line: String = partial[i].drain(..=nl).collect();
