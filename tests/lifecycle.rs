@@ -389,8 +389,14 @@ fn two_hundred_orphans_are_ended_within_the_grace() {
          i=$((i+1)); done; echo up > {dir}/up; exec sleep 1000'\nstartsecs=0\nstopwaitsecs=2\n",
     );
     wait_for_text(&dir.path().join("up"), "up", T);
-    wait_for(T, "200 sleeps", || {
-        (p.namespace_pids().len() >= 201).then_some(())
+    // Each is `sleep` once exec'd (so a `trap` before it has taken effect), the program too.
+    wait_for(T, "200 sleeps and the program's own", || {
+        let sleeps = p
+            .namespace_pids()
+            .into_iter()
+            .filter(|&pid| comm(pid).as_deref() == Some("sleep"))
+            .count();
+        (sleeps == 201).then_some(())
     });
     let asked = Instant::now();
     p.signal(libc::SIGTERM);
