@@ -548,19 +548,21 @@ impl Supervisor {
         if self.table[id].spec.lifecycle.pidfile.is_some() {
             return;
         }
-        let holders = crate::engine::cleanup::pipe_holders(inodes);
-        if let Some(&holder) = holders.first() {
-            let spec = &self.table[id].spec;
-            let argv0 = spec.argv.first().map(String::as_str).unwrap_or_default();
-            emit(
-                Level::Warn,
-                &format!(
-                    "{} (pid {pid}) exited but pid {holder} still holds its output: it runs in the \
-                     background; start it in the foreground, e.g. {} (or set pidfile= to follow it)",
-                    spec.name,
-                    foreground_hint(argv0)
-                ),
-            );
-        }
+        let spec = &self.table[id].spec;
+        let argv0 = spec.argv.first().map(String::as_str).unwrap_or_default();
+        let (name, hint, inodes) = (spec.name.clone(), foreground_hint(argv0), inodes.clone());
+        // Off the loop: reading every process's fds must not delay the pumps writing its last output.
+        tokio::task::spawn_blocking(move || {
+            let holders = crate::engine::cleanup::pipe_holders(&inodes);
+            if let Some(&holder) = holders.first() {
+                emit(
+                    Level::Warn,
+                    &format!(
+                        "{name} (pid {pid}) exited but pid {holder} still holds its output: it runs in the \
+                         background; start it in the foreground, e.g. {hint} (or set pidfile= to follow it)"
+                    ),
+                );
+            }
+        });
     }
 }
