@@ -10,7 +10,6 @@
 //! back here ([`Checks::reaped`]), never by `waitpid` of our own.
 
 use std::collections::HashMap;
-use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -409,7 +408,8 @@ async fn probe(check: &Check, timeout: Duration, waits: &ExecWaits) -> Result<()
 }
 
 async fn connect(host: &str, port: u16) -> Result<tokio::net::TcpStream, String> {
-    let addrs: Vec<std::net::SocketAddr> = match (host, port).to_socket_addrs() {
+    // tokio resolves on its blocking pool: a slow DNS server never stalls the supervisor's loop.
+    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host, port)).await {
         Ok(a) => a.collect(),
         Err(e) => return Err(format!("cannot resolve {host}: {e}")),
     };
