@@ -121,6 +121,31 @@ fn print_process(out: &mut impl Write, p: &ProcessSpec) -> std::io::Result<()> {
     if let Some(d) = &p.directory {
         writeln!(out, "    dir:     {}", d.display())?;
     }
+    let l = &p.lifecycle;
+    if !l.depends_on.is_empty() {
+        let deps: Vec<String> = l
+            .depends_on
+            .iter()
+            .map(|d| match d.condition {
+                crate::config::model::Condition::Running => d.name.clone(),
+                crate::config::model::Condition::Exited => format!("{} (exited)", d.name),
+            })
+            .collect();
+        writeln!(out, "    needs:   {}", deps.join(", "))?;
+    }
+    if let Some(c) = &l.ready_check {
+        writeln!(out, "    ready:   {c} (within {} s)", l.ready_timeout)?;
+    }
+    if let Some(c) = &l.health_check {
+        writeln!(
+            out,
+            "    health:  {c} (every {} s, restart after {} failures)",
+            l.health_interval, l.health_retries
+        )?;
+    }
+    if l.critical {
+        writeln!(out, "    critical: steward ends with it")?;
+    }
     writeln!(out, "    stdout:  {}", log_text(&p.stdout))?;
     if p.redirect_stderr {
         writeln!(out, "    stderr:  redirected to stdout")?;

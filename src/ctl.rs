@@ -661,6 +661,11 @@ impl Ctl {
                                 .collect()
                         })
                         .unwrap_or_else(|| vec![0]),
+                    // steward says so in the description of a RUNNING process.
+                    unhealthy: {
+                        let d = s(p, "description");
+                        d.contains("unhealthy (").then(|| rpc::unhealthy_part(&d))
+                    },
                 }
             })
             .collect();

@@ -284,7 +284,7 @@ fn every_example_checks_and_prints_its_processes() {
 #[test]
 fn ini_and_toml_twins_resolve_to_the_same_processes() {
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for stem in ["web", "workers"] {
+    for stem in ["web", "workers", "lifecycle"] {
         let json = |ext: &str| {
             let p = examples.join(format!("{stem}.{ext}"));
             let out = run(&["check", "--json", "-c", p.to_str().unwrap()]);
@@ -321,7 +321,7 @@ fn unknown_keys_warn_with_file_and_line_and_still_load() {
     let p = write(
         dir.path(),
         "w.conf",
-        &format!("{HEAD}[program:a]\ncommand=x\ndepends_on=b\n[Program:b]\ncommand=y\n"),
+        &format!("{HEAD}[program:a]\ncommand=x\nrestart_delay=b\n[Program:b]\ncommand=y\n"),
     );
     let out = run(&["check", "-c", p.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -330,7 +330,7 @@ fn unknown_keys_warn_with_file_and_line_and_still_load() {
         stderr.contains(&format!("warning: {}:5", p.display())),
         "{stderr}"
     );
-    assert!(stderr.contains("depends_on"), "{stderr}");
+    assert!(stderr.contains("restart_delay"), "{stderr}");
     assert!(stderr.contains("[Program:b]"), "{stderr}");
 }
 

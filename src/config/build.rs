@@ -33,6 +33,8 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "identifier",
     // steward extension: the default `console_prefix` of every program.
     "console_prefix",
+    // steward extension: SIGTERM -> SIGKILL grace for processes left behind at exit.
+    "shutdown_grace",
 ];
 
 const PROGRAM_KEYS: &[&str] = &[
@@ -72,6 +74,16 @@ const PROGRAM_KEYS: &[&str] = &[
     "console_prefix",
     "stdout_logfile_also",
     "stderr_logfile_also",
+    // steward extensions for container lifecycles.
+    "critical",
+    "depends_on",
+    "ready_check",
+    "ready_timeout",
+    "health_check",
+    "health_interval",
+    "health_timeout",
+    "health_retries",
+    "pidfile",
 ];
 
 const LISTENER_KEYS: &[&str] = &["events", "buffer_size", "result_handler"];
@@ -561,6 +573,16 @@ impl<'a> Builder<'a> {
             .map(|s| s.environment.clone())
             .unwrap_or_default();
         let groups = self.groups(&global_env);
+        for e in crate::config::lifecycle::check_graph(&groups) {
+            let section = ["program:", "fcgi-program:", "eventlistener:"]
+                .iter()
+                .find_map(|k| raw.section(&format!("{k}{}", e.program)));
+            if let Some(section) = section {
+                let at = At { section };
+                let entry = self.lookup(&at, "depends_on");
+                self.error(&at, entry, e.message);
+            }
+        }
         let unix = raw
             .section("unix_http_server")
             .and_then(|s| self.unix_server(s));
@@ -664,6 +686,7 @@ impl<'a> Builder<'a> {
             _ => None,
         };
         let strip_ansi = self.boolean(&at, "strip_ansi", &vars, d.strip_ansi);
+        let shutdown_grace = self.nonneg(&at, "shutdown_grace", &vars, d.shutdown_grace);
         let environment = self.environment(&at, &vars);
         if let Some(e) = self.lookup(&at, "console_prefix") {
             match &e.value {
@@ -704,6 +727,7 @@ impl<'a> Builder<'a> {
             strip_ansi,
             environment,
             identifier,
+            shutdown_grace,
         })
     }
 
@@ -1130,6 +1154,7 @@ impl<'a> Builder<'a> {
                 None
             }
         };
+        let lifecycle = self.lifecycle(&at, &common);
         if self.errors.len() > before {
             return None;
         }
@@ -1237,6 +1262,12 @@ impl<'a> Builder<'a> {
                     }
                 },
             };
+            if let Some(w) = crate::config::lifecycle::daemon_warning(&argv) {
+                if lifecycle.pidfile.is_none() {
+                    let e = self.lookup(&at, "command");
+                    self.warn(&at, e, w);
+                }
+            }
             let console_prefix = match &console_tpl {
                 None => ConsolePrefix::Off,
                 Some(tpl) => {
@@ -1280,6 +1311,7 @@ impl<'a> Builder<'a> {
                 umask,
                 serverurl: serverurl.clone(),
                 console_prefix,
+                lifecycle: lifecycle.clone(),
                 file: s.file.clone(),
                 line: s.line,
             };
@@ -1343,6 +1375,75 @@ impl<'a> Builder<'a> {
                     ),
                 );
             }
+        }
+    }
+
+    /// steward's lifecycle keys of one `[program:x]` (the same for each of its processes).
+    fn lifecycle(&mut self, at: &At<'a>, vars: &Vars) -> Lifecycle {
+        use crate::config::lifecycle::{parse_check, parse_depends_on};
+        let d = Lifecycle::default();
+        let critical = self.boolean(at, "critical", vars, d.critical);
+        let depends_on = match self.lookup(at, "depends_on") {
+            None => Vec::new(),
+            Some(e) => {
+                let items = match &e.value {
+                    RawValue::List(l) => Some(l.clone()),
+                    _ => self
+                        .string(at, "depends_on", vars)
+                        .ok()
+                        .flatten()
+                        .map(|v| split_list(&v)),
+                };
+                match items.map(|i| parse_depends_on(&i)) {
+                    Some(Ok(d)) => d,
+                    Some(Err(why)) => {
+                        self.error(at, Some(e), format!("invalid value: {why}"));
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                }
+            }
+        };
+        let check = |b: &mut Self, key: &str, readiness: bool| -> Option<Check> {
+            let e = b.lookup(at, key)?;
+            let text = b.string(at, key, vars).ok().flatten()?;
+            match parse_check(&text, readiness) {
+                Ok(c) => Some(c),
+                Err(why) => {
+                    b.error(at, Some(e), format!("invalid value {text:?}: {why}"));
+                    None
+                }
+            }
+        };
+        let ready_check = check(self, "ready_check", true);
+        let health_check = check(self, "health_check", false);
+        let ready_timeout = self.nonneg(at, "ready_timeout", vars, d.ready_timeout);
+        let health_interval = self.nonneg(at, "health_interval", vars, d.health_interval);
+        let health_timeout = self.nonneg(at, "health_timeout", vars, d.health_timeout);
+        let health_retries = self.small(at, "health_retries", vars, d.health_retries);
+        for (key, v) in [
+            ("health_interval", health_interval),
+            ("health_retries", u64::from(health_retries)),
+        ] {
+            if v == 0 {
+                let e = self.lookup(at, key);
+                self.error(at, e, "invalid value 0: expected at least 1".into());
+            }
+        }
+        let pidfile = match self.string(at, "pidfile", vars) {
+            Ok(Some(v)) => Some(self.abs_path(v.trim())),
+            _ => None,
+        };
+        Lifecycle {
+            critical,
+            depends_on,
+            ready_check,
+            ready_timeout,
+            health_check,
+            health_interval,
+            health_timeout,
+            health_retries,
+            pidfile,
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod expand;
 pub mod ini;
+pub mod lifecycle;
 pub mod model;
 pub mod passwd;
 pub mod raw;

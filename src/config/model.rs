@@ -134,6 +134,9 @@ pub struct SupervisordSpec {
     pub strip_ansi: bool,
     pub environment: Vec<(String, String)>,
     pub identifier: String,
+    /// steward extension `shutdown_grace`: seconds between SIGTERM and SIGKILL for the processes left
+    /// behind once every program has stopped.
+    pub shutdown_grace: u64,
 }
 
 impl SupervisordSpec {
@@ -158,6 +161,7 @@ impl SupervisordSpec {
             strip_ansi: false,
             environment: Vec::new(),
             identifier: "supervisor".into(),
+            shutdown_grace: 5,
         }
     }
 }
@@ -319,9 +323,94 @@ pub struct ProcessSpec {
     pub serverurl: Option<String>,
     /// Prefix for lines written to the console (steward extension `console_prefix=`).
     pub console_prefix: ConsolePrefix,
+    /// steward's container-lifecycle keys (critical, depends_on, checks, pidfile).
+    pub lifecycle: Lifecycle,
     /// Where the section was defined, for messages.
     pub file: PathBuf,
     pub line: usize,
+}
+
+/// steward extensions to `[program:x]` for container lifecycles; supervisord ignores these keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lifecycle {
+    /// `critical`: when this program ends for good, steward stops everything and exits with its status.
+    pub critical: bool,
+    /// `depends_on`: what must be up (or have finished) before this program starts.
+    pub depends_on: Vec<Dependency>,
+    /// `ready_check`: STARTING -> RUNNING when it passes (instead of after startsecs).
+    pub ready_check: Option<Check>,
+    /// `ready_timeout` in seconds: not ready by then is a failed start.
+    pub ready_timeout: u64,
+    /// `health_check`: run every `health_interval` s while RUNNING; `health_retries` failures in a row
+    /// restart the process. A run that takes longer than `health_timeout` s fails.
+    pub health_check: Option<Check>,
+    pub health_interval: u64,
+    pub health_timeout: u64,
+    pub health_retries: u32,
+    /// `pidfile`: the program daemonizes; follow the pid written there.
+    pub pidfile: Option<PathBuf>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Lifecycle {
+        Lifecycle {
+            critical: false,
+            depends_on: Vec::new(),
+            ready_check: None,
+            ready_timeout: 60,
+            health_check: None,
+            health_interval: 10,
+            health_timeout: 5,
+            health_retries: 3,
+            pidfile: None,
+        }
+    }
+}
+
+/// One `depends_on` entry: a program or group name, and what it must have reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub name: String,
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Condition {
+    /// RUNNING (which, with a ready check, means ready).
+    Running,
+    /// EXITED with an expected exit code.
+    Exited,
+}
+
+/// A readiness or liveness check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Check {
+    /// `tcp:HOST:PORT`: a connection is accepted.
+    Tcp { host: String, port: u16 },
+    /// `http://HOST:PORT/PATH`: a GET answers 2xx or 3xx.
+    Http {
+        host: String,
+        port: u16,
+        path: String,
+    },
+    /// `exec:COMMAND…`: the command exits 0.
+    Exec(Vec<String>),
+    /// `log:REGEX`: a line of the program's output matches (readiness only).
+    Log(String),
+    /// `notify`: the sd_notify protocol; the program sends `READY=1` (readiness only).
+    Notify,
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Check::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
+            Check::Http { host, port, path } => write!(f, "http://{host}:{port}{path}"),
+            Check::Exec(argv) => write!(f, "exec:{}", argv.join(" ")),
+            Check::Log(re) => write!(f, "log:{re}"),
+            Check::Notify => write!(f, "notify"),
+        }
+    }
 }
 
 impl ProcessSpec {
@@ -357,6 +446,7 @@ impl ProcessSpec {
             umask: None,
             serverurl: None,
             console_prefix: ConsolePrefix::Text(format!("{name} | ")),
+            lifecycle: Lifecycle::default(),
             file: PathBuf::new(),
             line: 0,
         }

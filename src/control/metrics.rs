@@ -120,7 +120,7 @@ pub fn render(m: &Metrics, now: i64) -> String {
             );
         }
     }
-    let per_process: [(&str, &str, &str, PerProcess); 8] = [
+    let per_process: [(&str, &str, &str, PerProcess); 9] = [
         (
             "steward_process_up",
             "gauge",
@@ -130,8 +130,14 @@ pub fn render(m: &Metrics, now: i64) -> String {
         (
             "steward_process_ready",
             "gauge",
-            "1 once the process is ready (RUNNING: startsecs passed).",
+            "1 once the process is ready (RUNNING: startsecs passed, or its ready_check).",
             |p, _| running(p),
+        ),
+        (
+            "steward_process_unhealthy",
+            "gauge",
+            "1 while its liveness check (health_check) is failing.",
+            |p, _| i64::from(p.unhealthy),
         ),
         (
             "steward_process_starts_total",
@@ -285,6 +291,8 @@ mod tests {
             stdout_logfile: None,
             stderr_logfile: None,
             pid: std::process::id(),
+            note: String::new(),
+            unhealthy: false,
         };
         let m = Metrics {
             processes: vec![(p, ProcessCounters::default())],

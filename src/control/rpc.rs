@@ -405,8 +405,20 @@ pub fn local_stop_time(epoch: i64) -> String {
 /// The `description` member (reference 3.5).
 pub fn description(p: &ProcessInfo) -> String {
     match p.state {
+        // steward's remark (what it waits for, sd_notify status, failing health) after supervisord's text.
+        ProcessState::Running if !p.note.is_empty() => format!(
+            "pid {}, uptime {}, {}",
+            p.pid,
+            timedelta_text(p.now - p.start),
+            p.note
+        ),
         ProcessState::Running => {
             format!("pid {}, uptime {}", p.pid, timedelta_text(p.now - p.start))
+        }
+        ProcessState::Stopped | ProcessState::Exited | ProcessState::Starting
+            if !p.note.is_empty() =>
+        {
+            p.note.clone()
         }
         ProcessState::Fatal | ProcessState::Backoff => {
             if p.spawnerr.is_empty() {
@@ -587,6 +599,8 @@ pub struct HealthInput {
     pub exitstatus: i64,
     pub autostart: bool,
     pub exitcodes: Vec<i32>,
+    /// Why its liveness check fails, if it does.
+    pub unhealthy: Option<String>,
 }
 
 /// Every autostart process must be RUNNING or have EXITED with an expected code; returns one
@@ -596,18 +610,27 @@ pub fn health_problems(inputs: &[HealthInput]) -> Vec<String> {
         .iter()
         .filter(|h| h.autostart)
         .filter(|h| match h.state {
-            ProcessState::Running => false,
+            ProcessState::Running => h.unhealthy.is_some(),
             ProcessState::Exited => !h.exitcodes.iter().any(|c| i64::from(*c) == h.exitstatus),
             _ => true,
         })
         .map(|h| {
-            if h.state == ProcessState::Exited {
+            if let (ProcessState::Running, Some(why)) = (h.state, &h.unhealthy) {
+                format!("{} RUNNING but {why}", h.namespec)
+            } else if h.state == ProcessState::Exited {
                 format!("{} EXITED (exit status {})", h.namespec, h.exitstatus)
             } else {
                 format!("{} {}", h.namespec, h.state.name())
             }
         })
         .collect()
+}
+
+/// The `unhealthy (…)` part of a process's note or description (what `ctl health` reads over XML-RPC).
+pub fn unhealthy_part(text: &str) -> String {
+    text.find("unhealthy (")
+        .map(|i| text[i..].to_string())
+        .unwrap_or_else(|| "unhealthy".into())
 }
 
 /// Health of the engine's processes (for `GET /healthz`).
@@ -627,6 +650,7 @@ pub async fn health<B: Engine>(b: &B) -> Vec<String> {
                 exitstatus: p.exitstatus,
                 autostart: spec.map(|c| c.spec.autostart).unwrap_or(true),
                 exitcodes: spec.map(|c| c.spec.exitcodes.clone()).unwrap_or(vec![0]),
+                unhealthy: p.unhealthy.then(|| unhealthy_part(&p.note)),
             }
         })
         .collect();
@@ -1096,6 +1120,8 @@ mod tests {
             stdout_logfile: None,
             stderr_logfile: None,
             pid: 42,
+            note: String::new(),
+            unhealthy: false,
         }
     }
 
@@ -1161,6 +1187,20 @@ mod tests {
             "unknown error (try \"tail web\")"
         );
         assert_eq!(description(&info(ProcessState::Starting)), "");
+        let waiting = ProcessInfo {
+            start: 0,
+            note: "waiting for db".into(),
+            ..info(ProcessState::Stopped)
+        };
+        assert_eq!(description(&waiting), "waiting for db");
+        let status = ProcessInfo {
+            note: "serving 3 clients".into(),
+            ..info(ProcessState::Running)
+        };
+        assert_eq!(
+            description(&status),
+            "pid 42, uptime 1 day, 1:01:01, serving 3 clients"
+        );
         let stopped = description(&ProcessInfo {
             stop: 1_795_367_029,
             ..info(ProcessState::Exited)
@@ -1206,8 +1246,19 @@ mod tests {
             exitstatus,
             autostart,
             exitcodes: vec![0, 2],
+            unhealthy: None,
         };
         assert!(health_problems(&[h(ProcessState::Running, 0, true)]).is_empty());
+        let sick = HealthInput {
+            unhealthy: Some(unhealthy_part(
+                "pid 4, uptime 0:00:09, unhealthy (2 failed health checks: HTTP status 500)",
+            )),
+            ..h(ProcessState::Running, 0, true)
+        };
+        assert_eq!(
+            health_problems(&[sick]),
+            ["p RUNNING but unhealthy (2 failed health checks: HTTP status 500)"]
+        );
         assert!(health_problems(&[h(ProcessState::Exited, 2, true)]).is_empty());
         assert!(health_problems(&[h(ProcessState::Stopped, 0, false)]).is_empty());
         assert_eq!(

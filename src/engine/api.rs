@@ -177,6 +177,11 @@ pub struct ProcessInfo {
     pub stderr_logfile: Option<PathBuf>,
     /// 0 when there is no child.
     pub pid: u32,
+    /// steward's remark on the process, empty when there is none: what its start waits for
+    /// (`waiting for db`, `db is FATAL`), its sd_notify `STATUS=` text, a failing liveness check.
+    pub note: String,
+    /// Its liveness check is failing (it counts as unhealthy for `ctl health` and `/healthz`).
+    pub unhealthy: bool,
 }
 
 impl ProcessInfo {

@@ -31,6 +31,9 @@
 //!   the container.
 
 pub mod api;
+pub mod checks;
+pub mod cleanup;
+pub mod deps;
 pub mod events;
 pub mod fcgi;
 pub mod mainlog;

@@ -92,6 +92,13 @@ pub enum Event {
     Deadline,
     /// An [`Effect::Kill`] failed with something other than ESRCH.
     SignalFailed(String),
+    /// The ready check of the current child passed: STARTING -> RUNNING.
+    Ready,
+    /// The liveness check of the current child failed `health_retries` times in a row: restart it.
+    Unhealthy,
+    /// The child put itself in the background and exited; from now on this pid (read from the
+    /// program's `pidfile`) is the process. A stop in progress is sent to it again.
+    Followed(i32),
 }
 
 /// What the supervisor must do after an event, in this order.
@@ -159,6 +166,10 @@ pub enum Cause {
     Shutdown,
     /// [`Event::SignalFailed`].
     SignalFailed,
+    /// [`Event::Ready`]: the ready check passed.
+    Ready,
+    /// [`Event::Unhealthy`]: the stop (and the start after it) of a restart for failed liveness checks.
+    Unhealthy,
 }
 
 /// What a pending deadline is for.
@@ -172,6 +183,8 @@ pub enum Timer {
     Restart,
     /// STOPPING: stopwaitsecs passed, send SIGKILL.
     Kill,
+    /// STARTING with a ready check: ready_timeout passed, kill the child (a failed start).
+    Ready,
 }
 
 /// Why a start or stop request was refused.
@@ -203,6 +216,10 @@ pub struct Process {
     exitstatus: i32,
     /// True while a stop is in progress (supervisord's `killing`).
     killing: bool,
+    /// The child was killed for not being ready in time; its exit is a failed start.
+    not_ready: bool,
+    /// The stop in progress is a restart (failed liveness checks): start again once stopped.
+    restart: bool,
 }
 
 impl Default for Process {
@@ -233,6 +250,8 @@ impl Process {
             spawnerr: None,
             exitstatus: 0,
             killing: false,
+            not_ready: false,
+            restart: false,
         }
     }
 
@@ -287,8 +306,12 @@ impl Process {
         let mut out = vec![];
         match event {
             Event::Start => self.start(now, Cause::Start, &mut out)?,
-            Event::Stop => self.stop(spec, now, Cause::Stop, &mut out)?,
+            Event::Stop => {
+                self.restart = false;
+                self.stop(spec, now, Cause::Stop, &mut out)?
+            }
             Event::Halt => {
+                self.restart = false;
                 if matches!(self.deadline, Some((_, Timer::Retry | Timer::Restart))) {
                     self.deadline = None;
                 }
@@ -305,6 +328,45 @@ impl Process {
             Event::Exited(status) => self.exited(status, spec, now, may_start, &mut out),
             Event::Deadline => self.on_deadline(spec, now, may_start, &mut out),
             Event::SignalFailed(err) => self.signal_failed(&err, spec, &mut out),
+            Event::Ready => {
+                if self.state == ProcessState::Starting && self.pid > 0 && !self.not_ready {
+                    self.backoff = 0;
+                    self.deadline = None;
+                    self.enter(ProcessState::Running, Cause::Ready, None, &mut out);
+                }
+            }
+            Event::Followed(pid) => {
+                let alive = matches!(
+                    self.state,
+                    ProcessState::Starting
+                        | ProcessState::Running
+                        | ProcessState::Stopping
+                        | ProcessState::Unknown
+                );
+                if alive && self.pid > 0 && pid > 0 && pid != self.pid {
+                    out.push(Effect::Log(
+                        Level::Info,
+                        format!(
+                            "following '{}': its daemon is pid {pid} (from its pidfile)",
+                            spec.name
+                        ),
+                    ));
+                    self.pid = pid;
+                    if self.state == ProcessState::Stopping {
+                        out.push(Effect::Kill {
+                            pid,
+                            signal: spec.stopsignal,
+                            group: spec.stopasgroup,
+                        });
+                    }
+                }
+            }
+            Event::Unhealthy => {
+                if self.state == ProcessState::Running && self.pid > 0 {
+                    self.restart = may_start;
+                    let _ = self.stop(spec, now, Cause::Unhealthy, &mut out);
+                }
+            }
         }
         Ok(out)
     }
@@ -345,6 +407,8 @@ impl Process {
         self.deadline = None;
         self.spawnerr = None;
         self.killing = false;
+        self.not_ready = false;
+        self.restart = false;
         self.enter(ProcessState::Starting, cause, None, out);
         out.push(Effect::Spawn);
     }
@@ -365,7 +429,10 @@ impl Process {
             Level::Info,
             format!("spawned: '{}' with pid {pid}", spec.name),
         ));
-        if spec.startsecs == 0 {
+        if spec.lifecycle.ready_check.is_some() {
+            // With a ready check, startsecs do not apply: RUNNING comes with Event::Ready.
+            self.deadline = Some((later(now, spec.lifecycle.ready_timeout), Timer::Ready));
+        } else if spec.startsecs == 0 {
             // supervisord promotes on its next tick; with startsecs=0 that is "immediately".
             self.become_running(out);
         } else {
@@ -449,6 +516,24 @@ impl Process {
                 self.exitstatus = es;
                 self.enter(ProcessState::Stopped, Cause::Exit, exit(expected), out);
                 self.pid = 0;
+                if std::mem::take(&mut self.restart) && may_restart {
+                    self.begin_spawn(now, Cause::Unhealthy, out);
+                }
+            }
+            // With a ready check, any end before it passed is a failed start.
+            ProcessState::Starting if spec.lifecycle.ready_check.is_some() => {
+                self.exitstatus = es;
+                self.spawnerr = Some(if self.not_ready {
+                    format!(
+                        "not ready within {} seconds (ready_timeout)",
+                        spec.lifecycle.ready_timeout
+                    )
+                } else {
+                    "Exited before it was ready (process log may have details)".into()
+                });
+                self.not_ready = false;
+                self.deadline = None;
+                self.enter_backoff(spec, now, Cause::Exit, exit(false), out);
             }
             ProcessState::Starting if too_quickly => {
                 self.exitstatus = 0;
@@ -504,6 +589,24 @@ impl Process {
         self.deadline = None;
         match (timer, self.state) {
             (Timer::Startsecs, ProcessState::Starting) => self.become_running(out),
+            (Timer::Ready, ProcessState::Starting) if self.pid > 0 => {
+                let check = spec.lifecycle.ready_check.as_ref();
+                out.push(Effect::Log(
+                    Level::Warn,
+                    format!(
+                        "'{}' was not ready within {} seconds ({}); killing it with SIGKILL",
+                        spec.name,
+                        spec.lifecycle.ready_timeout,
+                        check.map(ToString::to_string).unwrap_or_default()
+                    ),
+                ));
+                self.not_ready = true;
+                out.push(Effect::Kill {
+                    pid: self.pid,
+                    signal: libc::SIGKILL,
+                    group: spec.killasgroup,
+                });
+            }
             (Timer::Retry, ProcessState::Backoff) if may_start => {
                 self.begin_spawn(now, Cause::Retry, out)
             }
@@ -587,6 +690,10 @@ impl Process {
             return;
         }
         self.deadline = None;
+        // Every kill we send ends the child (a stop, or a start that was not ready in time): once
+        // reaped, the process is STOPPED.
+        self.killing = true;
+        self.not_ready = false;
         self.enter(ProcessState::Unknown, Cause::SignalFailed, None, out);
     }
 }
@@ -1142,6 +1249,116 @@ pub(crate) mod tests {
         assert!(p.deadline().unwrap().0 > t0);
     }
 
+    fn ready_spec() -> ProcessSpec {
+        let mut s = spec("app", &["x"]);
+        s.lifecycle.ready_check = Some(Check::Tcp {
+            host: "127.0.0.1".into(),
+            port: 1,
+        });
+        s.lifecycle.ready_timeout = 5;
+        s.startretries = 1;
+        s
+    }
+
+    #[test]
+    fn ready_check_makes_running_and_startsecs_do_not() {
+        let s = ready_spec();
+        let mut p = Process::new();
+        let t0 = Instant::now();
+        launch(&mut p, &s, t0, 4);
+        assert_eq!(p.deadline(), Some((t0 + secs(5), Timer::Ready)));
+        // startsecs (1) pass: still STARTING.
+        assert!(feed(&mut p, &s, Event::Deadline, t0 + secs(1)).is_empty());
+        assert_eq!(p.state(), ProcessState::Starting);
+        let out = feed(&mut p, &s, Event::Ready, t0 + secs(2));
+        assert_eq!(p.state(), ProcessState::Running);
+        assert_eq!(
+            logs(&s, &out),
+            ["success: app entered RUNNING state, its ready check passed"]
+        );
+        assert_eq!(p.deadline(), None);
+        // A late second report changes nothing.
+        assert!(feed(&mut p, &s, Event::Ready, t0 + secs(3)).is_empty());
+    }
+
+    #[test]
+    fn not_ready_in_time_is_a_failed_start() {
+        let s = ready_spec();
+        let mut p = Process::new();
+        let t0 = Instant::now();
+        launch(&mut p, &s, t0, 4);
+        let out = feed(&mut p, &s, Event::Deadline, t0 + secs(5));
+        assert_eq!(
+            actions(&out),
+            [Effect::Kill {
+                pid: 4,
+                signal: libc::SIGKILL,
+                group: false
+            }]
+        );
+        // A ready report after the verdict does not count.
+        assert!(feed(&mut p, &s, Event::Ready, t0 + secs(5)).is_empty());
+        let kill = ExitStatus::Signal {
+            signal: libc::SIGKILL,
+            core: false,
+        };
+        feed(&mut p, &s, Event::Exited(kill), t0 + secs(5));
+        assert_eq!(p.state(), ProcessState::Backoff);
+        assert_eq!(
+            p.spawnerr(),
+            Some("not ready within 5 seconds (ready_timeout)")
+        );
+        // The retry, then an exit before ready: FATAL (startretries=1).
+        let out = feed(&mut p, &s, Event::Deadline, t0 + secs(6));
+        assert_eq!(actions(&out), [Effect::Spawn]);
+        feed(&mut p, &s, Event::Spawned(5), t0 + secs(6));
+        feed(&mut p, &s, exit_code(0), t0 + secs(30));
+        assert_eq!(p.state(), ProcessState::Fatal);
+    }
+
+    #[test]
+    fn unhealthy_restarts_through_stopping() {
+        let s = spec("app", &["x"]);
+        let mut p = Process::new();
+        let t0 = Instant::now();
+        let (mut p2, _) = run_then_exit_never(&s, t0);
+        std::mem::swap(&mut p, &mut p2);
+        let out = feed(&mut p, &s, Event::Unhealthy, t0 + secs(9));
+        assert_eq!(p.state(), ProcessState::Stopping);
+        assert_eq!(
+            actions(&out),
+            [Effect::Kill {
+                pid: 3,
+                signal: 15,
+                group: false
+            }]
+        );
+        let term = ExitStatus::Signal {
+            signal: 15,
+            core: false,
+        };
+        let out = feed(&mut p, &s, Event::Exited(term), t0 + secs(10));
+        assert_eq!(actions(&out), [Effect::Spawn]);
+        assert_eq!(p.state(), ProcessState::Starting);
+        // Not while shutting down.
+        let mut p = run_then_exit_never(&s, t0).0;
+        p.handle(Event::Unhealthy, &s, t0 + secs(9), false).unwrap();
+        let out = p
+            .handle(Event::Exited(term), &s, t0 + secs(10), false)
+            .unwrap();
+        assert!(actions(&out).is_empty());
+        assert_eq!(p.state(), ProcessState::Stopped);
+    }
+
+    /// A RUNNING process with pid 3 started at `t0`.
+    fn run_then_exit_never(s: &ProcessSpec, t0: Instant) -> (Process, ()) {
+        let mut p = Process::new();
+        launch(&mut p, s, t0, 3);
+        feed(&mut p, s, Event::Deadline, t0 + secs(s.startsecs));
+        assert_eq!(p.state(), ProcessState::Running);
+        (p, ())
+    }
+
     #[test]
     fn describe_statuses() {
         assert_eq!(ExitStatus::Code(3).describe(), "exit status 3");
@@ -1201,6 +1418,11 @@ pub(crate) mod tests {
             Tick(u64),
             /// The child is reaped (a stray status when there is none).
             Exit(ExitStatus),
+            /// The ready check passed / the liveness check gave up (whatever the state).
+            Ready,
+            Unhealthy,
+            /// The child daemonized: its daemon (a new pid) is followed.
+            Follow,
             /// Reports no spawn asked for.
             StraySpawned,
             StraySpawnFailed,
@@ -1236,6 +1458,9 @@ pub(crate) mod tests {
                 4 => status().prop_map(Step::Exit),
                 1 => Just(Step::StraySpawned),
                 1 => Just(Step::StraySpawnFailed),
+                2 => Just(Step::Ready),
+                1 => Just(Step::Unhealthy),
+                1 => Just(Step::Follow),
             ]
         }
 
@@ -1258,18 +1483,30 @@ pub(crate) mod tests {
             let codes = prop_oneof![Just(vec![0]), Just(vec![0, 2]), Just(vec![1])];
             let startsecs = prop_oneof![Just(0u64), Just(1), Just(5)];
             let stopwait = prop_oneof![Just(0u64), Just(1), Just(10)];
-            (startsecs, 0..4u32, auto, codes, stopwait, any::<bool>()).prop_map(
-                |(startsecs, startretries, autorestart, exitcodes, stopwaitsecs, group)| {
-                    let mut s = spec("p", &["x"]);
-                    s.startsecs = startsecs;
-                    s.startretries = startretries;
-                    s.autorestart = autorestart;
-                    s.exitcodes = exitcodes;
-                    s.stopwaitsecs = stopwaitsecs;
-                    s.killasgroup = group;
-                    s
-                },
+            let ready = prop_oneof![Just(None), Just(Some(3u64)), Just(Some(0))];
+            (
+                (startsecs, 0..4u32, auto, codes, stopwait, any::<bool>()),
+                ready,
             )
+                .prop_map(
+                    |(
+                        (startsecs, startretries, autorestart, exitcodes, stopwaitsecs, group),
+                        ready,
+                    )| {
+                        let mut s = spec("p", &["x"]);
+                        s.startsecs = startsecs;
+                        s.startretries = startretries;
+                        s.autorestart = autorestart;
+                        s.exitcodes = exitcodes;
+                        s.stopwaitsecs = stopwaitsecs;
+                        s.killasgroup = group;
+                        if let Some(timeout) = ready {
+                            s.lifecycle.ready_check = Some(Check::Notify);
+                            s.lifecycle.ready_timeout = timeout;
+                        }
+                        s
+                    },
+                )
         }
 
         /// Feed one event and check that its transitions chain from the old state to the new one,
@@ -1308,6 +1545,10 @@ pub(crate) mod tests {
                     t,
                     ev
                 );
+                if t.to == Running && s.lifecycle.ready_check.is_some() {
+                    // With a ready check, only the check makes a process RUNNING.
+                    prop_assert_eq!(t.cause, Cause::Ready, "{:?}", t);
+                }
                 match t.to {
                     Starting => prop_assert_eq!(t.pid, 0),
                     Running | Stopping | Unknown => prop_assert!(t.pid > 0),
@@ -1378,6 +1619,7 @@ pub(crate) mod tests {
                     Timer::Retry => Backoff,
                     Timer::Restart => Exited,
                     Timer::Kill => Stopping,
+                    Timer::Ready => Starting,
                 };
                 prop_assert_eq!(owner, state, "{:?} armed in {:?}", timer, state);
             }
@@ -1400,6 +1642,20 @@ pub(crate) mod tests {
                         Step::Stop => Event::Stop,
                         Step::Halt => Event::Halt,
                         Step::OrderedStop => Event::OrderedStop,
+                        Step::Ready => Event::Ready,
+                        Step::Unhealthy => Event::Unhealthy,
+                        Step::Follow => {
+                            if child.is_none() {
+                                let before = (p.state(), p.pid(), p.deadline());
+                                let out = checked(&mut p, &s, Event::Followed(7), now, mv.3)?;
+                                prop_assert!(out.is_empty(), "a stray follow did {:?}", out);
+                                prop_assert_eq!(before, (p.state(), p.pid(), p.deadline()));
+                                continue;
+                            }
+                            next_pid += 1;
+                            child = Some(next_pid);
+                            Event::Followed(next_pid)
+                        }
                         Step::Tick(ms) => {
                             now += Duration::from_millis(*ms);
                             Event::Deadline

@@ -48,6 +48,7 @@ pub type Reloader = Box<dyn FnMut() -> Result<Config, String>>;
 pub type OnReload = Box<dyn FnMut(&Config) -> MainLog>;
 
 mod groups;
+mod lifecycle;
 mod table;
 
 use table::{Row, Table};
@@ -123,6 +124,8 @@ pub struct Supervisor {
     tapped: mpsc::UnboundedReceiver<Tapped>,
     /// The fcgi-program groups' sockets (`engine::fcgi`).
     fcgi: fcgi::Sockets,
+    /// Dependencies, checks, critical programs (`supervisor/lifecycle.rs`).
+    life: lifecycle::Life,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -203,6 +206,7 @@ impl Supervisor {
             events,
             tapped,
             fcgi: fcgi::Sockets::default(),
+            life: lifecycle::Life::default(),
         }
     }
 
@@ -241,11 +245,15 @@ impl Supervisor {
             self.events.fire_ticks();
             self.dispatch_events();
             if let Some(finish) = self.finish.take() {
+                if finish == Finish::Exit && crate::engine::cleanup::adopts_orphans() {
+                    let grace = Duration::from_secs(self.config.supervisord.shutdown_grace);
+                    crate::engine::cleanup::clean_end(grace).await;
+                }
                 self.drain_pumps().await;
                 match finish {
                     Finish::Exit => {
                         self.logs.flush(PUMP_DRAIN);
-                        return 0;
+                        return self.life.exit_code.unwrap_or(0);
                     }
                     Finish::Reload => {
                         self.finish_reload(Instant::now());
@@ -259,6 +267,7 @@ impl Supervisor {
                 action = signals.next() => self.on_signal(action),
                 Some(req) = self.rx.recv() => self.on_request(req),
                 Some(t) = self.tapped.recv() => self.on_tapped(t),
+                report = self.life.checks.next() => self.on_check(report),
                 _ = sleep_until(next), if next.is_some() => {}
             }
         }
@@ -301,6 +310,9 @@ impl Supervisor {
         for id in ids {
             let e = &self.table[id];
             if e.spec.autostart && e.proc.laststart().is_none() {
+                if self.defer_start(id) {
+                    continue;
+                }
                 let _ = self.feed(id, Event::Start, now);
             }
         }
@@ -333,7 +345,17 @@ impl Supervisor {
         let may = self.may_start();
         let e = &mut self.table[id];
         let effects = e.proc.handle(event, &e.spec, now, may)?;
+        let changes: Vec<_> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Transition(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
         self.apply(id, effects, now);
+        if !changes.is_empty() && self.table.contains(id) {
+            self.lifecycle_changed(id, &changes, now);
+        }
         Ok(())
     }
 
@@ -362,7 +384,8 @@ impl Supervisor {
 
     fn spawn(&mut self, id: ProcessId, now: Instant) {
         self.table[id].start_epoch = epoch();
-        let spec = &self.table[id].spec;
+        let with_env = self.spawn_spec(id);
+        let spec = with_env.as_ref().unwrap_or(&self.table[id].spec);
         let result = match self.fcgi.for_group(self.config.group(&spec.group)) {
             Ok(fd0) => spawn::spawn_process_fd0(spec, &self.ctx, fd0),
             Err(e) => Err(SpawnError::Other(e)),
@@ -370,6 +393,7 @@ impl Supervisor {
         if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
+            self.spawned_pipes(id, &[Some(&child.stdout), child.stderr.as_ref()]);
         }
         let e = &mut self.table[id];
         let report = match result {
@@ -446,12 +470,22 @@ impl Supervisor {
 
     fn exited(&mut self, pid: i32, status: ExitStatus, now: Instant) {
         let Some(id) = self.table.take_pid(pid) else {
+            if self.life.checks.reaped(pid, status) {
+                return;
+            }
             emit(
                 Level::Info,
                 &format!("reaped unknown pid {pid} ({})", status.describe()),
             );
             return;
         };
+        if self.hold_exit(id, pid, status) {
+            return;
+        }
+        self.child_ended(id, status, now);
+    }
+
+    fn child_ended(&mut self, id: ProcessId, status: ExitStatus, now: Instant) {
         let e = &mut self.table[id];
         e.stop_epoch = epoch();
         e.stdin = None;
@@ -474,19 +508,30 @@ impl Supervisor {
         self.events
             .supervisor_state("SUPERVISOR_STATE_CHANGE_STOPPING");
         // Pending autorestarts and retries won't happen any more.
+        self.stop_waiting();
         for id in self.table.ids() {
             let _ = self.feed(id, Event::Halt, now);
         }
-        let mut groups: Vec<(i64, String)> = self
+        // Dependants before what they depend on (deepest first), then as supervisord.
+        let levels = self.levels();
+        let mut groups: Vec<(usize, i64, String)> = self
             .config
             .groups
             .iter()
-            .map(|g| (g.priority, g.name.clone()))
+            .map(|g| {
+                let level = self
+                    .table
+                    .group(&g.name)
+                    .iter()
+                    .filter_map(|id| levels.get(id).copied())
+                    .max();
+                (level.unwrap_or(0), g.priority, g.name.clone())
+            })
             .collect();
         groups.sort();
         groups.reverse();
         self.stopping = Some(Stopping {
-            groups: groups.into_iter().map(|(_, n)| n).collect(),
+            groups: groups.into_iter().map(|(_, _, n)| n).collect(),
             reload,
             next_report: now,
         });
@@ -498,10 +543,12 @@ impl Supervisor {
             return;
         };
         let mut groups = stopping.groups.clone();
+        let levels = self.levels();
         while let Some(group) = groups.first().cloned() {
             let mut members = self.table.group(&group);
-            // Stopped in reverse start order.
+            // Stopped in reverse start order, dependants first.
             members.reverse();
+            members.sort_by_key(|id| std::cmp::Reverse(levels.get(id).copied().unwrap_or(0)));
             for &id in &members {
                 let _ = self.feed(id, Event::OrderedStop, now);
             }
@@ -584,6 +631,7 @@ impl Supervisor {
         }
         // Like a fresh start (supervisord runs its whole setup again): old AUTO logs go, new ones are named.
         self.logs = Logs::new(&self.config);
+        self.life.reset();
         self.table = table_of(&self.config);
         self.reread = None;
         self.state = SupervisorState::Running;
@@ -813,6 +861,10 @@ impl Supervisor {
         {
             return Some((reply, Err(EngineError::Command(e))));
         }
+        let reply = match self.start_with_deps(id, wait, reply, now) {
+            Ok(answer) => return answer,
+            Err(reply) => reply,
+        };
         match self.feed(id, Event::Start, now) {
             Ok(()) => {}
             Err(Refused::AlreadyStarted) => return Some((reply, Err(EngineError::AlreadyStarted))),
@@ -841,7 +893,11 @@ impl Supervisor {
         if let Err(e) = self.row(id) {
             return Some((reply, Err(e)));
         }
+        let was_waiting = self.before_stop(id);
         if let Err(_refused) = self.feed(id, Event::Stop, now) {
+            if was_waiting {
+                return Some((reply, Ok(())));
+            }
             return Some((reply, Err(EngineError::NotRunning)));
         }
         let e = &mut self.table[id];
@@ -928,6 +984,8 @@ impl Supervisor {
             stdout_logfile,
             stderr_logfile,
             pid: u32::try_from(e.proc.pid()).unwrap_or(0),
+            note: self.life.note(id, e.proc.pid()),
+            unhealthy: self.life.is_unhealthy(id, e.proc.pid()),
         }
     }
 }

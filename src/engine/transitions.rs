@@ -67,6 +67,10 @@ pub fn phrase(who: &ProcessSpec, t: &Transition) -> Option<(Level, String)> {
     let exit = t.exit.map(|e| (e.status.describe(), e.expected));
     let by_expected = |expected| if expected { Level::Info } else { Level::Warn };
     match (t.to, t.cause, exit) {
+        (ProcessState::Running, Cause::Ready, _) => Some((
+            Level::Info,
+            format!("success: {name} entered RUNNING state, its ready check passed"),
+        )),
         (ProcessState::Running, _, _) => Some((
             Level::Info,
             format!(

@@ -240,6 +240,7 @@ mod tests {
             strip_ansi: false,
             environment: Vec::new(),
             identifier: "supervisor".into(),
+            shutdown_grace: 5,
         }
     }
 

@@ -103,6 +103,8 @@ impl FakeProcess {
                 stdout_logfile: file(&spec.stdout.target),
                 stderr_logfile: file(&spec.stderr.target),
                 pid: 0,
+                note: String::new(),
+                unhealthy: false,
             },
             spec,
             group_priority: 999,

@@ -1,0 +1,388 @@
+//! The values of steward's container-lifecycle keys (`depends_on`, `ready_check`, `health_check`) and
+//! the cross-checks of the dependency graph (unknown names, cycles). Pure: text in, model out.
+
+use std::collections::BTreeMap;
+
+use crate::config::model::{Check, Condition, Dependency, GroupSpec};
+use crate::config::values;
+
+/// `NAME[:CONDITION], …` with CONDITION `running` (the default) or `exited`.
+pub fn parse_depends_on(items: &[String]) -> Result<Vec<Dependency>, String> {
+    let mut out: Vec<Dependency> = Vec::new();
+    for item in items {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (name, condition) = match item.split_once(':') {
+            None => (item, Condition::Running),
+            Some((n, c)) => match c.trim().to_ascii_lowercase().as_str() {
+                "running" => (n, Condition::Running),
+                "exited" => (n, Condition::Exited),
+                other => {
+                    return Err(format!(
+                        "{item:?} has condition {other:?}: expected running or exited"
+                    ))
+                }
+            },
+        };
+        let name = name.trim();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(format!("{item:?} is not a program or group name"));
+        }
+        if out.iter().any(|d| d.name == name) {
+            return Err(format!("{name:?} is named twice"));
+        }
+        out.push(Dependency {
+            name: name.to_string(),
+            condition,
+        });
+    }
+    Ok(out)
+}
+
+/// `tcp:HOST:PORT`, `http://HOST:PORT/PATH`, `exec:COMMAND…`, `log:REGEX` (readiness only),
+/// `notify` (readiness only).
+pub fn parse_check(text: &str, readiness: bool) -> Result<Check, String> {
+    let t = text.trim();
+    let forms = if readiness {
+        "expected tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND, log:REGEX or notify"
+    } else {
+        "expected tcp:HOST:PORT, http://HOST:PORT/PATH or exec:COMMAND"
+    };
+    if t == "notify" {
+        return if readiness {
+            Ok(Check::Notify)
+        } else {
+            Err("notify is a readiness check only".into())
+        };
+    }
+    if let Some(rest) = t.strip_prefix("tcp:") {
+        let (host, port) = host_port(rest)?;
+        return Ok(Check::Tcp { host, port });
+    }
+    if let Some(rest) = t.strip_prefix("http://") {
+        let (hp, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].to_string()),
+            None => (rest, "/".to_string()),
+        };
+        let (host, port) = host_port(hp)?;
+        return Ok(Check::Http { host, port, path });
+    }
+    if t.starts_with("https://") {
+        return Err("https is not supported: check the plain-http port or use exec:".into());
+    }
+    if let Some(rest) = t.strip_prefix("exec:") {
+        let argv =
+            values::split_command(rest).map_err(|e| format!("cannot split {rest:?}: {e}"))?;
+        if argv.is_empty() {
+            return Err("exec: needs a command".into());
+        }
+        return Ok(Check::Exec(argv));
+    }
+    if let Some(rest) = t.strip_prefix("log:") {
+        if !readiness {
+            return Err("log: is a readiness check only".into());
+        }
+        crate::engine::checks::Pattern::new(rest)?;
+        return Ok(Check::Log(rest.to_string()));
+    }
+    Err(forms.into())
+}
+
+fn host_port(s: &str) -> Result<(String, u16), String> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{s:?} has no :PORT"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("{s:?} has no host"));
+    }
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{port:?} is not a port (1-65535)"))?;
+    Ok((host.to_string(), port))
+}
+
+/// A problem of the dependency graph, attached to the `depends_on` of `program`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct GraphError {
+    /// The `[program:x]` whose `depends_on` is wrong (the first of a cycle).
+    pub program: String,
+    pub message: String,
+}
+
+/// What each dependency name stands for: a process (by `group:name` index) or every process of a group.
+fn resolve<'a>(groups: &'a [GroupSpec], name: &str) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = groups
+        .iter()
+        .flat_map(|g| &g.processes)
+        .filter(|p| p.name == name || p.program == name)
+        .map(|p| (p.group.as_str(), p.name.as_str()))
+        .collect();
+    if out.is_empty() {
+        if let Some(g) = groups.iter().find(|g| g.name == name) {
+            out = g
+                .processes
+                .iter()
+                .map(|p| (p.group.as_str(), p.name.as_str()))
+                .collect();
+        }
+    }
+    out
+}
+
+/// Unknown names and cycles, one error each, naming the cycle as `a -> b -> a`.
+pub fn check_graph(groups: &[GroupSpec]) -> Vec<GraphError> {
+    let mut errors = Vec::new();
+    // Program-level graph: program -> programs it depends on.
+    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let program_of: BTreeMap<(&str, &str), &str> = groups
+        .iter()
+        .flat_map(|g| &g.processes)
+        .map(|p| ((p.group.as_str(), p.name.as_str()), p.program.as_str()))
+        .collect();
+    for p in groups.iter().flat_map(|g| &g.processes) {
+        let targets = edges.entry(p.program.as_str()).or_default();
+        for d in &p.lifecycle.depends_on {
+            let found = resolve(groups, &d.name);
+            if found.is_empty() {
+                let e = GraphError {
+                    program: p.program.clone(),
+                    message: format!("depends on {:?}, which is no program or group", d.name),
+                };
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+                continue;
+            }
+            for key in found {
+                let t = program_of[&key];
+                if !targets.contains(&t) {
+                    targets.push(t);
+                }
+            }
+        }
+    }
+    // Depth-first search for a back edge; report each cycle once.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark: BTreeMap<&str, Mark> = edges.keys().map(|k| (*k, Mark::New)).collect();
+    fn visit<'a>(
+        n: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        mark: &mut BTreeMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+        errors: &mut Vec<GraphError>,
+    ) {
+        mark.insert(n, Mark::Active);
+        path.push(n);
+        for &t in edges.get(n).map(Vec::as_slice).unwrap_or_default() {
+            match mark.get(t).copied().unwrap_or(Mark::Done) {
+                Mark::New => visit(t, edges, mark, path, errors),
+                Mark::Active => {
+                    let start = path.iter().position(|p| *p == t).unwrap_or(0);
+                    let mut cycle: Vec<&str> = path[start..].to_vec();
+                    cycle.push(t);
+                    errors.push(GraphError {
+                        program: t.to_string(),
+                        message: format!("dependency cycle: {}", cycle.join(" -> ")),
+                    });
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        mark.insert(n, Mark::Done);
+    }
+    let nodes: Vec<&str> = edges.keys().copied().collect();
+    for n in nodes {
+        if mark[n] == Mark::New {
+            visit(n, &edges, &mut mark, &mut vec![], &mut errors);
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::{GroupKind, ProcessSpec};
+
+    fn groups(deps: &[(&str, &str)]) -> Vec<GroupSpec> {
+        deps.iter()
+            .map(|(name, on)| {
+                let mut p = ProcessSpec::new(name, &["x"]);
+                let items: Vec<String> = on.split(',').map(String::from).collect();
+                p.lifecycle.depends_on = parse_depends_on(&items).unwrap();
+                GroupSpec {
+                    name: name.to_string(),
+                    priority: 999,
+                    kind: GroupKind::Program,
+                    processes: vec![p],
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn depends_on_values() {
+        let d = parse_depends_on(&["db".into(), " migrate:exited ".into()]).unwrap();
+        assert_eq!(d[0].condition, Condition::Running);
+        assert_eq!(
+            (d[1].name.as_str(), d[1].condition),
+            ("migrate", Condition::Exited)
+        );
+        assert!(parse_depends_on(&["db:up".into()]).is_err());
+        assert!(parse_depends_on(&["db".into(), "db:exited".into()]).is_err());
+    }
+
+    #[test]
+    fn check_values() {
+        assert_eq!(
+            parse_check("tcp:localhost:5432", true),
+            Ok(Check::Tcp {
+                host: "localhost".into(),
+                port: 5432
+            })
+        );
+        assert_eq!(
+            parse_check("http://127.0.0.1:8080/health?x=1", false),
+            Ok(Check::Http {
+                host: "127.0.0.1".into(),
+                port: 8080,
+                path: "/health?x=1".into()
+            })
+        );
+        assert_eq!(
+            parse_check("exec:pg_isready -q", true),
+            Ok(Check::Exec(vec!["pg_isready".into(), "-q".into()]))
+        );
+        assert_eq!(parse_check("notify", true), Ok(Check::Notify));
+        assert!(parse_check("notify", false).is_err());
+        assert!(parse_check("log:ready", false).is_err());
+        assert!(parse_check("log:(", true).is_err());
+        assert!(parse_check("tcp:host", true).is_err());
+        assert!(parse_check("tcp:host:0", true).is_err());
+        assert!(parse_check("ping", true).is_err());
+    }
+
+    #[test]
+    fn graph_errors_name_the_cycle_and_unknown_names() {
+        assert!(check_graph(&groups(&[("app", "db"), ("db", "")])).is_empty());
+        let e = check_graph(&groups(&[("a", "b"), ("b", "c"), ("c", "a")]));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].message, "dependency cycle: a -> b -> c -> a");
+        let e = check_graph(&groups(&[("a", "nope")]));
+        assert_eq!(
+            e[0].message,
+            "depends on \"nope\", which is no program or group"
+        );
+        let e = check_graph(&groups(&[("a", "a")]));
+        assert_eq!(e[0].message, "dependency cycle: a -> a");
+    }
+}
+
+/// `steward check` (and start-up) warning for a well-known daemon started without its foreground
+/// flag: it would fork into the background, exit 0 at once, and be restarted forever while the escaped
+/// copy keeps running. `argv` is the program's command; a `sh -c '[exec] CMD …'` wrapper is looked into.
+pub fn daemon_warning(argv: &[String]) -> Option<String> {
+    match argv {
+        [sh, c, script, ..] if is_shell(sh) && c == "-c" => {
+            let words = values::split_command(script).ok()?;
+            // Each command of the script: `a && b; exec c`.
+            words
+                .split(|t| [";", "&&", "||", "|", "&"].contains(&t.as_str()))
+                .find_map(|cmd| {
+                    let cmd = match cmd.first() {
+                        Some(x) if x == "exec" => &cmd[1..],
+                        _ => cmd,
+                    };
+                    daemon_command(cmd)
+                })
+        }
+        _ => daemon_command(argv),
+    }
+}
+
+fn daemon_command(words: &[String]) -> Option<String> {
+    let base = words.first()?.rsplit('/').next()?.to_string();
+    let args = &words[1..];
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let joined = args.join(" ");
+    let fix = match base.as_str() {
+        "nginx" if !joined.contains("daemon off") => {
+            "nginx -g 'daemon off;' (or daemon off; in nginx.conf)"
+        }
+        "php-fpm" | "php-fpm7" | "php-fpm8" | "php-fpm8.2" | "php-fpm8.3"
+            if !has("-F") && !has("--nodaemonize") =>
+        {
+            "php-fpm -F"
+        }
+        "redis-server" if joined.contains("--daemonize yes") => "redis-server --daemonize no",
+        "apache2" | "httpd" if !has("-DFOREGROUND") => {
+            "apache2 -DFOREGROUND (or httpd -DFOREGROUND)"
+        }
+        "apachectl" | "apache2ctl" => "apache2 -DFOREGROUND instead of apachectl",
+        "sshd" if !has("-D") => "sshd -D",
+        "cron" if !has("-f") => "cron -f",
+        "crond" if !has("-f") && !has("-n") => "crond -f",
+        "postfix" if !has("start-fg") => "postfix start-fg",
+        "mysqld_safe" => "mysqld itself (mysqld_safe is a supervisor of its own)",
+        "memcached" if has("-d") => "memcached without -d",
+        _ => return None,
+    };
+    Some(format!(
+        "{base} runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: {fix} (or, if it cannot, set pidfile= to follow it)"
+    ))
+}
+
+fn is_shell(s: &str) -> bool {
+    matches!(s.rsplit('/').next(), Some("sh" | "bash" | "dash" | "ash"))
+}
+
+#[cfg(test)]
+mod daemon_tests {
+    use super::daemon_warning;
+
+    fn argv(s: &str) -> Vec<String> {
+        crate::config::values::split_command(s).unwrap()
+    }
+
+    #[test]
+    fn well_known_daemons_without_their_foreground_flag() {
+        for bad in [
+            "nginx",
+            "/usr/sbin/nginx -c /etc/nginx.conf",
+            "php-fpm",
+            "/usr/sbin/sshd",
+            "cron",
+            "apache2ctl start",
+            "sh -c 'exec nginx'",
+            "bash -c 'mkdir -p /run/sshd && sshd'",
+            "redis-server --daemonize yes",
+        ] {
+            assert!(daemon_warning(&argv(bad)).is_some(), "{bad}");
+        }
+        for good in [
+            "nginx -g 'daemon off;'",
+            "php-fpm -F",
+            "/usr/sbin/sshd -D -e",
+            "cron -f",
+            "redis-server",
+            "apache2 -DFOREGROUND",
+            "sleep 1000",
+            "sh -c 'exec nginx -g \"daemon off;\"'",
+        ] {
+            assert_eq!(daemon_warning(&argv(good)), None, "{good}");
+        }
+        let w = daemon_warning(&argv("nginx")).unwrap();
+        assert!(w.contains("nginx -g 'daemon off;'"), "{w}");
+    }
+}

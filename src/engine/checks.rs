@@ -1,0 +1,550 @@
+//! Readiness and liveness checks: one tokio task per check that is needed right now, reporting into
+//! the supervisor's loop through a channel it selects on.
+//!
+//! A task exists only while its process needs it (a ready check while STARTING, the sd_notify socket
+//! while STARTING or RUNNING, a liveness check while RUNNING), so a steward without checks, or whose
+//! checked processes are all settled without liveness checks, makes no wakeup at all. Reports carry the
+//! pid they were made for; the supervisor ignores one whose child is gone.
+//!
+//! `exec:` checks fork a command; its exit is reaped by the one reaper (`engine::reaper`) and handed
+//! back here ([`Checks::reaped`]), never by `waitpid` of our own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+use crate::config::model::{Check, ProcessSpec};
+use crate::engine::api::{ProcessId, ProcessState, Stream};
+use crate::engine::process::ExitStatus;
+use crate::logs::Logs;
+
+/// A compiled `log:` pattern.
+#[derive(Debug, Clone)]
+pub struct Pattern(regex::Regex);
+
+impl Pattern {
+    pub fn new(text: &str) -> Result<Pattern, String> {
+        regex::Regex::new(text)
+            .map(Pattern)
+            .map_err(|e| format!("bad regular expression: {e}"))
+    }
+
+    pub fn matches(&self, line: &str) -> bool {
+        self.0.is_match(line)
+    }
+}
+
+/// What a check task found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The ready check passed (or `READY=1` arrived).
+    Ready,
+    /// A liveness check passed.
+    Passed,
+    /// A liveness check failed, and why.
+    Failed(String),
+    /// sd_notify `STATUS=` text.
+    Status(String),
+    /// The child exited after writing this live pid to its pidfile: follow it.
+    Follow(i32),
+    /// The child exited and its pidfile names no live process: the exit stands.
+    NoFollow(ExitStatus),
+}
+
+/// One report of a check task, for the child `pid` of process `id`.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub id: ProcessId,
+    pub pid: i32,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Ready,
+    Notify,
+    Health,
+}
+
+/// The first ready-check attempt comes this soon after the spawn; the gap doubles up to
+/// [`READY_POLL_MAX`].
+const READY_POLL_MIN: Duration = Duration::from_millis(20);
+const READY_POLL_MAX: Duration = Duration::from_millis(200);
+/// One ready-check attempt may take this long.
+const READY_ATTEMPT: Duration = Duration::from_secs(5);
+
+/// How long a pidfile may take to name a live daemon after the program's own process exited.
+pub const FOLLOW_WAIT: Duration = Duration::from_secs(5);
+
+/// The live process a pidfile names, if any.
+fn read_pidfile(path: &std::path::Path) -> Option<i32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let pid: i32 = text.trim().parse().ok().filter(|p| *p > 0)?;
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false);
+    (alive && !zombie).then_some(pid)
+}
+
+type ExecWaits = Arc<Mutex<HashMap<i32, oneshot::Sender<ExitStatus>>>>;
+
+/// The check tasks of one supervisor.
+pub struct Checks {
+    tx: mpsc::UnboundedSender<Report>,
+    rx: mpsc::UnboundedReceiver<Report>,
+    tasks: HashMap<(ProcessId, Kind), (i32, AbortHandle)>,
+    /// sd_notify sockets bound before the spawn, waiting for their task.
+    notify: HashMap<ProcessId, tokio::net::UnixDatagram>,
+    notify_dir: Option<PathBuf>,
+    exec_waits: ExecWaits,
+}
+
+impl Drop for Checks {
+    fn drop(&mut self) {
+        self.clear();
+        if let Some(d) = &self.notify_dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+impl Default for Checks {
+    fn default() -> Checks {
+        Checks::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Checks {
+    pub fn new() -> Checks {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Checks {
+            tx,
+            rx,
+            tasks: HashMap::new(),
+            notify: HashMap::new(),
+            notify_dir: None,
+            exec_waits: Arc::default(),
+        }
+    }
+
+    /// The next report; pending forever while no task runs.
+    pub async fn next(&mut self) -> Report {
+        match self.rx.recv().await {
+            Some(r) => r,
+            // We hold a sender ourselves, so the channel never closes.
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Before spawning process `id`: bind its sd_notify socket if it uses one; returns the
+    /// `NOTIFY_SOCKET` variable for its environment.
+    pub fn prepare_spawn(&mut self, id: ProcessId, spec: &ProcessSpec) -> Option<(String, String)> {
+        if spec.lifecycle.ready_check != Some(Check::Notify) {
+            return None;
+        }
+        let dir = match &self.notify_dir {
+            Some(d) => d.clone(),
+            None => {
+                let d = std::env::temp_dir().join(format!("steward-{}", std::process::id()));
+                let _ = std::fs::create_dir_all(&d);
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755));
+                self.notify_dir = Some(d.clone());
+                d
+            }
+        };
+        let path = dir.join(format!("notify-{}.sock", id.0));
+        let _ = std::fs::remove_file(&path);
+        match tokio::net::UnixDatagram::bind(&path) {
+            Ok(sock) => {
+                // The child may run as another user.
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777));
+                self.notify.insert(id, sock);
+                Some(("NOTIFY_SOCKET".into(), path.to_string_lossy().into_owned()))
+            }
+            Err(e) => {
+                crate::engine::mainlog::emit(
+                    crate::engine::process::Level::Error,
+                    &format!("cannot bind the notify socket of {}: {e}", spec.name),
+                );
+                None
+            }
+        }
+    }
+
+    /// Start or stop the tasks of process `id` to match its state: a ready check while STARTING, the
+    /// notify socket while STARTING or RUNNING, the liveness check while RUNNING.
+    pub fn sync(
+        &mut self,
+        id: ProcessId,
+        spec: &ProcessSpec,
+        state: ProcessState,
+        pid: i32,
+        logs: &Logs,
+    ) {
+        let l = &spec.lifecycle;
+        let alive = pid > 0;
+        let wanted = |k: Kind| match k {
+            Kind::Ready => {
+                alive
+                    && state == ProcessState::Starting
+                    && l.ready_check.is_some()
+                    && l.ready_check != Some(Check::Notify)
+            }
+            Kind::Notify => {
+                alive
+                    && matches!(state, ProcessState::Starting | ProcessState::Running)
+                    && l.ready_check == Some(Check::Notify)
+            }
+            Kind::Health => alive && state == ProcessState::Running && l.health_check.is_some(),
+        };
+        for kind in [Kind::Ready, Kind::Notify, Kind::Health] {
+            let key = (id, kind);
+            let current = self.tasks.get(&key).map(|(p, _)| *p);
+            if wanted(kind) {
+                if current == Some(pid) {
+                    continue;
+                }
+                if let Some((_, h)) = self.tasks.remove(&key) {
+                    h.abort();
+                }
+                if let Some(h) = self.launch(id, pid, kind, spec, logs) {
+                    self.tasks.insert(key, (pid, h));
+                }
+            } else if let Some((_, h)) = self.tasks.remove(&key) {
+                h.abort();
+            }
+        }
+        if !(alive || state == ProcessState::Starting) {
+            self.notify.remove(&id);
+        }
+    }
+
+    /// Stop every task (a reload builds a new table).
+    pub fn clear(&mut self) {
+        for (_, (_, h)) in self.tasks.drain() {
+            h.abort();
+        }
+        self.notify.clear();
+    }
+
+    /// The reaper found `pid`: if an `exec:` check is waiting for it, hand it over.
+    pub fn reaped(&self, pid: i32, status: ExitStatus) -> bool {
+        match lock(&self.exec_waits).remove(&pid) {
+            Some(tx) => {
+                let _ = tx.send(status);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Child `pid` of process `id` exited with `status` and the program has a pidfile: read it (for up
+    /// to [`FOLLOW_WAIT`], as a daemon may write it just after its parent exits) and report
+    /// [`Outcome::Follow`] or [`Outcome::NoFollow`].
+    pub fn follow(&self, id: ProcessId, pid: i32, path: PathBuf, status: ExitStatus) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + FOLLOW_WAIT;
+            let outcome = loop {
+                if let Some(daemon) = read_pidfile(&path).filter(|d| *d != pid) {
+                    break Outcome::Follow(daemon);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    break Outcome::NoFollow(status);
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            };
+            let _ = tx.send(Report { id, pid, outcome });
+        });
+    }
+
+    /// How many tasks run now (for tests and the idle measurement).
+    pub fn running(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn launch(
+        &mut self,
+        id: ProcessId,
+        pid: i32,
+        kind: Kind,
+        spec: &ProcessSpec,
+        logs: &Logs,
+    ) -> Option<AbortHandle> {
+        let tx = self.tx.clone();
+        let report = move |outcome| {
+            let _ = tx.send(Report { id, pid, outcome });
+        };
+        let l = spec.lifecycle.clone();
+        let waits = self.exec_waits.clone();
+        let handle = match kind {
+            Kind::Ready => {
+                let check = l.ready_check.clone()?;
+                if let Check::Log(re) = &check {
+                    let pattern = Pattern::new(re).ok()?;
+                    let logs = logs.clone();
+                    let namespec = spec.namespec();
+                    tokio::spawn(async move {
+                        watch_log(&logs, &namespec, &pattern).await;
+                        report(Outcome::Ready);
+                    })
+                } else {
+                    tokio::spawn(async move {
+                        let mut gap = READY_POLL_MIN;
+                        loop {
+                            if probe(&check, READY_ATTEMPT, &waits).await.is_ok() {
+                                report(Outcome::Ready);
+                                return;
+                            }
+                            tokio::time::sleep(gap).await;
+                            gap = (gap * 2).min(READY_POLL_MAX);
+                        }
+                    })
+                }
+            }
+            Kind::Notify => {
+                let sock = self.notify.remove(&id)?;
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    loop {
+                        let Ok(n) = sock.recv(&mut buf).await else {
+                            return;
+                        };
+                        for line in String::from_utf8_lossy(&buf[..n]).lines() {
+                            if line == "READY=1" {
+                                report(Outcome::Ready);
+                            } else if let Some(text) = line.strip_prefix("STATUS=") {
+                                report(Outcome::Status(text.to_string()));
+                            }
+                        }
+                    }
+                })
+            }
+            Kind::Health => {
+                let check = l.health_check.clone()?;
+                let every = Duration::from_secs(l.health_interval.max(1));
+                let timeout = Duration::from_secs(l.health_timeout.max(1));
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(every).await;
+                        report(match probe(&check, timeout, &waits).await {
+                            Ok(()) => Outcome::Passed,
+                            Err(why) => Outcome::Failed(why),
+                        });
+                    }
+                })
+            }
+        };
+        Some(handle.abort_handle())
+    }
+}
+
+/// Wait until a new line of the process's output (stdout or stderr) matches `pattern`. Polls the
+/// stream's tail (its file or in-memory buffer) only while the process is STARTING.
+async fn watch_log(logs: &Logs, namespec: &str, pattern: &Pattern) {
+    const POLL: Duration = Duration::from_millis(50);
+    const CHUNK: i64 = 1 << 16;
+    let streams = [Stream::Stdout, Stream::Stderr];
+    let mut offsets: Vec<u64> = streams
+        .iter()
+        .map(|s| logs.tail(namespec, *s, 0, 0).1)
+        .collect();
+    let mut partial: Vec<String> = vec![String::new(); streams.len()];
+    loop {
+        for (i, s) in streams.iter().enumerate() {
+            // The stream's size; smaller than where we were: rotated or cleared, start over.
+            let size = logs.tail(namespec, *s, 0, 0).1;
+            if size < offsets[i] {
+                offsets[i] = 0;
+                partial[i].clear();
+            }
+            let Ok(from) = i64::try_from(offsets[i]) else {
+                continue;
+            };
+            // Exactly the bytes after `from` (a tail read would hand back older ones too).
+            let Ok(bytes) = logs.read(namespec, *s, from, CHUNK) else {
+                continue;
+            };
+            offsets[i] += bytes.len() as u64;
+            partial[i].push_str(&String::from_utf8_lossy(&bytes));
+            while let Some(nl) = partial[i].find('\n') {
+                let line: String = partial[i].drain(..=nl).collect();
+                if pattern.matches(line.trim_end_matches(['\n', '\r'])) {
+                    return;
+                }
+            }
+            // A prompt-like line without a newline counts too.
+            if !partial[i].is_empty() && pattern.matches(&partial[i]) {
+                return;
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Run one `tcp:`, `http://` or `exec:` check within `timeout`.
+async fn probe(check: &Check, timeout: Duration, waits: &ExecWaits) -> Result<(), String> {
+    match tokio::time::timeout(timeout, probe_once(check, waits)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+    }
+}
+
+async fn connect(host: &str, port: u16) -> Result<tokio::net::TcpStream, String> {
+    // tokio resolves on its blocking pool: a slow DNS server never stalls the supervisor's loop.
+    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host, port)).await {
+        Ok(a) => a.collect(),
+        Err(e) => return Err(format!("cannot resolve {host}: {e}")),
+    };
+    let mut last = format!("{host} has no address");
+    for a in addrs {
+        match tokio::net::TcpStream::connect(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = format!("connect {a}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+async fn probe_once(check: &Check, waits: &ExecWaits) -> Result<(), String> {
+    match check {
+        Check::Tcp { host, port } => connect(host, *port).await.map(drop),
+        Check::Http { host, port, path } => {
+            let mut s = connect(host, *port).await?;
+            let req = format!(
+                "GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nUser-Agent: steward\r\nConnection: close\r\n\r\n"
+            );
+            s.write_all(req.as_bytes())
+                .await
+                .map_err(|e| format!("send: {e}"))?;
+            let mut head = [0u8; 64];
+            let mut n = 0;
+            while n < 12 {
+                match s.read(&mut head[n..]).await {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) => return Err(format!("read: {e}")),
+                }
+            }
+            let line = String::from_utf8_lossy(&head[..n]);
+            let code: u16 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .ok_or_else(|| "no HTTP answer".to_string())?;
+            if (200..400).contains(&code) {
+                Ok(())
+            } else {
+                Err(format!("HTTP status {code}"))
+            }
+        }
+        Check::Exec(argv) => {
+            let (tx, rx) = oneshot::channel();
+            let child = std::process::Command::new(&argv[0])
+                .args(&argv[1..])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+            let pid = child.id() as i32;
+            // Registered before the next await: the reaper runs on this same thread, later.
+            lock(waits).insert(pid, tx);
+            // Never waited on here: the one reaper collects it and hands the status over.
+            drop(child);
+            // Kills the command if this future is dropped (timeout, task aborted) before it ended.
+            let _guard = KillOnDrop(pid, waits.clone());
+            let status = rx
+                .await
+                .map_err(|_| "the check was abandoned".to_string())?;
+            match status {
+                ExitStatus::Code(0) => Ok(()),
+                other => Err(format!("{} {}", argv[0], other.describe())),
+            }
+        }
+        Check::Log(_) | Check::Notify => Ok(()),
+    }
+}
+
+/// An `exec:` check that timed out (or whose task was aborted) is killed; the reaper collects it.
+struct KillOnDrop(i32, ExecWaits);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if lock(&self.1).remove(&self.0).is_some() {
+            // SAFETY: kill(2) with integer arguments; the pid is our unreaped child (still in the map).
+            unsafe {
+                libc::kill(self.0, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_and_tcp_probes() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let waits = ExecWaits::default();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let server = tokio::spawn(async move {
+                for answer in [
+                    "HTTP/1.1 204 No Content\r\n\r\n",
+                    "HTTP/1.0 503 Busy\r\n\r\n",
+                ] {
+                    let (mut s, _) = listener.accept().await.unwrap();
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf).await;
+                    s.write_all(answer.as_bytes()).await.unwrap();
+                }
+            });
+            let http = Check::Http {
+                host: "127.0.0.1".into(),
+                port,
+                path: "/".into(),
+            };
+            let t = Duration::from_secs(5);
+            assert_eq!(probe(&http, t, &waits).await, Ok(()));
+            assert_eq!(probe(&http, t, &waits).await, Err("HTTP status 503".into()));
+            server.await.unwrap();
+            let tcp = Check::Tcp {
+                host: "127.0.0.1".into(),
+                port,
+            };
+            let err = probe(&tcp, t, &waits).await.unwrap_err();
+            assert!(err.contains("refused"), "{err}");
+        });
+    }
+
+    #[test]
+    fn log_patterns() {
+        let p = Pattern::new(r"listening on \d+").unwrap();
+        assert!(p.matches("INFO listening on 8080"));
+        assert!(!p.matches("listening on port"));
+        assert!(Pattern::new("(").is_err());
+    }
+}
