@@ -17,6 +17,10 @@ fn main() -> ExitCode {
         Mode::Single(a) => steward::single::run(&a.options()),
         Mode::SingleAlias(who, args) => steward::single::main_alias(who, args),
         Mode::Ctl(a) => steward::ctl::main(&a),
+        Mode::Help(text) => {
+            print!("{text}");
+            0
+        }
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }
