@@ -213,6 +213,19 @@ fn listening_unix(table: &str) -> Vec<(u64, PathBuf)> {
         .collect()
 }
 
+/// supervisorctl's `normalize_path` for `history_file`: `~` is the home directory, and a relative
+/// path is taken from the current directory.
+fn user_path(v: &str) -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let p = match (v.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            home.join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(v),
+    };
+    std::path::absolute(&p).unwrap_or(p)
+}
+
 /// Work out the options; `Err` is the text after `Error: ` (exit 2).
 pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, String> {
     let file = match &args.configuration {
@@ -263,7 +276,7 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
                 "username" => o.username = Some(v),
                 "password" => o.password = Some(v),
                 "prompt" => o.prompt = v,
-                "history_file" => o.history_file = Some(PathBuf::from(v)),
+                "history_file" if !v.is_empty() => o.history_file = Some(user_path(&v)),
                 _ => {}
             }
         }
@@ -1716,6 +1729,22 @@ mod tests {
         let o = resolve_options(&args, Path::new("/nonexistent/bin/x")).unwrap();
         assert_eq!(o.serverurl, "unix:///b");
         assert_eq!(o.username.as_deref(), Some("u"));
+        assert_eq!(o.history_file, None);
+        assert_eq!(o.guessed, None);
+        std::fs::write(
+            &f,
+            "[supervisorctl]\nserverurl=unix:///a\nhistory_file=%(here)s/hist\n",
+        )
+        .unwrap();
+        let here = std::path::absolute(dir.path()).unwrap();
+        let o = resolve_options(&args, Path::new("/x")).unwrap();
+        assert_eq!(o.history_file, Some(here.join("hist")));
+        let with_r = CtlArgs {
+            history_file: Some("/elsewhere".into()),
+            ..args.clone()
+        };
+        let o = resolve_options(&with_r, Path::new("/x")).unwrap();
+        assert_eq!(o.history_file, Some(PathBuf::from("/elsewhere")));
         std::fs::write(&f, "[program:x]\ncommand=ls\n").unwrap();
         assert_eq!(
             resolve_options(&args, Path::new("/x")).unwrap_err(),
