@@ -176,7 +176,9 @@ pub fn running_socket(proc: &Path) -> Option<PathBuf> {
             let renamed = bound
                 .to_str()
                 .and_then(|b| b.rsplit_once('.'))
-                .filter(|(_, pid)| !pid.is_empty() && pid.bytes().all(|c| c.is_ascii_digit()))
+                .filter(|(_, suffix)| {
+                    !suffix.is_empty() && suffix.bytes().all(|c| c.is_ascii_digit())
+                })
                 .map(|(file, _)| PathBuf::from(file));
             // As that process sees it; through its root when we live in another mount namespace
             // (a container seen from the host).
