@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need when it is missing: python3 with venv, the
-# real supervisor 4.3.0 (PyPI) in a venv under target/, used by the compatibility tests, and headless
+# real supervisor 4.3.0 (PyPI) in a venv under target/, used by the compatibility tests, superlance (PyPI)
+# for the event listener tests, and headless
 # Chromium with its driver plus Selenium (PyPI) in another venv, used by the web page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,15 @@ fi
   "$venv/bin/pip" install -q --disable-pip-version-check 'prometheus_client>=0.17'
 export STEWARD_SUPERVISOR_VENV="$venv"
 export SUPERVISORD="$venv/bin/supervisord" SUPERVISORCTL="$venv/bin/supervisorctl"
+
+# Real event listeners from PyPI (crashmail, httpok), run under supervisord and steward.
+superlance_venv="$PWD/target/superlance-venv"
+if [ ! -x "$superlance_venv/bin/crashmail" ]; then
+  mkdir -p target
+  python3 -m venv "$superlance_venv"
+  "$superlance_venv/bin/pip" install -q --disable-pip-version-check 'supervisor==4.3.0' 'superlance==2.0.0'
+fi
+export STEWARD_SUPERLANCE_VENV="$superlance_venv"
 
 web_venv="$PWD/target/web-venv"
 if ! "$web_venv/bin/python3" -c 'import selenium' 2>/dev/null; then

@@ -70,6 +70,9 @@ pub struct RunArgs {
     /// Accepted for compatibility; ignored.
     #[arg(long = "profile_options")]
     pub profile_options: Option<String>,
+    /// supervisord's other spelling of -h.
+    #[arg(short = '?', action = clap::ArgAction::Help, hide = true)]
+    pub help_alias: Option<bool>,
 }
 
 /// `steward [OPTIONS] [--] CMD ARGS…`: one program, as tini or dumb-init would run it.
@@ -177,6 +180,9 @@ pub struct CtlArgs {
     /// Keep the shell's history in this file.
     #[arg(short = 'r', long = "history_file")]
     pub history_file: Option<PathBuf>,
+    /// supervisorctl's other spelling of -h.
+    #[arg(short = '?', action = clap::ArgAction::Help, hide = true)]
+    pub help_alias: Option<bool>,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,

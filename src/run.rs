@@ -249,7 +249,15 @@ pub fn main(args: &RunArgs) -> i32 {
     }
     emit(
         Level::Info,
-        &format!("steward started with pid {}", std::process::id()),
+        &format!(
+            "{} started with pid {}",
+            // Under the name supervisord, its start-up line exactly (log watchers look for it).
+            match std::env::args_os().next() {
+                Some(a) if crate::cli::invoked_as(Path::new(&a)) == "supervisord" => "supervisord",
+                _ => "steward",
+            },
+            std::process::id()
+        ),
     );
 
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -882,12 +882,15 @@ impl<'a> Builder<'a> {
             .ok()
             .flatten()
             .unwrap_or_else(|| "supervisor.dispatchers:default_handler".into());
-        if result_handler != "supervisor.dispatchers:default_handler" {
+        // supervisor_stdout's handler is emulated; any other import cannot run.
+        if result_handler != "supervisor.dispatchers:default_handler"
+            && result_handler != "supervisor_stdout:event_handler"
+        {
             let e = self.lookup(&at, "result_handler");
             self.warn(
                 &at,
                 e,
-                format!("result_handler {result_handler:?} is a Python import; steward uses the default handler"),
+                format!("result_handler {result_handler:?} is a Python import steward cannot run; it uses supervisord's default handler (RESULT OK accepts, anything else rejects)"),
             );
         }
         if self.boolean(&at, "redirect_stderr", &vars, false) {
@@ -898,11 +901,6 @@ impl<'a> Builder<'a> {
                 "redirect_stderr=true is not allowed in an event listener".into(),
             );
         }
-        self.warn(
-            &at,
-            None,
-            "event listeners are parsed but not run yet by steward".into(),
-        );
         (self.errors.len() == before).then_some(ListenerSpec {
             events: upper,
             buffer_size,
@@ -955,11 +953,6 @@ impl<'a> Builder<'a> {
             .then(|| self.small(&at, "socket_backlog", &vars, 0));
         let socket_owner = self.string(&at, "socket_owner", &vars).ok().flatten();
         let socket_mode = self.typed(&at, "socket_mode", &vars, 0o700, values::parse_octal);
-        self.warn(
-            &at,
-            None,
-            "fcgi-program sockets are parsed but not supported at run time yet".into(),
-        );
         (self.errors.len() == before).then_some(FcgiSpec {
             socket,
             socket_backlog,
@@ -1377,19 +1370,6 @@ impl<'a> Builder<'a> {
                 e,
                 "AUTO logging without rotation (maxbytes=0) may fill the disk; set maxbytes > 0"
                     .into(),
-            );
-        }
-        if capture_maxbytes > 0 || events_enabled {
-            let key = if capture_maxbytes > 0 {
-                format!("{stream}_capture_maxbytes")
-            } else {
-                format!("{stream}_events_enabled")
-            };
-            let e = self.lookup(at, &key);
-            self.warn(
-                at,
-                e,
-                "capture mode and log events need event listeners, which steward does not run yet; output is logged as usual".into(),
             );
         }
         let also_key = format!("{stream}_logfile_also");

@@ -901,7 +901,7 @@ async fn call_method<B: Engine>(b: &B, name: &str, params: &[Value]) -> Result<V
         }
         "supervisor.restart" => {
             arity(p, 0, 0)?;
-            b.restart();
+            b.restart().await.map_err(|e| action_fault(&e, ""))?;
             Ok(Value::Bool(true))
         }
         "supervisor.reloadConfig" => {

@@ -351,8 +351,9 @@ pub trait Engine {
     /// Begin an orderly shutdown; returns at once, ordered before any later request.
     fn shutdown(&self);
 
-    /// Begin a reload (stop everything, re-read, start again in the same pid); returns at once.
-    fn restart(&self);
+    /// Begin a reload (stop everything, re-read, start again in the same pid). The config is read
+    /// first: if it does not load, nothing is stopped and the error (`CantReread`) comes back.
+    async fn restart(&self) -> Result<(), EngineError>;
 
     /// `sendRemoteCommEvent`: for event listeners.
     async fn remote_comm_event(&self, kind: &str, data: &str);
@@ -389,7 +390,10 @@ pub enum Request {
     /// Replies at once, then stops everything in order and exits.
     Shutdown,
     /// Replies at once, then stops everything, re-reads the config and starts again.
-    Reload,
+    /// A reload; answered once the new config was read (an invalid one changes nothing).
+    Reload {
+        reply: Option<Reply<()>>,
+    },
     /// `reopen` (SIGUSR2 equivalent).
     ReopenLogs {
         reply: Reply<()>,
@@ -450,6 +454,11 @@ pub enum Request {
     ClearMainLog {
         reply: Reply<()>,
     },
+    /// `sendRemoteCommEvent`: a `REMOTE_COMMUNICATION` event for the listeners.
+    RemoteComm {
+        kind: String,
+        data: String,
+    },
 }
 
 impl Request {
@@ -461,9 +470,10 @@ impl Request {
             | Request::Stop { .. }
             | Request::Signal { .. }
             | Request::Shutdown
-            | Request::Reload
+            | Request::Reload { .. }
             | Request::AddGroup { .. }
             | Request::RemoveGroup { .. }
+            | Request::RemoteComm { .. }
             | Request::Stdin { .. } => true,
             Request::Processes { .. }
             | Request::ReopenLogs { .. }
@@ -669,11 +679,17 @@ impl Engine for Handle {
         let _ = self.tx.send(Request::Shutdown);
     }
 
-    fn restart(&self) {
-        let _ = self.tx.send(Request::Reload);
+    async fn restart(&self) -> Result<(), EngineError> {
+        self.ask(|reply| Request::Reload { reply: Some(reply) })
+            .await
     }
 
-    async fn remote_comm_event(&self, _kind: &str, _data: &str) {}
+    async fn remote_comm_event(&self, kind: &str, data: &str) {
+        let _ = self.tx.send(Request::RemoteComm {
+            kind: kind.to_string(),
+            data: data.to_string(),
+        });
+    }
 
     async fn metrics(&self) -> Metrics {
         self.get(|reply| Request::Metrics { reply })

@@ -26,10 +26,13 @@
 //! * `logfile=/dev/stdout` with the stdout echo on writes each line once, to the inherited fd 1.
 //! * The pidfile is removed at exit only if it is still a regular file holding our pid.
 //! * No `CRIT Supervisor is running as root` line.
-//! * A reload (SIGHUP) that finds the config invalid logs the error and starts the old config again;
-//!   supervisord exits 2, which as PID 1 would end the container.
+//! * A reload (SIGHUP, `restart`) reads the config before stopping anything; an invalid one is
+//!   logged and refused and everything keeps running; supervisord exits 2, which as PID 1 would end
+//!   the container.
 
 pub mod api;
+pub mod events;
+pub mod fcgi;
 pub mod mainlog;
 pub mod metrics;
 pub mod process;

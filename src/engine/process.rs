@@ -694,7 +694,7 @@ pub(crate) mod tests {
         assert_eq!(
             lines(&s, &out),
             [(
-                Level::Info,
+                Level::Warn,
                 "exited: web (exit status 0; not expected)".into()
             )]
         );

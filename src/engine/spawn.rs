@@ -329,6 +329,16 @@ fn cloexec_from_3() {
 /// Start one configured process: own process group, pipes for stdin/stdout/stderr, `user=`, `directory`,
 /// `umask`, the environment, fds beyond 2 closed, signal mask and dispositions reset.
 pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, SpawnError> {
+    spawn_process_fd0(spec, ctx, None)
+}
+
+/// [`spawn_process`], with `fd0` (an fcgi-program's socket) as the child's stdin instead of a pipe;
+/// there is then no stdin to write to.
+pub fn spawn_process_fd0(
+    spec: &ProcessSpec,
+    ctx: &SpawnContext,
+    fd0: Option<&OwnedFd>,
+) -> Result<Spawned, SpawnError> {
     if let Some(reason) = &spec.argv_error {
         return Err(SpawnError::NotExecutable(format!(
             "can't parse command '{}': {reason}",
@@ -360,14 +370,24 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
         None => None,
     };
 
-    let (stdin_r, stdin_w) = pipe()?;
+    let (stdin, stdin_w) = match fd0 {
+        Some(fd) => (
+            fd.try_clone()
+                .map_err(|e| SpawnError::Other(format!("couldn't dup socket: {e}")))?,
+            None,
+        ),
+        None => {
+            let (r, w) = pipe()?;
+            (r, Some(w))
+        }
+    };
     let mut cmd = Command::new(&filename);
     cmd.arg0(program)
         .args(&spec.argv[1..])
         .env_clear()
         .envs(env)
         .process_group(0)
-        .stdin(Stdio::from(stdin_r));
+        .stdin(Stdio::from(stdin));
 
     // Always a pipe, as in supervisord, even for `NONE`: the stream still has an in-memory tail and the
     // debug copy in the main log, and no program depends on /dev/null existing.
@@ -438,7 +458,7 @@ pub fn spawn_process(spec: &ProcessSpec, ctx: &SpawnContext) -> Result<Spawned, 
     drop(cmd);
     Ok(Spawned {
         pid: child.id() as i32,
-        stdin: Some(stdin_w),
+        stdin: stdin_w,
         stdout: out_r,
         stderr: err_r,
     })

@@ -28,6 +28,8 @@ use crate::engine::reaper;
 use crate::engine::signals::{signame, Action, Signals};
 use crate::engine::spawn::{self, SpawnContext, SpawnError};
 use crate::engine::transitions::{Subscriber, Subscribers};
+use crate::engine::{events, fcgi};
+use crate::logs::tap::Tapped;
 use crate::logs::{self, Logs, MainLog, ReadError};
 
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
@@ -100,6 +102,8 @@ pub struct Supervisor {
     on_reload: Option<OnReload>,
     /// The groups of the last `reloadConfig`; `None`: the config in force is the last one read.
     reread: Option<Vec<crate::config::model::GroupSpec>>,
+    /// The config a reload read before it began stopping (it was valid).
+    next_config: Option<Config>,
     /// What others may read without a round trip (the control server's `getState`).
     status: watch::Sender<Status>,
     /// Child log streams of the current config; replaced on reload.
@@ -113,6 +117,12 @@ pub struct Supervisor {
     counters: Counters,
     reloads: u64,
     started: i64,
+    /// Event listeners: pools, buffers, the protocol (see `engine::events`).
+    events: events::Bus,
+    /// What the pumps tap for the event system; its sender makes the next bus on a reload.
+    tapped: mpsc::UnboundedReceiver<Tapped>,
+    /// The fcgi-program groups' sockets (`engine::fcgi`).
+    fcgi: fcgi::Sockets,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -164,8 +174,11 @@ impl Supervisor {
         let ctx =
             SpawnContext::from_process(config.supervisord.environment.clone(), server_url(&config));
         let counters = Counters::default();
+        let (tap_tx, tapped) = mpsc::unbounded_channel();
+        let events = events::Bus::new(&config.supervisord.identifier, tap_tx);
         let mut subscribers = Subscribers::standard();
         subscribers.add(counters.clone());
+        subscribers.add(events.subscriber());
         Supervisor {
             logs: Logs::new(&config),
             main_log,
@@ -181,11 +194,15 @@ impl Supervisor {
             finish: None,
             on_reload: None,
             reread: None,
+            next_config: None,
             status,
             subscribers,
             counters,
             reloads: 0,
             started: epoch(),
+            events,
+            tapped,
+            fcgi: fcgi::Sockets::default(),
         }
     }
 
@@ -213,6 +230,7 @@ impl Supervisor {
                 return 2;
             }
         };
+        self.events.start(&self.config.groups);
         self.autostart(self.table.ids(), Instant::now());
         loop {
             let now = Instant::now();
@@ -220,6 +238,8 @@ impl Supervisor {
             self.advance_stop(now);
             self.settle_waiters();
             self.publish();
+            self.events.fire_ticks();
+            self.dispatch_events();
             if let Some(finish) = self.finish.take() {
                 self.drain_pumps().await;
                 match finish {
@@ -238,6 +258,7 @@ impl Supervisor {
                 biased;
                 action = signals.next() => self.on_signal(action),
                 Some(req) = self.rx.recv() => self.on_request(req),
+                Some(t) = self.tapped.recv() => self.on_tapped(t),
                 _ = sleep_until(next), if next.is_some() => {}
             }
         }
@@ -303,7 +324,7 @@ impl Supervisor {
             .iter()
             .filter_map(|(_, e)| e.proc.deadline().map(|(at, _)| at));
         let report = self.stopping.as_ref().map(|s| s.next_report);
-        procs.chain(report).min()
+        procs.chain(report).chain(self.events.next_tick()).min()
     }
 
     /// Feed `event` to process `id`'s state machine and carry out what it decides. The only way the
@@ -341,7 +362,11 @@ impl Supervisor {
 
     fn spawn(&mut self, id: ProcessId, now: Instant) {
         self.table[id].start_epoch = epoch();
-        let result = spawn::spawn_process(&self.table[id].spec, &self.ctx);
+        let spec = &self.table[id].spec;
+        let result = match self.fcgi.for_group(self.config.group(&spec.group)) {
+            Ok(fd0) => spawn::spawn_process_fd0(spec, &self.ctx, fd0),
+            Err(e) => Err(SpawnError::Other(e)),
+        };
         if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
@@ -350,6 +375,8 @@ impl Supervisor {
         let report = match result {
             Ok(child) => {
                 e.stdin = child.stdin;
+                self.events
+                    .spawned(id, &e.spec, child.pid, e.stdin.as_ref());
                 self.pumps.retain(|p| !p.is_finished());
                 let pipes = [
                     (Stream::Stdout, Some(child.stdout)),
@@ -357,7 +384,8 @@ impl Supervisor {
                 ];
                 for (stream, fd) in pipes {
                     let Some(fd) = fd else { continue };
-                    match self.logs.pump(&e.spec, stream, fd) {
+                    let tap = self.events.tap(id, &e.spec, child.pid, stream);
+                    match self.logs.pump_tapped(&e.spec, stream, fd, tap) {
                         Ok(pump) => self.pumps.push(pump),
                         // The read end is closed: the child gets EPIPE instead of blocking forever.
                         Err(err) => emit(
@@ -394,7 +422,7 @@ impl Supervisor {
             Action::Reload => {
                 if self.state == SupervisorState::Running {
                     emit(Level::Warn, "received SIGHUP indicating restart request");
-                    self.begin_stop(true, now);
+                    let _ = self.reload(now);
                 }
             }
             Action::ReopenLogs => {
@@ -428,6 +456,7 @@ impl Supervisor {
         e.stop_epoch = epoch();
         e.stdin = None;
         let _ = self.feed(id, Event::Exited(status), now);
+        self.events.exited(id);
     }
 
     /// Start the ordered stop of everything: for a shutdown, or for a reload.
@@ -442,6 +471,8 @@ impl Supervisor {
             s.reload &= reload;
             return;
         }
+        self.events
+            .supervisor_state("SUPERVISOR_STATE_CHANGE_STOPPING");
         // Pending autorestarts and retries won't happen any more.
         for id in self.table.ids() {
             let _ = self.feed(id, Event::Halt, now);
@@ -510,8 +541,31 @@ impl Supervisor {
         self.stopping = None;
     }
 
-    fn finish_reload(&mut self, now: Instant) {
+    /// A reload reads the config before anything is stopped: an invalid one is logged and refused,
+    /// and everything keeps running.
+    fn reload(&mut self, now: Instant) -> Result<(), EngineError> {
         match (self.reloader)() {
+            Ok(config) => {
+                self.next_config = Some(config);
+                self.begin_stop(true, now);
+                Ok(())
+            }
+            Err(msg) => {
+                emit(
+                    Level::Error,
+                    &format!("could not reload the configuration, nothing was stopped: {msg}"),
+                );
+                Err(EngineError::CantReread(msg))
+            }
+        }
+    }
+
+    fn finish_reload(&mut self, now: Instant) {
+        let loaded = match self.next_config.take() {
+            Some(c) => Ok(c),
+            None => (self.reloader)(),
+        };
+        match loaded {
             Ok(config) => {
                 if let Some(f) = &mut self.on_reload {
                     self.main_log = f(&config);
@@ -533,6 +587,9 @@ impl Supervisor {
         self.table = table_of(&self.config);
         self.reread = None;
         self.state = SupervisorState::Running;
+        self.events.reset(&self.config.supervisord.identifier);
+        self.fcgi.clear();
+        self.events.start(&self.config.groups);
         self.autostart(self.table.ids(), now);
     }
 
@@ -598,9 +655,12 @@ impl Supervisor {
                 emit(Level::Warn, "received shutdown request");
                 self.begin_stop(false, now);
             }
-            Request::Reload => {
+            Request::Reload { reply } => {
                 emit(Level::Warn, "received restart request");
-                self.begin_stop(true, now);
+                let answer = self.reload(now);
+                if let Some(r) = reply {
+                    let _ = r.send(answer);
+                }
             }
             Request::ReopenLogs { reply } => {
                 self.reopen_logs();
@@ -696,7 +756,24 @@ impl Supervisor {
             Request::Stdin { id, reply } => {
                 let _ = reply.send(self.stdin_of(id));
             }
+            Request::RemoteComm { kind, data } => self.events.remote(&kind, &data),
         }
+    }
+
+    /// Event-system hooks (`engine::events`): what a pump tapped.
+    fn on_tapped(&mut self, t: Tapped) {
+        let spec = self.table.get(ProcessId(t.key)).map(|e| &e.spec);
+        self.events.tapped(t, spec);
+    }
+
+    /// Send buffered events to the listeners that are READY and RUNNING.
+    fn dispatch_events(&mut self) {
+        let table = &self.table;
+        self.events.dispatch(|id| {
+            table
+                .get(id)
+                .is_some_and(|e| e.proc.state() == ProcessState::Running)
+        });
     }
 
     /// SIGUSR2 / `reopen`: after an external logrotate moved the files away.
@@ -881,10 +958,14 @@ fn refuse(req: Request, error: EngineError) {
         Request::Reread { reply } => {
             let _ = reply.send(Err(e));
         }
+        Request::Reload { reply: Some(reply) } => {
+            let _ = reply.send(Err(e));
+        }
         // Nothing to refuse: a second shutdown changes nothing, and reads always have an answer.
         Request::Shutdown
-        | Request::Reload
+        | Request::Reload { reply: None }
         | Request::Processes { .. }
+        | Request::RemoteComm { .. }
         | Request::ConfigInfo { .. }
         | Request::Metrics { .. } => {}
     }

@@ -78,9 +78,9 @@ pub fn phrase(who: &ProcessSpec, t: &Transition) -> Option<(Level, String)> {
             Level::Info,
             format!("spawnerr: {}", t.spawnerr.as_deref().unwrap_or_default()),
         )),
-        // An exit before startsecs: never expected, and (as in supervisord) not a warning.
+        // An exit before startsecs: never expected, and a warning (as in supervisord).
         (ProcessState::Backoff, _, Some((desc, _))) => Some((
-            Level::Info,
+            Level::Warn,
             format!("exited: {name} ({desc}; not expected)"),
         )),
         (ProcessState::Exited, _, Some((desc, expected))) => {
@@ -184,9 +184,9 @@ mod tests {
                 info("success: web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)"),
                 info("exited: web (exit status 0; expected)"),
                 info("spawned: 'web' with pid 13"),
-                info("exited: web (exit status 3; not expected)"),
+                warn("exited: web (exit status 3; not expected)"),
                 info("spawned: 'web' with pid 14"),
-                info("exited: web (exit status 1; not expected)"),
+                warn("exited: web (exit status 1; not expected)"),
                 info("gave up: web entered FATAL state, too many start retries too quickly"),
                 info("spawned: 'web' with pid 15"),
                 info("success: web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)"),

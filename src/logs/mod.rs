@@ -35,8 +35,9 @@
 //! * Failures never stop a program: a log directory that is missing or not writable, or a full disk, is
 //!   logged once (WARN) and retried on every later write; what could not be written is dropped, and
 //!   writing resumes by itself (INFO "writable again").
-//! * Not implemented yet: `*_capture_maxbytes` / `*_events_enabled` (need event listeners),
-//!   `*_syslog` and `syslog` targets (a warning; output discarded).
+//! * `*_events_enabled` and `*_capture_maxbytes` (capture mode), and an event listener's stdout (its
+//!   protocol channel, still logged as supervisord logs it) go through a [`tap::Tap`] to the engine.
+//! * Not implemented yet: `*_syslog` and `syslog` targets (a warning; output discarded).
 //!
 //! # Config keys this module expects from the loader (steward extensions)
 //!
@@ -55,6 +56,7 @@ pub mod main_log;
 mod pump;
 pub mod rotate;
 pub mod tail;
+pub mod tap;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -74,6 +76,42 @@ pub use rotate::{Report, RotatingFile};
 pub use tail::{ReadError, TailBuffer};
 
 use crate::config::{Config, ConsolePrefix, LogLevel, LogSpec, LogTarget, ProcessSpec};
+
+/// Child output as supervisord puts it into text (its main log's debug copy, event payloads): the
+/// UTF-8 text, or `Undecodable: b'…'` (Python's `repr` of the bytes) when it is not UTF-8.
+pub fn output_text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(t) => t.into(),
+        Err(_) => format!("Undecodable: {}", python_bytes_repr(data)).into(),
+    }
+}
+
+/// Python's `repr()` of a `bytes` value.
+pub fn python_bytes_repr(data: &[u8]) -> String {
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::from("b");
+    out.push(quote as char);
+    for &b in data {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            _ if b == quote => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
+}
 
 /// Bytes of in-memory tail kept per stream that has no log file.
 pub const TAIL_BYTES: usize = 64 << 10;
@@ -353,6 +391,17 @@ impl Logs {
         stream: Stream,
         fd: OwnedFd,
     ) -> io::Result<JoinHandle<()>> {
+        self.pump_tapped(spec, stream, fd, None)
+    }
+
+    /// [`Logs::pump`], also handing what it reads to the event system (see [`tap`]).
+    pub fn pump_tapped(
+        &self,
+        spec: &ProcessSpec,
+        stream: Stream,
+        fd: OwnedFd,
+        tap: Option<tap::Tap>,
+    ) -> io::Result<JoinHandle<()>> {
         self.add_process(spec);
         let sl = self
             .stream(&spec.namespec(), stream)
@@ -364,7 +413,7 @@ impl Logs {
         // SAFETY: an OwnedFd stays open and names the same file description until the AsyncFd drops it.
         let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
             .map_err(io::Error::from)?;
-        Ok(rt.spawn(pump::run(sl, self.inner.opts, afd)))
+        Ok(rt.spawn(pump::run(sl, self.inner.opts, afd, tap)))
     }
 
     /// What a stream carried so far: bytes read from the child, and bytes its files could not take

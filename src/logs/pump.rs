@@ -15,6 +15,7 @@ use tokio::io::Interest;
 
 use super::console::{AnsiStripper, LineFramer};
 use super::rotate::Splice;
+use super::tap::Tap;
 use super::{lock, StreamLogs};
 
 /// One read, as large as supervisord's; the pipe rarely holds more.
@@ -128,8 +129,14 @@ fn read_failed(stream: &StreamLogs, e: &io::Error) {
     );
 }
 
-pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<OwnedFd>) {
-    if stream.files.len() == 1
+pub(crate) async fn run(
+    stream: Arc<StreamLogs>,
+    opts: PumpOptions,
+    fd: AsyncFd<OwnedFd>,
+    mut tap: Option<Tap>,
+) {
+    if tap.is_none()
+        && stream.files.len() == 1
         && stream.consoles.is_empty()
         && stream.tail.is_none()
         && !opts.strip_ansi
@@ -179,11 +186,21 @@ pub(crate) async fn run(stream: Arc<StreamLogs>, opts: PumpOptions, fd: AsyncFd<
         } else {
             &buf[..n]
         };
-        deliver(&stream, opts, data, &mut framer).await;
+        match &mut tap {
+            Some(t) => deliver(&stream, opts, &t.take(data), &mut framer).await,
+            None => deliver(&stream, opts, data, &mut framer).await,
+        }
     }
     if opts.strip_ansi {
         stripper.finish(&mut stripped);
-        deliver(&stream, opts, &stripped, &mut framer).await;
+        match &mut tap {
+            Some(t) => deliver(&stream, opts, &t.take(&stripped), &mut framer).await,
+            None => deliver(&stream, opts, &stripped, &mut framer).await,
+        }
+    }
+    if let Some(t) = &mut tap {
+        let rest = t.finish();
+        deliver(&stream, opts, &rest, &mut framer).await;
     }
     if let Some(first) = stream.consoles.first() {
         let mut out = first.buffer();
@@ -210,7 +227,7 @@ async fn deliver(stream: &StreamLogs, opts: PumpOptions, data: &[u8], framer: &m
             "'{}' {} output:\n{}",
             stream.name,
             stream.stream,
-            String::from_utf8_lossy(data)
+            super::output_text(data)
         );
     }
     if let Some(first) = stream.consoles.first() {

@@ -530,3 +530,13 @@ fn loglevel_debug_copies_child_output_into_the_main_log() {
         "{text:?}"
     );
 }
+
+#[test]
+fn output_that_is_not_utf8_is_shown_as_python_shows_bytes() {
+    assert_eq!(super::output_text(b"caf\xc3\xa9\n"), "café\n");
+    assert_eq!(
+        super::output_text(b"a\xff'\\\t\n\x01"),
+        "Undecodable: b\"a\\xff'\\\\\\t\\n\\x01\""
+    );
+    assert_eq!(super::output_text(b"\xfe'\""), "Undecodable: b'\\xfe\\'\"'");
+}

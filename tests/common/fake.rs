@@ -470,8 +470,9 @@ impl Engine for FakeEngine {
         self.inner.borrow_mut().shutdowns += 1;
     }
 
-    fn restart(&self) {
+    async fn restart(&self) -> Result<(), EngineError> {
         self.inner.borrow_mut().restarts += 1;
+        Ok(())
     }
 
     async fn remote_comm_event(&self, _kind: &str, _data: &str) {}

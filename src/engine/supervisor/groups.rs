@@ -105,6 +105,7 @@ impl Supervisor {
         for row in &rows {
             self.logs.add_process(&row.spec);
         }
+        self.events.add_group(&group);
         self.config.groups.insert(at, group);
         let ids = self.table.insert(first, rows);
         emit(Level::Info, &format!("added process group {name}"));
@@ -133,6 +134,8 @@ impl Supervisor {
         for row in self.table.remove_group(name) {
             self.logs.remove_process(&row.spec.namespec());
         }
+        self.events.remove_group(name);
+        self.fcgi.remove(name);
         emit(Level::Info, &format!("removed process group {name}"));
         Ok(())
     }
