@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
-command -v unshare >/dev/null || need_apt+=(util-linux)
+command -v unshare >/dev/null && command -v nsenter >/dev/null || need_apt+=(util-linux)
 command -v runc >/dev/null || need_apt+=(runc)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_apt+=(busybox-static)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)

@@ -25,34 +25,49 @@ pub struct RunArgs {
     /// Print the version and exit.
     #[arg(short = 'v', long)]
     pub version: bool,
+    /// Run as this user (from root), as `[supervisord] user=`.
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// umask for steward and its programs (octal, e.g. 022).
     #[arg(short = 'm', long)]
     pub umask: Option<String>,
+    /// Change to this directory at start.
     #[arg(short = 'd', long)]
     pub directory: Option<PathBuf>,
+    /// steward's own log file.
     #[arg(short = 'l', long)]
     pub logfile: Option<String>,
+    /// Rotate steward's log at this size (e.g. 50MB).
     #[arg(short = 'y', long = "logfile_maxbytes")]
     pub logfile_maxbytes: Option<String>,
+    /// Rotated copies of steward's log to keep.
     #[arg(short = 'z', long = "logfile_backups")]
     pub logfile_backups: Option<String>,
+    /// critical, error, warn, info, debug, trace or blather.
     #[arg(short = 'e', long)]
     pub loglevel: Option<String>,
+    /// Write steward's pid here.
     #[arg(short = 'j', long)]
     pub pidfile: Option<PathBuf>,
+    /// The identifier the RPC interface reports.
     #[arg(short = 'i', long)]
     pub identifier: Option<String>,
+    /// Directory for AUTO child log files.
     #[arg(short = 'q', long)]
     pub childlogdir: Option<PathBuf>,
+    /// Keep stale AUTO child logs at start.
     #[arg(short = 'k', long)]
     pub nocleanup: bool,
+    /// Raise the open-files limit to at least this.
     #[arg(short = 'a', long)]
     pub minfds: Option<String>,
+    /// Strip ANSI escapes from child logs.
     #[arg(short = 't', long = "strip_ansi")]
     pub strip_ansi: bool,
+    /// Raise the process limit to at least this.
     #[arg(long)]
     pub minprocs: Option<String>,
+    /// Accepted for compatibility; ignored.
     #[arg(long = "profile_options")]
     pub profile_options: Option<String>,
     /// supervisord's other spelling of -h.
@@ -129,7 +144,10 @@ impl SingleArgs {
 
 /// `steward check [-c FILE] [--json] [--strict]`.
 #[derive(Debug, Clone, Default, Parser)]
-#[command(name = "steward check")]
+#[command(
+    name = "steward check",
+    after_help = "Example: steward check --strict -c /etc/supervisord.conf"
+)]
 pub struct CheckArgs {
     #[arg(short = 'c', long = "configuration")]
     pub configuration: Option<PathBuf>,
@@ -143,19 +161,23 @@ pub struct CheckArgs {
 
 /// `steward ctl [options] COMMAND…` / `supervisorctl [options] COMMAND…`.
 #[derive(Debug, Clone, Default, Parser)]
-#[command(name = "steward ctl", disable_version_flag = true)]
+#[command(name = "steward ctl", disable_version_flag = true, after_help = CTL_AFTER_HELP)]
 pub struct CtlArgs {
     #[arg(short = 'c', long = "configuration")]
     pub configuration: Option<PathBuf>,
     /// unix:///path/to/sock or http://host:port
     #[arg(short = 's', long = "serverurl")]
     pub serverurl: Option<String>,
+    /// Username for the server's Basic auth.
     #[arg(short = 'u', long)]
     pub username: Option<String>,
+    /// Password for the server's Basic auth.
     #[arg(short = 'p', long)]
     pub password: Option<String>,
+    /// The interactive shell (what no COMMAND gives too); with COMMAND, shutdown and reload ask first.
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Keep the shell's history in this file.
     #[arg(short = 'r', long = "history_file")]
     pub history_file: Option<PathBuf>,
     /// supervisorctl's other spelling of -h.
@@ -175,6 +197,8 @@ pub enum Mode {
     SingleAlias(single::Personality, Vec<OsString>),
     Check(CheckArgs),
     Ctl(CtlArgs),
+    /// `steward help [TOPIC]`: the text to print on stdout.
+    Help(String),
 }
 
 /// What the binary was invoked as.
@@ -206,6 +230,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, clap::Error> {
         SingleArgs::try_parse_from(v).map(Mode::Single)
     };
     match first {
+        Some("help") => help(rest.get(1).map(|t| t.to_string_lossy())),
         Some("check") => {
             let mut v = vec![OsString::from("steward check")];
             v.extend(rest[1..].iter().cloned());
@@ -216,13 +241,21 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, clap::Error> {
             v.extend(rest[1..].iter().cloned());
             Ok(Mode::Ctl(CtlArgs::try_parse_from(v)?))
         }
-        // Anything that is not an option starts a single command: `steward nginx -g 'daemon off;'`.
-        Some(a) if !a.starts_with('-') => single(rest),
+        // Anything that is not an option starts a single command: `steward nginx -g 'daemon off;'`,
+        // unless it is no program at all but a misspelt subcommand.
+        Some(a) if !a.starts_with('-') => match misspelt(a) {
+            Some(meant) => Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidSubcommand,
+                format!(
+                    "`{a}` is not a program on PATH; did you mean `steward {meant}`?\n\nFor more information, try 'steward --help'.\n"
+                ),
+            )),
+            None => single(rest),
+        },
         // Single-command options end with `--`: `steward -g -r TERM:QUIT -- cmd`.
         _ if rest.iter().any(|a| a == "--") => single(rest),
         _ => {
-            let run = RunArgs::command().after_help(single_help());
-            match run.try_get_matches_from(&args) {
+            match run_command().try_get_matches_from(&args) {
                 Ok(m) => Ok(Mode::Run(RunArgs::from_arg_matches(&m)?)),
                 // Not the supervisor's flags: perhaps single-command ones, `steward -g sleep 9`.
                 Err(e) => match single(rest) {
@@ -250,6 +283,173 @@ fn is_value_error(e: &clap::Error) -> bool {
         e.kind(),
         ErrorKind::ValueValidation | ErrorKind::InvalidValue | ErrorKind::ArgumentConflict
     )
+}
+
+/// The commands `steward ctl` knows, for its help and the shell's completion.
+pub const CTL_COMMANDS: &[&str] = &[
+    "add", "avail", "clear", "exit", "fg", "health", "help", "maintail", "open", "pid", "quit",
+    "reload", "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop",
+    "tail", "update", "version",
+];
+
+const CTL_AFTER_HELP: &str = "\
+Commands (`steward ctl help COMMAND` for one): add avail clear fg health maintail open pid reload
+remove reread restart shutdown signal start status stop tail update version. Without COMMAND, an
+interactive shell (line editing, history, TAB completes commands and process names).
+
+Without -c or -s: the [supervisorctl] section of the first supervisord.conf found where supervisorctl
+looks; else the unix socket of a steward or supervisord running in this PID namespace; else
+http://localhost:9001.
+
+Example: steward ctl restart web";
+
+/// The top of `steward --help`: every mode, one example each.
+const OVERVIEW: &str = "\
+steward: a supervisord-compatible PID 1 for containers.
+
+Usage:
+  steward [-c FILE] [OPTIONS]            Run the programs of a supervisord.conf (or steward.toml).
+      steward -c /etc/supervisord.conf
+  steward [OPTIONS] -- CMD [ARGS...]     Run one program, tini-style (options below).
+      steward -g -r TERM:QUIT -- nginx -g 'daemon off;'
+  steward check [-c FILE] [--json] [--strict]
+                                         Validate a config and print its processes.
+      steward check --strict -c /etc/supervisord.conf
+  steward ctl [OPTIONS] [COMMAND...]     Control a running steward (or supervisord), as supervisorctl.
+      steward ctl status
+  steward help [run|single|check|ctl|CTL-COMMAND]
+                                         Help for one mode.
+      steward help ctl
+  The same binary under the names supervisord, supervisorctl, tini and dumb-init (a symlink) takes
+  that tool's command line:
+      ln -s steward /usr/local/bin/supervisorctl && supervisorctl status
+";
+
+/// clap's command for run mode, whose help is also `steward --help`.
+fn run_command() -> clap::Command {
+    RunArgs::command()
+        .help_template(format!(
+            "{OVERVIEW}\nOptions (run mode; supervisord's):\n{{options}}\n{{after-help}}"
+        ))
+        .after_help(single_help())
+}
+
+/// The help topics, with the names people may use for them.
+const TOPICS: &[(&str, &str)] = &[
+    ("run", "run"),
+    ("supervisord", "run"),
+    ("single", "single"),
+    ("tini", "single"),
+    ("dumb-init", "single"),
+    ("check", "check"),
+    ("ctl", "ctl"),
+    ("supervisorctl", "ctl"),
+];
+
+/// `steward help [TOPIC]`.
+fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, clap::Error> {
+    let Some(topic) = topic else {
+        return Ok(Mode::Help(run_command().render_help().to_string()));
+    };
+    let text = match TOPICS.iter().find(|(t, _)| *t == topic).map(|(_, t)| *t) {
+        Some("run") => RunArgs::command()
+            .about("Run the programs of a supervisord.conf (or steward.toml), in the foreground.")
+            .after_help(
+                "Without -c: <exe>/../etc/, <exe>/../, ./, ./etc/, /etc/, /etc/supervisor/, \
+                 steward.toml before supervisord.conf in each.\n\n\
+                 Example: steward -c /etc/supervisord.conf",
+            )
+            .render_help()
+            .to_string(),
+        Some("single") => format!(
+            "{}\nExample: steward -g -r TERM:QUIT -- nginx -g 'daemon off;'\n",
+            single_help()
+        ),
+        Some("check") => CheckArgs::command().render_help().to_string(),
+        Some("ctl") => CtlArgs::command().render_help().to_string(),
+        _ => match crate::ctl::help_text(&topic) {
+            Some(t) => format!("steward ctl {t}\n"),
+            None => {
+                let known: Vec<&str> = TOPICS.iter().map(|(t, _)| *t).collect();
+                let hint = closest(&topic, &known)
+                    .map(|m| format!("; did you mean `{m}`?"))
+                    .unwrap_or_default();
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::InvalidSubcommand,
+                    format!(
+                        "no help topic `{topic}`{hint}\n\nTopics: run, single, check, ctl, or a ctl command (status, start, tail, ...).\n"
+                    ),
+                ));
+            }
+        },
+    };
+    Ok(Mode::Help(text))
+}
+
+/// The subcommand `word` was probably meant to be, when it names no program (it is not a path and not
+/// on PATH): `chek` -> `check`, `status` -> `ctl status`. `None` runs it as a command, tini-style.
+fn misspelt(word: &str) -> Option<String> {
+    if word.contains('/') || on_path(word) {
+        return None;
+    }
+    if let Some(m) = closest(word, &["check", "ctl", "help"]) {
+        return Some(m.to_string());
+    }
+    CTL_COMMANDS.contains(&word).then(|| format!("ctl {word}"))
+}
+
+/// The candidate within a small edit distance of `word` (one edit, two for words of five letters or
+/// more; a swap of neighbours is one edit), ignoring case.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let w = word.to_lowercase();
+    let limit = if w.chars().count() >= 5 { 2 } else { 1 };
+    candidates
+        .iter()
+        .map(|c| (osa_distance(&w, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.
+fn osa_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Whether execvp would find `name` on PATH (an executable regular file).
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path).any(|dir| {
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        std::fs::metadata(dir.join(name))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// The single-command flags, appended to `steward --help`.
@@ -296,6 +496,28 @@ mod tests {
             matches!(p(&["supervisorctl", "tail", "-f", "web"]), Mode::Ctl(a) if a.command == ["tail", "-f", "web"])
         );
         assert!(parse(vec!["steward".into(), "--bogus".into()]).is_err());
+    }
+
+    #[test]
+    fn near_misses() {
+        assert_eq!(osa_distance("clt", "ctl"), 1);
+        assert_eq!(osa_distance("chek", "check"), 1);
+        assert_eq!(osa_distance("", "ctl"), 3);
+        let subs = ["check", "ctl", "help"];
+        for (typo, meant) in [
+            ("chek", Some("check")),
+            ("chekc", Some("check")),
+            ("chck", Some("check")),
+            ("CTL", Some("ctl")),
+            ("ctrl", Some("ctl")),
+            ("hepl", Some("help")),
+            ("cat", None),
+            ("sh", None),
+            ("nginx", None),
+            ("checkers", None),
+        ] {
+            assert_eq!(closest(typo, &subs), meant, "{typo}");
+        }
     }
 
     #[test]

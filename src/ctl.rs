@@ -1,6 +1,8 @@
 //! `steward ctl` / `supervisorctl`: commands and their output, in supervisorctl's format and exit codes
 //! (reference 3.6), over the XML-RPC client. Works against steward and a real supervisord alike.
 
+mod shell;
+
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,11 @@ pub struct CtlOptions {
     pub username: Option<String>,
     pub password: Option<String>,
     pub prompt: String,
+    /// The interactive shell's history (`history_file` of `[supervisorctl]`, or `-r`).
+    pub history_file: Option<PathBuf>,
+    /// When neither a flag nor a config said where the server is and no running steward was found:
+    /// where we looked, said when the default URL does not answer either.
+    pub guessed: Option<String>,
 }
 
 /// The files supervisorctl looks for when `-c` is not given (reference 1.1).
@@ -127,6 +134,100 @@ fn expand(key: &str, value: &str, here: &Path) -> Result<String, String> {
     })
 }
 
+/// The unix socket of a steward (or supervisord) running in our PID namespace, found through `proc`:
+/// the lowest pid whose name is `steward` or `supervisord` and which holds a listening unix socket
+/// bound to a path. Nothing is written at start for this, so it finds a steward whatever its config
+/// and however it was started (also a real supervisord), and never a stale file of one that died.
+pub fn running_socket(proc: &Path) -> Option<PathBuf> {
+    let me = std::process::id();
+    let mut pids: Vec<u32> = std::fs::read_dir(proc)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&p| p != me)
+        .collect();
+    pids.sort_unstable();
+    pids.into_iter().find_map(|pid| {
+        let dir = proc.join(pid.to_string());
+        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+        if !matches!(comm.trim_end(), "steward" | "supervisord") {
+            return None;
+        }
+        let listening = listening_unix(&std::fs::read_to_string(dir.join("net/unix")).ok()?);
+        let mut fds: Vec<(u32, u64)> = std::fs::read_dir(dir.join("fd"))
+            .ok()?
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let fd = e.file_name().to_str()?.parse().ok()?;
+                let target = std::fs::read_link(e.path()).ok()?;
+                let inode = target
+                    .to_str()?
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .parse()
+                    .ok()?;
+                Some((fd, inode))
+            })
+            .collect();
+        fds.sort_unstable();
+        fds.into_iter().find_map(|(_, inode)| {
+            let bound = &listening.iter().find(|(i, _)| *i == inode)?.1;
+            // steward and supervisord both bind to `FILE.PID` and rename it to FILE, and the table
+            // keeps the name bound.
+            let renamed = bound
+                .to_str()
+                .and_then(|b| b.rsplit_once('.'))
+                .filter(|(_, suffix)| {
+                    !suffix.is_empty() && suffix.bytes().all(|c| c.is_ascii_digit())
+                })
+                .map(|(file, _)| PathBuf::from(file));
+            // As that process sees it; through its root when we live in another mount namespace
+            // (a container seen from the host).
+            [Some(bound.clone()), renamed]
+                .into_iter()
+                .flatten()
+                .flat_map(|p| {
+                    let inside = dir.join("root").join(p.strip_prefix("/").unwrap_or(&p));
+                    [p, inside]
+                })
+                .find(|p| is_socket(p))
+        })
+    })
+}
+
+fn is_socket(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(p).is_ok_and(|m| m.file_type().is_socket())
+}
+
+/// Inode and path of each listening unix socket bound to a path in a `/proc/net/unix` table
+/// (`Num RefCount Protocol Flags Type St Inode Path`; flag 0x10000 is `__SO_ACCEPTCON`).
+fn listening_unix(table: &str) -> Vec<(u64, PathBuf)> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let flags = u64::from_str_radix(f.get(3)?, 16).ok()?;
+            let path = f.get(7..)?.join(" ");
+            (flags & 0x10000 != 0 && path.starts_with('/'))
+                .then(|| Some((f.get(6)?.parse().ok()?, PathBuf::from(path))))?
+        })
+        .collect()
+}
+
+/// supervisorctl's `normalize_path` for `history_file`: `~` is the home directory, and a relative
+/// path is taken from the current directory.
+fn user_path(v: &str) -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let p = match (v.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            home.join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(v),
+    };
+    std::path::absolute(&p).unwrap_or(p)
+}
+
 /// Work out the options; `Err` is the text after `Error: ` (exit 2).
 pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, String> {
     let file = match &args.configuration {
@@ -143,7 +244,25 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
         username: None,
         password: None,
         prompt: "supervisor".into(),
+        history_file: None,
+        guessed: None,
     };
+    if file.is_none() && args.serverurl.is_none() {
+        match running_socket(Path::new("/proc")) {
+            Some(sock) => o.serverurl = format!("unix://{}", sock.display()),
+            None => {
+                let tried: Vec<String> = search_paths(argv0)
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                o.guessed = Some(format!(
+                    "no config file found (looked for {}) and no steward or supervisord with a unix socket runs in this PID namespace, so {} was tried; use -c FILE or -s URL",
+                    tried.join(", "),
+                    o.serverurl
+                ));
+            }
+        }
+    }
     if let Some(f) = file {
         let text = std::fs::read_to_string(&f)
             .map_err(|e| format!("could not read config file {}: {e}", f.display()))?;
@@ -159,6 +278,7 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
                 "username" => o.username = Some(v),
                 "password" => o.password = Some(v),
                 "prompt" => o.prompt = v,
+                "history_file" if !v.is_empty() => o.history_file = Some(user_path(&v)),
                 _ => {}
             }
         }
@@ -171,6 +291,9 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
     }
     if let Some(p) = &args.password {
         o.password = Some(p.clone());
+    }
+    if let Some(h) = &args.history_file {
+        o.history_file = Some(h.clone());
     }
     if let Some(path) = o.serverurl.strip_prefix("unix://") {
         // supervisord accepts unix://relative too; normalise to an absolute path like it does.
@@ -216,8 +339,12 @@ pub fn main(args: &CtlArgs) -> i32 {
         let _ = std::io::stdout().flush();
         return ctl.exitstatus;
     }
-    // A plain line loop: no readline editing, completion or history.
     rt.block_on(ctl.onecmd("status"));
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        shell::run(&rt, &mut ctl);
+        return 0;
+    }
+    // Not a terminal: a plain line loop, prompt on stdout as Python's cmd prints it.
     let stdin = std::io::stdin();
     loop {
         print!("{}> ", ctl.opts.prompt);
@@ -342,9 +469,14 @@ const HELP: &[(&str, &str)] = &[
 ];
 
 fn help(topic: &str) {
-    if let Some((_, t)) = HELP.iter().find(|(n, _)| *n == topic) {
+    if let Some(t) = help_text(topic) {
         out(t);
     }
+}
+
+/// supervisorctl's help for one command.
+pub fn help_text(topic: &str) -> Option<&'static str> {
+    HELP.iter().find(|(n, _)| *n == topic).map(|(_, t)| *t)
 }
 
 fn namespec(group: &str, name: &str) -> String {
@@ -476,8 +608,18 @@ impl Ctl {
                 "error: <class 'xmlrpc.client.ProtocolError'>, <ProtocolError for 127.0.0.1/RPC2: {status} {reason}>"
             )),
             CallError::Fault(f) => out(&format!("error: <class 'xmlrpc.client.Fault'>, {f}")),
-            CallError::Io(e) => out(&format!("error: {}", io_error_text(&e))),
+            CallError::Io(e) => {
+                out(&format!("error: {}", io_error_text(&e)));
+                self.say_where_we_looked();
+            }
             CallError::Decode(m) => out(&format!("error: <class 'ValueError'>, {m}")),
+        }
+    }
+
+    /// Why the URL that did not answer was tried, when it was only the default (once, on stderr).
+    fn say_where_we_looked(&mut self) {
+        if let Some(note) = self.opts.guessed.take() {
+            eprintln!("Note: {note}");
         }
     }
 
@@ -513,6 +655,7 @@ impl Ctl {
             }
             Err(CallError::Io(e)) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
                 out(&format!("{} refused connection", self.opts.serverurl));
+                self.say_where_we_looked();
                 self.exitstatus = exit::INSUFFICIENT_PRIVILEGES;
                 Ok(false)
             }
@@ -1564,6 +1707,19 @@ mod tests {
     }
 
     #[test]
+    fn listening_unix_sockets() {
+        let table = "Num       RefCount Protocol Flags    Type St Inode Path\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 833871 /tmp/a b/sock.1\n\
+            0000000000000000: 00000003 00000000 00000000 0001 03 833872 /tmp/connected\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01  12345 @abstract\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01  12346\n";
+        assert_eq!(
+            listening_unix(table),
+            vec![(833871, PathBuf::from("/tmp/a b/sock.1"))]
+        );
+    }
+
+    #[test]
     fn options_precedence_and_errors() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("s.conf");
@@ -1580,6 +1736,22 @@ mod tests {
         let o = resolve_options(&args, Path::new("/nonexistent/bin/x")).unwrap();
         assert_eq!(o.serverurl, "unix:///b");
         assert_eq!(o.username.as_deref(), Some("u"));
+        assert_eq!(o.history_file, None);
+        assert_eq!(o.guessed, None);
+        std::fs::write(
+            &f,
+            "[supervisorctl]\nserverurl=unix:///a\nhistory_file=%(here)s/hist\n",
+        )
+        .unwrap();
+        let here = std::path::absolute(dir.path()).unwrap();
+        let o = resolve_options(&args, Path::new("/x")).unwrap();
+        assert_eq!(o.history_file, Some(here.join("hist")));
+        let with_r = CtlArgs {
+            history_file: Some("/elsewhere".into()),
+            ..args.clone()
+        };
+        let o = resolve_options(&with_r, Path::new("/x")).unwrap();
+        assert_eq!(o.history_file, Some(PathBuf::from("/elsewhere")));
         std::fs::write(&f, "[program:x]\ncommand=ls\n").unwrap();
         assert_eq!(
             resolve_options(&args, Path::new("/x")).unwrap_err(),

@@ -17,6 +17,11 @@ fn main() -> ExitCode {
         Mode::Single(a) => steward::single::run(&a.options()),
         Mode::SingleAlias(who, args) => steward::single::main_alias(who, args),
         Mode::Ctl(a) => steward::ctl::main(&a),
+        Mode::Help(text) => {
+            // A closed stdout (`steward help | head -1`) is not an error worth more than the exit.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+            0
+        }
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }

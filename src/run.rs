@@ -196,6 +196,11 @@ pub fn main(args: &RunArgs) -> i32 {
                 eprintln!(
                     "Error: No config file found at default paths; use the -c option to specify a config file at a different path"
                 );
+                let tried: Vec<String> = config::candidates(Path::new(&argv0))
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                eprintln!("Looked for: {}", tried.join(", "));
                 eprintln!("For help, use {prog} -h");
                 return 2;
             }

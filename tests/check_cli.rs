@@ -425,7 +425,7 @@ fn unknown_keys_suggest_the_closest_known_key_in_ini_and_toml() {
         dir.path(),
         "typo.conf",
         &format!(
-            "{HEAD}[program:a]\ncommand=/bin/true\npriorty=3\nautostrat=false\ndepends_on=b\n\
+            "{HEAD}[program:a]\ncommand=/bin/true\npriorty=3\nautostrat=false\nwants_coffee=b\n\
              [unix_http_server]\nfile={}/s.sock\nchmdo=0700\n[progam:c]\ncommand=/bin/true\n",
             dir.path().display()
         ),
@@ -434,7 +434,7 @@ fn unknown_keys_suggest_the_closest_known_key_in_ini_and_toml() {
         dir.path(),
         "typo.toml",
         "[supervisord]\nlogfile = \"/dev/null\"\n\n[program.a]\ncommand = \"/bin/true\"\n\
-         priorty = 3\nautostrat = false\ndepends_on = \"b\"\n",
+         priorty = 3\nautostrat = false\nwants_coffee = \"b\"\n",
     );
     for (p, lines) in [(&ini, [5, 6, 7]), (&toml, [6, 7, 8])] {
         let out = run(&["check", "-c", p.to_str().unwrap()]);
@@ -456,7 +456,7 @@ fn unknown_keys_suggest_the_closest_known_key_in_ini_and_toml() {
         // Nothing known is near enough: no guess.
         let dep = stderr
             .lines()
-            .find(|l| l.contains("depends_on"))
+            .find(|l| l.contains("wants_coffee"))
             .unwrap_or_else(|| panic!("{stderr}"));
         assert!(dep.contains(&format!("{f}:{}", lines[2])), "{dep}");
         assert!(!dep.contains("did you mean"), "{dep}");
@@ -507,11 +507,11 @@ fn check_warns_about_what_will_fail_at_spawn_and_strict_makes_it_fail() {
             "{HEAD}\
              [program:php]\ncommand=php-fpm -F\n\
              [program:own]\ncommand=mytool --serve\nenvironment=PATH=\"{d}/own\"\n\
-             [program:lost]\ncommand=php-fpm8.2\nenvironment=PATH=\"{d}/own\"\n\
+             [program:lost]\ncommand=php-fpm8.2 -F\nenvironment=PATH=\"{d}/own\"\n\
              [program:plain]\ncommand={d}/plain.sh\n\
              [program:dir]\ncommand={d}/own/mytool\ndirectory={d}/nowhere\n\
              [program:who]\ncommand=mytool\nenvironment=PATH=\"{d}/own\"\nuser=no-such-user-here\n\
-             [program:fine]\ncommand=php-fpm8.2\ndirectory={d}\n"
+             [program:fine]\ncommand=php-fpm8.2 -F\ndirectory={d}\n"
         ),
     );
     let path = bin.display().to_string();

@@ -1,0 +1,203 @@
+//! The command line explains itself, black-box: `--help` shows every mode with an example,
+//! `steward help [TOPIC]`, a misspelt subcommand gets "did you mean" and exit 2 while a real program of
+//! that name still runs, and run mode without a config says every path it tried.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn steward(args: &[&str], cwd: &Path, path_env: Option<&str>) -> Output {
+    let mut c = Command::new(common::bin());
+    c.args(args).current_dir(cwd);
+    if let Some(p) = path_env {
+        c.env("PATH", p);
+    }
+    c.output().expect("run steward")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_shows_every_mode_with_an_example() {
+    let dir = common::tempdir();
+    for flag in ["--help", "-h"] {
+        let o = steward(&[flag], dir.path(), None);
+        assert_eq!(o.status.code(), Some(0));
+        let t = text(&o.stdout);
+        for want in [
+            "steward [-c FILE] [OPTIONS]",
+            "steward -c /etc/supervisord.conf",
+            "steward [OPTIONS] -- CMD [ARGS...]",
+            "steward -g -r TERM:QUIT -- nginx",
+            "steward check [-c FILE]",
+            "steward check --strict -c",
+            "steward ctl [OPTIONS] [COMMAND...]",
+            "steward ctl status",
+            "steward help [run|single|check|ctl",
+            "steward help ctl",
+            "supervisord, supervisorctl, tini and dumb-init",
+            "--configuration",
+            // The single-command flags stay attached.
+            "Single-command mode",
+            "--remap-exit",
+            "--rewrite",
+        ] {
+            assert!(t.contains(want), "{flag}: no {want:?} in\n{t}");
+        }
+    }
+    // `steward help` alone is the same overview.
+    let o = steward(&["help"], dir.path(), None);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        text(&o.stdout),
+        text(&steward(&["--help"], dir.path(), None).stdout)
+    );
+}
+
+#[test]
+fn help_topics() {
+    let dir = common::tempdir();
+    for (topic, want) in [
+        ("run", "--nodaemon"),
+        ("supervisord", "--nodaemon"),
+        ("single", "--pdeathsig"),
+        ("tini", "--pdeathsig"),
+        ("check", "--strict"),
+        ("ctl", "--history_file"),
+        ("supervisorctl", "--serverurl"),
+        ("tail", "tail -f <name>"),
+        ("status", "status <gname>:*"),
+    ] {
+        let o = steward(&["help", topic], dir.path(), None);
+        assert_eq!(o.status.code(), Some(0), "help {topic}");
+        assert!(
+            text(&o.stdout).contains(want),
+            "help {topic}: no {want:?} in\n{}",
+            text(&o.stdout)
+        );
+    }
+    let o = steward(&["help", "chek"], dir.path(), None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("did you mean `check`?"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = steward(&["help", "zzzzzz"], dir.path(), None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("no help topic `zzzzzz`"));
+}
+
+#[test]
+fn a_misspelt_subcommand_is_not_run() {
+    let dir = common::tempdir();
+    let path = std::env::var("PATH").unwrap_or_default();
+    for (typo, meant) in [
+        ("chek", "check"),
+        ("chekc", "check"),
+        ("Check", "check"),
+        ("clt", "ctl"),
+        ("ctrl", "ctl"),
+        ("hlep", "help"),
+        ("status", "ctl status"),
+    ] {
+        let o = steward(&[typo, "-c", "x.conf"], dir.path(), Some(&path));
+        assert_eq!(o.status.code(), Some(2), "{typo}");
+        let err = text(&o.stderr);
+        assert!(
+            err.contains(&format!(
+                "`{typo}` is not a program on PATH; did you mean `steward {meant}`?"
+            )),
+            "{typo}: {err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+    // Far from every subcommand: run as a command, which does not exist (no suggestion).
+    let o = steward(&["zzqxv-no-such-program"], dir.path(), Some(&path));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        !text(&o.stderr).contains("did you mean"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn a_real_program_named_like_a_typo_still_runs() {
+    let dir = common::tempdir();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // Written by a shell of its own: a file this process held open for writing could be inherited by
+    // another test thread's fork and make the exec fail with ETXTBSY.
+    for name in ["chek", "clt", "status"] {
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg("printf '#!/bin/sh\\necho \"ran %s $*\"\\nexit 7\\n' \"$2\" > \"$1/$2\" && chmod 755 \"$1/$2\"")
+            .args(["sh", bin.to_str().unwrap(), name])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for name in ["chek", "clt", "status"] {
+        let o = steward(&[name, "a", "b"], dir.path(), Some(&path));
+        assert_eq!(
+            text(&o.stdout),
+            format!("ran {name} a b\n"),
+            "{}",
+            text(&o.stderr)
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(7),
+            "steward exits with the program's status"
+        );
+    }
+    // A path is always a program, never a typo.
+    let o = steward(&["bin/chek", "x"], dir.path(), Some("/usr/bin:/bin"));
+    assert_eq!(text(&o.stdout), "ran chek x\n");
+    // Not executable is not a program: still a typo.
+    std::fs::set_permissions(bin.join("chek"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = steward(&["chek"], dir.path(), Some(&path));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("did you mean `steward check`?"));
+}
+
+#[test]
+fn no_config_lists_every_path_tried() {
+    let dir = common::tempdir();
+    // The binary (a symlink) in its own tree, so `<exe>/../etc/` is a place we know has nothing.
+    let tree = common::tempdir();
+    std::fs::create_dir(tree.path().join("bin")).unwrap();
+    let exe = tree.path().join("bin/steward");
+    std::os::unix::fs::symlink(common::bin(), &exe).unwrap();
+    let o = Command::new(&exe).current_dir(dir.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("No config file found"), "{err}");
+    let looked = err
+        .lines()
+        .find_map(|l| l.strip_prefix("Looked for: "))
+        .unwrap_or_else(|| panic!("no list of paths in\n{err}"));
+    let bin_dir = tree.path().join("bin");
+    let want: Vec<String> = [
+        bin_dir.join("../etc").display().to_string(),
+        bin_dir.join("..").display().to_string(),
+        ".".into(),
+        "./etc".into(),
+        "/etc".into(),
+        "/etc/supervisor".into(),
+    ]
+    .iter()
+    .flat_map(|d| [format!("{d}/steward.toml"), format!("{d}/supervisord.conf")])
+    .collect();
+    assert_eq!(looked.split(", ").collect::<Vec<_>>(), want);
+}
