@@ -551,7 +551,7 @@ fn check_warns_about_what_will_fail_at_spawn_and_strict_makes_it_fail() {
     let clean = write(
         dir.path(),
         "clean.conf",
-        &format!("{HEAD}[program:fine]\ncommand=php-fpm8.2\n"),
+        &format!("{HEAD}[program:fine]\ncommand=php-fpm8.2 -F\n"),
     );
     let out = check_with(&["--strict", "-c", clean.to_str().unwrap()], &path, &[]);
     assert_eq!(
