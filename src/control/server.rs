@@ -101,6 +101,10 @@ impl<B: Engine + 'static> Server<B> {
     async fn accept_loop<L: Accept>(self: Rc<Self>, listener: L) -> io::Result<()> {
         let local = tokio::task::LocalSet::new();
         let permits = Arc::new(Semaphore::new(self.limits.max_connections));
+        // An fd held back for a client that comes while steward has none left (programs and
+        // their logs took them all): without it the socket could never accept, and nobody could
+        // stop the programs that hold the fds. Taken again when a connection gives one back.
+        let reserve = Rc::new(std::cell::RefCell::new(reserve_fd()));
         local
             .run_until(async move {
                 loop {
@@ -109,6 +113,12 @@ impl<B: Engine + 'static> Server<B> {
                     };
                     let stream = match listener.accept_stream().await {
                         Ok(s) => s,
+                        Err(e)
+                            if e.raw_os_error() == Some(libc::EMFILE)
+                                && reserve.borrow_mut().take().is_some() =>
+                        {
+                            continue;
+                        }
                         Err(e) if transient_accept_error(&e) => {
                             // EMFILE and friends: back off briefly instead of spinning.
                             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -117,9 +127,14 @@ impl<B: Engine + 'static> Server<B> {
                         Err(e) => return Err(e),
                     };
                     let me = self.clone();
+                    let reserve = reserve.clone();
                     tokio::task::spawn_local(async move {
                         me.serve_connection(stream).await;
                         drop(permit);
+                        let mut r = reserve.borrow_mut();
+                        if r.is_none() {
+                            *r = reserve_fd();
+                        }
                     });
                 }
             })
@@ -386,6 +401,10 @@ impl Accept for tokio::net::TcpListener {
     async fn accept_stream(&self) -> io::Result<Self::S> {
         self.accept().await.map(|(s, _)| s)
     }
+}
+
+fn reserve_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
 }
 
 fn transient_accept_error(e: &io::Error) -> bool {
