@@ -1,5 +1,5 @@
 //! Faults from the programs and the machine's limits, black box, steward as PID 1: fork/exec failing
-//! with EAGAIN, steward out of file descriptors, a program closing its
+//! with EAGAIN, steward out of file descriptors, a stopped program at shutdown, a program closing its
 //! stdout, one writing a gigabyte without a newline, one whose 10,000 children exit at once. Each test
 //! ends with steward still answering and the bystander program untouched (same pid, RUNNING).
 
@@ -282,6 +282,68 @@ fn out_of_file_descriptors_each_program_says_so_the_socket_answers_and_it_recove
     });
     still_answering(&sock, by);
     shutdown(&sock, p);
+}
+
+#[test]
+fn a_stopped_program_at_shutdown_gets_sigcont_then_sigkill_after_stopwaitsecs() {
+    // `graceful` handles TERM (it can, once continued); `stuck` ignores it and must be killed.
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "{HEAD}[program:graceful]\ncommand=/bin/sh -c 'trap \"echo graceful; exit 0\" TERM; \
+         while :; do sleep 0.1; done'\nstartsecs=0\nstopwaitsecs=5\n\
+         stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n\n\
+         [program:stuck]\ncommand=/bin/sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'\n\
+         startsecs=0\nstopwaitsecs=1\n"
+    ));
+    let sock = dir.path().join("sock");
+    let by = wait_state(&sock, "bystander", "RUNNING").2;
+    let g = wait_state(&sock, "graceful", "RUNNING").2 as i32;
+    let s = wait_state(&sock, "stuck", "RUNNING").2 as i32;
+    // Pids in the table are the namespace's; find ours by comm and the namespace's view.
+    let outside = |inner: i32| -> i32 {
+        p.namespace_pids()
+            .into_iter()
+            .find(|&o| {
+                std::fs::read_to_string(format!("/proc/{o}/status"))
+                    .ok()
+                    .and_then(|st| {
+                        st.lines()
+                            .find(|l| l.starts_with("NSpid:"))
+                            .map(|l| l.split_whitespace().last() == Some(&inner.to_string()))
+                    })
+                    .unwrap_or(false)
+            })
+            .unwrap_or_else(|| panic!("pid {inner} not in the namespace"))
+    };
+    let (go, so) = (outside(g), outside(s));
+    for pid in [go, so] {
+        // SAFETY: kill(2) on a pid we just found in the namespace.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        wait_for(T, "stopped", || {
+            (proc_state(pid) == Some('T')).then_some(())
+        });
+    }
+    still_answering(&sock, by);
+    let asked = Instant::now();
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+    let took = asked.elapsed();
+    let log = p.stdout();
+    assert!(
+        log.contains("graceful\n"),
+        "TERM reached the stopped program: {log}"
+    );
+    assert!(log.contains("stopped: graceful (exit status 0)"), "{log}");
+    assert!(log.contains("killing 'stuck'"), "{log}");
+    assert!(
+        log.contains("stopped: stuck (terminated by SIGKILL)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("stopped: bystander (terminated by SIGTERM)"),
+        "{log}"
+    );
+    // stuck's stopwaitsecs (1 s) and not graceful's 5 s: graceful went at once.
+    assert!(took < Duration::from_secs(4), "{took:?}");
 }
 
 #[test]
