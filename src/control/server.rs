@@ -88,10 +88,8 @@ impl<B: Engine + 'static> Server<B> {
 
     /// Serve a bound TCP listener until the returned future is dropped.
     pub async fn serve_tcp(self: Rc<Self>, listener: std::net::TcpListener) -> io::Result<()> {
-        if self.auth.is_none() {
-            tracing::warn!(
-                "Server 'inet_http_server' running without any HTTP authentication checking"
-            );
+        if let Some(w) = inet_warning(self.auth.is_some(), listener.local_addr().ok()) {
+            crate::engine::mainlog::emit(crate::engine::process::Level::Crit, &w);
         }
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -621,7 +619,7 @@ pub fn bind_unix(spec: &UnixServerSpec) -> Result<UnixBinding, BindError> {
 }
 
 /// Bind `[inet_http_server]` (empty host = all interfaces). A missing username is allowed but
-/// worth a loud warning, which the caller logs with [`inet_warning`].
+/// worth a loud warning, which [`Server::serve_tcp`] logs with [`inet_warning`].
 pub fn bind_tcp(spec: &InetServerSpec) -> Result<std::net::TcpListener, BindError> {
     let host = if spec.host.is_empty() || spec.host == "*" {
         "0.0.0.0"
@@ -637,9 +635,20 @@ pub fn bind_tcp(spec: &InetServerSpec) -> Result<std::net::TcpListener, BindErro
     })
 }
 
-/// supervisord's CRIT line for a server without credentials.
-pub fn inet_warning(spec: &InetServerSpec) -> Option<String> {
-    spec.auth.is_none().then(|| {
-        "Server 'inet_http_server' running without any HTTP authentication checking".to_string()
-    })
+/// supervisord's CRIT line for a server without credentials; louder when the address is not a
+/// loopback one, since then anyone who can reach the port controls every program.
+pub fn inet_warning(has_auth: bool, local: Option<std::net::SocketAddr>) -> Option<String> {
+    if has_auth {
+        return None;
+    }
+    let mut w =
+        "Server 'inet_http_server' running without any HTTP authentication checking".to_string();
+    if let Some(a) = local.filter(|a| !a.ip().is_loopback()) {
+        w.push_str(&format!(
+            "; it listens on {a}, not a loopback address: anyone who can reach it can start, stop \
+             and signal every program, write to their stdin and shut steward down \
+             (set username and password, or bind 127.0.0.1)"
+        ));
+    }
+    Some(w)
 }
