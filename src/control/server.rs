@@ -26,7 +26,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sha1::Digest as _;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
 use crate::control::rpc;
@@ -103,12 +103,10 @@ impl<B: Engine + 'static> Server<B> {
         // their logs took them all): without it the socket could never accept, and nobody could
         // stop the programs that hold the fds. Taken again when a connection gives one back.
         let reserve = Rc::new(std::cell::RefCell::new(reserve_fd()));
+        let open = Rc::new(std::cell::RefCell::new(Open::default()));
         local
             .run_until(async move {
                 loop {
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return Ok(());
-                    };
                     let stream = match listener.accept_stream().await {
                         Ok(s) => s,
                         Err(e)
@@ -124,10 +122,30 @@ impl<B: Engine + 'static> Server<B> {
                         }
                         Err(e) => return Err(e),
                     };
+                    let permit = match permits.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        Err(_) => {
+                            // Full. Clients that hold a connection without a request in progress
+                            // (a slowloris dribbling its headers, an idle keep-alive) must not
+                            // lock the others out: the oldest of them makes room. With none, the
+                            // new client waits for a request to finish.
+                            open.borrow_mut().evict_oldest_idle();
+                            let Ok(p) = permits.clone().acquire_owned().await else {
+                                return Ok(());
+                            };
+                            p
+                        }
+                    };
+                    let (id, busy, evicted) = open.borrow_mut().add();
                     let me = self.clone();
                     let reserve = reserve.clone();
+                    let open = open.clone();
                     tokio::task::spawn_local(async move {
-                        me.serve_connection(stream).await;
+                        tokio::select! {
+                            _ = me.serve_connection(stream, busy) => {}
+                            _ = evicted => {}
+                        }
+                        open.borrow_mut().remove(id);
                         drop(permit);
                         let mut r = reserve.borrow_mut();
                         if r.is_none() {
@@ -139,14 +157,20 @@ impl<B: Engine + 'static> Server<B> {
             .await
     }
 
-    async fn serve_connection<S>(self: Rc<Self>, stream: S)
+    /// `busy` is true while a request is being answered (its headers are in).
+    async fn serve_connection<S>(self: Rc<Self>, stream: S, busy: Rc<std::cell::Cell<bool>>)
     where
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let me = self.clone();
         let service = hyper::service::service_fn(move |req| {
-            let me = me.clone();
-            async move { Ok::<_, Infallible>(me.handle(req).await) }
+            let (me, busy) = (me.clone(), busy.clone());
+            async move {
+                busy.set(true);
+                let resp = me.handle(req).await;
+                busy.set(false);
+                Ok::<_, Infallible>(resp)
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -378,6 +402,41 @@ impl Followed {
             Followed::Main => b.tail_main_log(0, 0).await?,
         };
         Ok(t.offset)
+    }
+}
+
+/// The connections being served, oldest first: whether each has a request in progress, and how
+/// to close it.
+#[derive(Default)]
+struct Open {
+    next: u64,
+    conns:
+        std::collections::BTreeMap<u64, (Rc<std::cell::Cell<bool>>, Option<oneshot::Sender<()>>)>,
+}
+
+impl Open {
+    fn add(&mut self) -> (u64, Rc<std::cell::Cell<bool>>, oneshot::Receiver<()>) {
+        self.next += 1;
+        let busy = Rc::new(std::cell::Cell::new(false));
+        let (tx, rx) = oneshot::channel();
+        self.conns.insert(self.next, (busy.clone(), Some(tx)));
+        (self.next, busy, rx)
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.conns.remove(&id);
+    }
+
+    fn evict_oldest_idle(&mut self) {
+        let victim = self
+            .conns
+            .values_mut()
+            .find(|(busy, close)| !busy.get() && close.is_some());
+        if let Some((_, close)) = victim {
+            if let Some(tx) = close.take() {
+                let _ = tx.send(());
+            }
+        }
     }
 }
 
