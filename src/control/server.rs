@@ -410,9 +410,11 @@ impl Followed {
 #[derive(Default)]
 struct Open {
     next: u64,
-    conns:
-        std::collections::BTreeMap<u64, (Rc<std::cell::Cell<bool>>, Option<oneshot::Sender<()>>)>,
+    conns: std::collections::BTreeMap<u64, OpenConn>,
 }
+
+/// Whether the connection has a request in progress; the sender that closes it (taken once used).
+type OpenConn = (Rc<std::cell::Cell<bool>>, Option<oneshot::Sender<()>>);
 
 impl Open {
     fn add(&mut self) -> (u64, Rc<std::cell::Cell<bool>>, oneshot::Receiver<()>) {
