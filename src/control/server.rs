@@ -122,27 +122,30 @@ impl<B: Engine + 'static> Server<B> {
                         }
                         Err(e) => return Err(e),
                     };
-                    let permit = match permits.clone().try_acquire_owned() {
-                        Ok(p) => p,
-                        Err(_) => {
-                            // Full. Clients that hold a connection without a request in progress
-                            // (a slowloris dribbling its headers, an idle keep-alive) must not
-                            // lock the others out: the oldest of them makes room. With none, the
-                            // new client waits for a request to finish.
-                            open.borrow_mut().evict_oldest_idle();
-                            let Ok(p) = permits.clone().acquire_owned().await else {
-                                return Ok(());
-                            };
-                            p
+                    // Full: clients that hold a connection without a request in progress (a
+                    // slowloris dribbling its headers, an idle keep-alive) must not lock the
+                    // others out, so the oldest one idle for IDLE_GRACE makes room. A client
+                    // of a burst that has not been read yet is not idle long enough to go.
+                    let permit = loop {
+                        if let Ok(p) = permits.clone().try_acquire_owned() {
+                            break p;
+                        }
+                        open.borrow_mut().evict_oldest_idle();
+                        tokio::select! {
+                            p = permits.clone().acquire_owned() => match p {
+                                Ok(p) => break p,
+                                Err(_) => return Ok(()),
+                            },
+                            _ = tokio::time::sleep(IDLE_GRACE / 4) => {}
                         }
                     };
-                    let (id, busy, evicted) = open.borrow_mut().add();
+                    let (id, idle, evicted) = open.borrow_mut().add();
                     let me = self.clone();
                     let reserve = reserve.clone();
                     let open = open.clone();
                     tokio::task::spawn_local(async move {
                         tokio::select! {
-                            _ = me.serve_connection(stream, busy) => {}
+                            _ = me.serve_connection(stream, idle) => {}
                             _ = evicted => {}
                         }
                         open.borrow_mut().remove(id);
@@ -157,18 +160,19 @@ impl<B: Engine + 'static> Server<B> {
             .await
     }
 
-    /// `busy` is true while a request is being answered (its headers are in).
-    async fn serve_connection<S>(self: Rc<Self>, stream: S, busy: Rc<std::cell::Cell<bool>>)
+    /// `idle` is when the connection last had no request in progress (`None` while a request is
+    /// being answered: its headers are in).
+    async fn serve_connection<S>(self: Rc<Self>, stream: S, idle: Idle)
     where
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let me = self.clone();
         let service = hyper::service::service_fn(move |req| {
-            let (me, busy) = (me.clone(), busy.clone());
+            let (me, idle) = (me.clone(), idle.clone());
             async move {
-                busy.set(true);
+                idle.set(None);
                 let resp = me.handle(req).await;
-                busy.set(false);
+                idle.set(Some(std::time::Instant::now()));
                 Ok::<_, Infallible>(resp)
             }
         });
@@ -405,24 +409,28 @@ impl Followed {
     }
 }
 
-/// The connections being served, oldest first: whether each has a request in progress, and how
-/// to close it.
+/// How long a connection must have been without a request in progress before it may be closed
+/// to make room for another client.
+const IDLE_GRACE: Duration = Duration::from_secs(1);
+
+/// When a connection last had no request in progress; `None` while it has one.
+type Idle = Rc<std::cell::Cell<Option<std::time::Instant>>>;
+
+/// The connections being served, oldest first: since when each is idle, and how to close it
+/// (taken once used).
 #[derive(Default)]
 struct Open {
     next: u64,
-    conns: std::collections::BTreeMap<u64, OpenConn>,
+    conns: std::collections::BTreeMap<u64, (Idle, Option<oneshot::Sender<()>>)>,
 }
 
-/// Whether the connection has a request in progress; the sender that closes it (taken once used).
-type OpenConn = (Rc<std::cell::Cell<bool>>, Option<oneshot::Sender<()>>);
-
 impl Open {
-    fn add(&mut self) -> (u64, Rc<std::cell::Cell<bool>>, oneshot::Receiver<()>) {
+    fn add(&mut self) -> (u64, Idle, oneshot::Receiver<()>) {
         self.next += 1;
-        let busy = Rc::new(std::cell::Cell::new(false));
+        let idle = Rc::new(std::cell::Cell::new(Some(std::time::Instant::now())));
         let (tx, rx) = oneshot::channel();
-        self.conns.insert(self.next, (busy.clone(), Some(tx)));
-        (self.next, busy, rx)
+        self.conns.insert(self.next, (idle.clone(), Some(tx)));
+        (self.next, idle, rx)
     }
 
     fn remove(&mut self, id: u64) {
@@ -430,10 +438,9 @@ impl Open {
     }
 
     fn evict_oldest_idle(&mut self) {
-        let victim = self
-            .conns
-            .values_mut()
-            .find(|(busy, close)| !busy.get() && close.is_some());
+        let victim = self.conns.values_mut().find(|(idle, close)| {
+            close.is_some() && idle.get().is_some_and(|t| t.elapsed() >= IDLE_GRACE)
+        });
         if let Some((_, close)) = victim {
             if let Some(tx) = close.take() {
                 let _ = tx.send(());
