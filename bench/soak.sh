@@ -14,8 +14,9 @@ every=${SOAK_EVERY:-60}
 cargo build -q --release
 bin="$PWD/target/release/steward"
 dir=$(mktemp -d /tmp/steward-soak.XXXXXX)
-ups="" hammer=""
-trap '[ -n "$ups" ] && kill "$ups" 2>/dev/null; [ -n "$hammer" ] && kill "$hammer" 2>/dev/null; rm -rf "$dir"' EXIT
+ups="" hammer="" pid=""
+# steward first: killing unshare alone leaves it running.
+trap '[ -n "$hammer" ] && kill "$hammer" 2>/dev/null; [ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$ups" ] && kill "$ups" 2>/dev/null; rm -rf "$dir"' EXIT
 
 # A flooder writes numbered lines in bursts of 50 (about 5,000 lines/s); on TERM it records how
 # many it wrote and exits.
@@ -67,7 +68,6 @@ EOF
 
 unshare --pid --fork --mount-proc --kill-child "$bin" -c "$dir/soak.conf" >"$dir/stdout" 2>&1 &
 ups=$!
-pid=""
 for _ in $(seq 100); do
   pid=$(cat "/proc/$ups/task/$ups/children" 2>/dev/null | awk '{print $1}')
   [ -n "$pid" ] && [ -S "$dir/sock" ] && break
