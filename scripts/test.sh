@@ -14,6 +14,10 @@ command -v runc >/dev/null || need_apt+=(runc)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_apt+=(busybox-static)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# A wall clock stepped for steward alone (tests/faults_clock.rs); prlimit and useradd for faults_programs.
+ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || need_apt+=(libfaketime)
+command -v prlimit >/dev/null || need_apt+=(util-linux)
+command -v useradd >/dev/null || need_apt+=(passwd)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -26,7 +26,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sha1::Digest as _;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
 use crate::control::rpc;
@@ -88,10 +88,8 @@ impl<B: Engine + 'static> Server<B> {
 
     /// Serve a bound TCP listener until the returned future is dropped.
     pub async fn serve_tcp(self: Rc<Self>, listener: std::net::TcpListener) -> io::Result<()> {
-        if self.auth.is_none() {
-            tracing::warn!(
-                "Server 'inet_http_server' running without any HTTP authentication checking"
-            );
+        if let Some(w) = inet_warning(self.auth.is_some(), listener.local_addr().ok()) {
+            crate::engine::mainlog::emit(crate::engine::process::Level::Crit, &w);
         }
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -101,14 +99,22 @@ impl<B: Engine + 'static> Server<B> {
     async fn accept_loop<L: Accept>(self: Rc<Self>, listener: L) -> io::Result<()> {
         let local = tokio::task::LocalSet::new();
         let permits = Arc::new(Semaphore::new(self.limits.max_connections));
+        // An fd held back for a client that comes while steward has none left (programs and
+        // their logs took them all): without it the socket could never accept, and nobody could
+        // stop the programs that hold the fds. Taken again when a connection gives one back.
+        let reserve = Rc::new(std::cell::RefCell::new(reserve_fd()));
+        let open = Rc::new(std::cell::RefCell::new(Open::default()));
         local
             .run_until(async move {
                 loop {
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return Ok(());
-                    };
                     let stream = match listener.accept_stream().await {
                         Ok(s) => s,
+                        Err(e)
+                            if e.raw_os_error() == Some(libc::EMFILE)
+                                && reserve.borrow_mut().take().is_some() =>
+                        {
+                            continue;
+                        }
                         Err(e) if transient_accept_error(&e) => {
                             // EMFILE and friends: back off briefly instead of spinning.
                             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -116,24 +122,59 @@ impl<B: Engine + 'static> Server<B> {
                         }
                         Err(e) => return Err(e),
                     };
+                    // Full: clients that hold a connection without a request in progress (a
+                    // slowloris dribbling its headers, an idle keep-alive) must not lock the
+                    // others out, so the oldest one idle for IDLE_GRACE makes room. A client
+                    // of a burst that has not been read yet is not idle long enough to go.
+                    let permit = loop {
+                        if let Ok(p) = permits.clone().try_acquire_owned() {
+                            break p;
+                        }
+                        open.borrow_mut().evict_oldest_idle();
+                        tokio::select! {
+                            p = permits.clone().acquire_owned() => match p {
+                                Ok(p) => break p,
+                                Err(_) => return Ok(()),
+                            },
+                            _ = tokio::time::sleep(IDLE_GRACE / 4) => {}
+                        }
+                    };
+                    let (id, idle, evicted) = open.borrow_mut().add();
                     let me = self.clone();
+                    let reserve = reserve.clone();
+                    let open = open.clone();
                     tokio::task::spawn_local(async move {
-                        me.serve_connection(stream).await;
+                        tokio::select! {
+                            _ = me.serve_connection(stream, idle) => {}
+                            _ = evicted => {}
+                        }
+                        open.borrow_mut().remove(id);
                         drop(permit);
+                        let mut r = reserve.borrow_mut();
+                        if r.is_none() {
+                            *r = reserve_fd();
+                        }
                     });
                 }
             })
             .await
     }
 
-    async fn serve_connection<S>(self: Rc<Self>, stream: S)
+    /// `idle` is when the connection last had no request in progress (`None` while a request is
+    /// being answered: its headers are in).
+    async fn serve_connection<S>(self: Rc<Self>, stream: S, idle: Idle)
     where
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let me = self.clone();
         let service = hyper::service::service_fn(move |req| {
-            let me = me.clone();
-            async move { Ok::<_, Infallible>(me.handle(req).await) }
+            let (me, idle) = (me.clone(), idle.clone());
+            async move {
+                idle.set(None);
+                let resp = me.handle(req).await;
+                idle.set(Some(std::time::Instant::now()));
+                Ok::<_, Infallible>(resp)
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -368,6 +409,46 @@ impl Followed {
     }
 }
 
+/// How long a connection must have been without a request in progress before it may be closed
+/// to make room for another client.
+const IDLE_GRACE: Duration = Duration::from_secs(1);
+
+/// When a connection last had no request in progress; `None` while it has one.
+type Idle = Rc<std::cell::Cell<Option<std::time::Instant>>>;
+
+/// The connections being served, oldest first: since when each is idle, and how to close it
+/// (taken once used).
+#[derive(Default)]
+struct Open {
+    next: u64,
+    conns: std::collections::BTreeMap<u64, (Idle, Option<oneshot::Sender<()>>)>,
+}
+
+impl Open {
+    fn add(&mut self) -> (u64, Idle, oneshot::Receiver<()>) {
+        self.next += 1;
+        let idle = Rc::new(std::cell::Cell::new(Some(std::time::Instant::now())));
+        let (tx, rx) = oneshot::channel();
+        self.conns.insert(self.next, (idle.clone(), Some(tx)));
+        (self.next, idle, rx)
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.conns.remove(&id);
+    }
+
+    fn evict_oldest_idle(&mut self) {
+        let victim = self.conns.values_mut().find(|(idle, close)| {
+            close.is_some() && idle.get().is_some_and(|t| t.elapsed() >= IDLE_GRACE)
+        });
+        if let Some((_, close)) = victim {
+            if let Some(tx) = close.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+}
+
 /// The two listener kinds, accepted the same way.
 trait Accept {
     type S: AsyncRead + AsyncWrite + Unpin + 'static;
@@ -386,6 +467,10 @@ impl Accept for tokio::net::TcpListener {
     async fn accept_stream(&self) -> io::Result<Self::S> {
         self.accept().await.map(|(s, _)| s)
     }
+}
+
+fn reserve_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
 }
 
 fn transient_accept_error(e: &io::Error) -> bool {
@@ -602,7 +687,7 @@ pub fn bind_unix(spec: &UnixServerSpec) -> Result<UnixBinding, BindError> {
 }
 
 /// Bind `[inet_http_server]` (empty host = all interfaces). A missing username is allowed but
-/// worth a loud warning, which the caller logs with [`inet_warning`].
+/// worth a loud warning, which [`Server::serve_tcp`] logs with [`inet_warning`].
 pub fn bind_tcp(spec: &InetServerSpec) -> Result<std::net::TcpListener, BindError> {
     let host = if spec.host.is_empty() || spec.host == "*" {
         "0.0.0.0"
@@ -618,9 +703,20 @@ pub fn bind_tcp(spec: &InetServerSpec) -> Result<std::net::TcpListener, BindErro
     })
 }
 
-/// supervisord's CRIT line for a server without credentials.
-pub fn inet_warning(spec: &InetServerSpec) -> Option<String> {
-    spec.auth.is_none().then(|| {
-        "Server 'inet_http_server' running without any HTTP authentication checking".to_string()
-    })
+/// supervisord's CRIT line for a server without credentials; louder when the address is not a
+/// loopback one, since then anyone who can reach the port controls every program.
+pub fn inet_warning(has_auth: bool, local: Option<std::net::SocketAddr>) -> Option<String> {
+    if has_auth {
+        return None;
+    }
+    let mut w =
+        "Server 'inet_http_server' running without any HTTP authentication checking".to_string();
+    if let Some(a) = local.filter(|a| !a.ip().is_loopback()) {
+        w.push_str(&format!(
+            "; it listens on {a}, not a loopback address: anyone who can reach it can start, stop \
+             and signal every program, write to their stdin and shut steward down \
+             (set username and password, or bind 127.0.0.1)"
+        ));
+    }
+    Some(w)
 }

@@ -371,6 +371,21 @@ impl Supervisor {
                     let target = if group { -pid } else { pid };
                     // SAFETY: kill(2) with integer arguments; the pid is our live (or unreaped) child.
                     let rc = unsafe { libc::kill(target, signal) };
+                    if rc == 0
+                        && !matches!(
+                            signal,
+                            libc::SIGKILL
+                                | libc::SIGSTOP
+                                | libc::SIGTSTP
+                                | libc::SIGTTIN
+                                | libc::SIGTTOU
+                        )
+                    {
+                        // A stopped program keeps the stop signal pending and could only be
+                        // SIGKILLed: continue it so it can stop the way it chose.
+                        // SAFETY: as above.
+                        unsafe { libc::kill(target, libc::SIGCONT) };
+                    }
                     if rc != 0 {
                         let err = std::io::Error::last_os_error();
                         if err.raw_os_error() != Some(libc::ESRCH) {
