@@ -110,7 +110,10 @@ fn an_unauthenticated_inet_server_is_a_crit_line_louder_beyond_loopback() {
             c.read_to_end(&mut out).ok()?;
             out.starts_with(b"HTTP/1.1 ").then_some(())
         });
-        let log = p.stdout();
+        // steward's log reaches stdout through a queue: a line logged after the server started
+        // (stopping `a`) marks the point by which any start-up warning is in the file too.
+        call(&sock, "supervisor.stopProcess", &[Value::str("a")]).unwrap();
+        let log = p.wait_stdout("stopped: a", T);
         let line = log.lines().find(|l| l.contains(NO_AUTH));
         assert_eq!(line.is_some(), crit, "{host} {auth:?}: {log}");
         if let Some(line) = line {
