@@ -67,7 +67,9 @@ fn output_without_a_final_newline_is_ended_when_the_program_exits() {
                     stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nstartsecs=0\n\
                     autorestart=false\n";
     let (steward, _dir) = Pid1::with_conf(programs);
-    let out = steward.wait_stdout("exited: last", T);
+    // The exit may be logged before the pump, at EOF, ends the last line: wait for both.
+    steward.wait_stdout("exited: last", T);
+    let out = steward.wait_stdout("no newline at the end\n", T);
     assert_eq!(
         lines_with(&out, "no newline"),
         ["last | no newline at the end"],
