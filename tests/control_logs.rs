@@ -89,15 +89,15 @@ fn ctl(conf: &Path, args: &[&str]) -> Output {
         .expect("run steward ctl")
 }
 
-/// The stock supervisorctl that `scripts/test.sh` provides, if any.
-fn supervisorctl() -> Option<PathBuf> {
+/// The stock supervisorctl that `scripts/test.sh` provides.
+fn supervisorctl() -> PathBuf {
     let Some(p) = std::env::var_os("SUPERVISORCTL").map(PathBuf::from) else {
         common::missing("the stock supervisorctl (SUPERVISORCTL)");
     };
     if !p.is_file() {
         common::missing(&format!("the stock supervisorctl at {}", p.display()));
     }
-    Some(p)
+    p
 }
 
 /// A running `tail -f` client whose output is collected by a reader thread.
@@ -204,25 +204,24 @@ fn tail_and_tail_f_work_for_a_program_that_logs_only_to_the_console() {
     f.until("while-following\n");
     drop(f);
 
-    if let Some(sctl) = supervisorctl() {
-        let o = Command::new(&sctl)
-            .arg("-c")
-            .arg(&conf)
-            .args(["tail", "web"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&o.stdout),
-            "hello-console\nwhile-following\n\n",
-            "{o:?}"
-        );
-        let mut cmd = Command::new(&sctl);
-        cmd.arg("-c").arg(&conf).args(["tail", "-f", "web"]);
-        let mut f = Follow::start(cmd);
-        f.until("while-following\n");
-        stdin(&sock, "web", "stock-follow\n");
-        f.until("stock-follow\n");
-    }
+    let sctl = supervisorctl();
+    let o = Command::new(&sctl)
+        .arg("-c")
+        .arg(&conf)
+        .args(["tail", "web"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "hello-console\nwhile-following\n\n",
+        "{o:?}"
+    );
+    let mut cmd = Command::new(&sctl);
+    cmd.arg("-c").arg(&conf).args(["tail", "-f", "web"]);
+    let mut f = Follow::start(cmd);
+    f.until("while-following\n");
+    stdin(&sock, "web", "stock-follow\n");
+    f.until("stock-follow\n");
 
     // clear empties the in-memory tail too; only what comes after shows.
     let o = ctl(&conf, &["clear", "web"]);

@@ -7,7 +7,7 @@
 //!   real supervisord on the same config and script.
 //!
 //! The venv comes from `bash tests/compat/setup-venv.sh` (default `/tmp/steward-supervisor-4.3.0-venv`,
-//! or `$STEWARD_SUPERVISOR_VENV`). Without it these tests print a loud SKIPPED line and pass.
+//! or `$STEWARD_SUPERVISOR_VENV`; `scripts/test.sh` makes it). Without it these tests fail.
 
 mod common;
 
@@ -20,12 +20,12 @@ use common::fake::{FakeEngine, FakeProcess, TestServer};
 use steward::control::server::Limits;
 use steward::engine::api::EngineError;
 
-fn venv() -> Option<PathBuf> {
+fn venv() -> PathBuf {
     let dir = std::env::var_os("STEWARD_SUPERVISOR_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp/steward-supervisor-4.3.0-venv"));
     if dir.join("bin/supervisord").is_file() && dir.join("bin/supervisorctl").is_file() {
-        Some(dir)
+        dir
     } else {
         common::missing(&format!("the supervisor 4.3.0 venv at {}", dir.display()))
     }
@@ -393,7 +393,7 @@ fn follow_until(mut cmd: Command, needle: &str) -> String {
 
 #[test]
 fn steward_ctl_matches_supervisorctl_against_real_supervisord() {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let a = Supervisord::start(&venv);
     let b = Supervisord::start(&venv);
     for args in SCRIPT {
@@ -460,7 +460,7 @@ fn steward_ctl_matches_supervisorctl_against_real_supervisord() {
 
 #[test]
 fn steward_ctl_matches_supervisorctl_on_reload_shutdown_and_dead_servers() {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let mut a = Supervisord::start(&venv);
     let mut b = Supervisord::start(&venv);
     same(&a, &b, &["reload"]);
@@ -491,7 +491,7 @@ fn steward_ctl_matches_supervisorctl_on_reload_shutdown_and_dead_servers() {
 
 #[test]
 fn steward_ctl_matches_supervisorctl_with_auth() {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let config = CONFIG
         .replace(
             "file=%(here)s/sock\n",
@@ -517,7 +517,7 @@ fn steward_ctl_matches_supervisorctl_with_auth() {
 
 #[test]
 fn config_errors_match_supervisorctl() {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("noctl.conf"), "[program:x]\ncommand=ls\n").unwrap();
     let link = dir.path().join("supervisorctl");
@@ -575,7 +575,7 @@ fn fake_server(dir: &Path, auth: Option<steward::config::model::Credentials>) ->
 /// and with what supervisord would print for the same states.
 #[test]
 fn stock_supervisorctl_drives_steward_server() {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("web.stdout.log"), "hello-stdout\n").unwrap();
     let srv = fake_server(dir.path(), None);
@@ -653,7 +653,7 @@ fn stock_supervisorctl_drives_steward_server() {
 
 #[test]
 fn stock_supervisorctl_auth_against_steward_server() {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let dir = tempfile::tempdir().unwrap();
     let creds = steward::config::model::Credentials {
         username: "user".into(),
@@ -714,7 +714,7 @@ fn compare(a: &Supervisord, x: &Output, b: &Supervisord, y: &Output, args: &[&st
 /// against steward; then tail -f, reread/update/add/remove after a config change, reload,
 /// shutdown, and the answers of a server that is gone.
 fn script_against_steward(steward_ctl: bool) {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let right_ctl = if steward_ctl {
         Supervisord::steward_ctl
     } else {
@@ -872,7 +872,7 @@ fn raw_call(sock: &Path, body: &str) -> (u16, Vec<u8>) {
 #[test]
 fn wire_parity_with_real_supervisord() {
     use steward::control::xmlrpc::{encode_call, Value};
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let real = Supervisord::start(&venv);
     let dir = tempfile::tempdir().unwrap();
     let fake = TestServer::start(dir.path().join("sock"), None, Limits::default(), || {
@@ -1193,7 +1193,7 @@ fn stop_together(
 /// steward ctl against steward prints the same lines in the same order.
 #[test]
 fn start_stop_restart_all_print_in_supervisorctls_order() {
-    let Some(venv) = venv() else { return };
+    let venv = venv();
     let fifos: Vec<String> = ORDER_PROGRAMS.iter().map(|p| format!("{p}.fifo")).collect();
     let fifos: Vec<&str> = fifos.iter().map(String::as_str).collect();
     let a =

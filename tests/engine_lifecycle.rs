@@ -379,14 +379,7 @@ fn supervisord_user_drops_privileges_after_start() {
 
 #[test]
 fn user_gives_the_program_its_home_user_logname_and_shell_unless_environment_sets_them() {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "needs root to run programs as another user"
-        );
-        eprintln!("SKIPPED: needs root to run programs as another user");
-        return;
-    }
+    common::require_root("run programs as another user");
     // What the test machine's passwd says about `nobody`, read independently of steward's reader.
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     let fields: Vec<&str> = passwd

@@ -126,14 +126,7 @@ fn ensure_user(name: &str) {
 
 #[test]
 fn fork_or_exec_failing_with_eagain_backs_off_then_goes_fatal_with_the_reason_without_spinning() {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "needs root to add a user"
-        );
-        eprintln!("SKIPPED: needs root to add a user");
-        return;
-    }
+    common::require_root("add a user");
     ensure_user(NPROC_USER);
     let (p, dir) = Pid1::with_conf(&format!(
         "{HEAD}[program:first]\ncommand=/bin/sleep 1000\nuser={NPROC_USER}\nstartsecs=0\n\n\

@@ -1,5 +1,7 @@
 //! A real full disk: a 256 KiB tmpfs mounted in a private mount namespace (`unshare -m`, root only).
-//! The test re-runs itself inside the namespace; where that is impossible it says so and passes.
+//! The test re-runs itself inside the namespace; where that is impossible it fails.
+
+mod common;
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -132,7 +134,7 @@ fn outer() {
             if o.status.code() == Some(77)
                 || (!o.status.success() && o.status.code() == Some(1) && o.stdout.is_empty()) =>
         {
-            eprintln!("cannot mount a tmpfs in a private namespace here: full-disk test skipped");
+            common::missing("a tmpfs mountable in a private mount namespace");
         }
         Ok(o) => assert!(
             o.status.success(),
@@ -140,6 +142,6 @@ fn outer() {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         ),
-        Err(e) => eprintln!("unshare not available ({e}): full-disk test skipped"),
+        Err(e) => common::missing(&format!("unshare ({e})")),
     }
 }

@@ -46,14 +46,7 @@ fn connect_as_nobody(sock: &Path) -> Result<(), String> {
 
 #[test]
 fn the_control_socket_is_0700_by_default_and_other_users_cannot_connect() {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "needs root to switch users"
-        );
-        eprintln!("SKIPPED: needs root to switch users");
-        return;
-    }
+    common::require_root("switch users");
     for (chmod, open) in [("", false), ("chmod=0777\n", true)] {
         let (p, dir) = Pid1::with_conf(&format!(
             "[unix_http_server]\nfile={{dir}}/sock\n{chmod}\n\

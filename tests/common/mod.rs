@@ -16,6 +16,14 @@ pub fn missing(what: &str) -> ! {
     panic!("{what} is missing: run the suite with scripts/test.sh, which installs it and sets the environment")
 }
 
+/// Root is a real dependency of the tests that switch users or create them.
+#[track_caller]
+pub fn require_root(why: &str) {
+    if !nix::unistd::geteuid().is_root() {
+        missing(&format!("root ({why})"));
+    }
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_steward"))
