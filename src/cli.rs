@@ -399,42 +399,11 @@ fn misspelt(word: &str) -> Option<String> {
 }
 
 /// The candidate within a small edit distance of `word` (one edit, two for words of five letters or
-/// more; a swap of neighbours is one edit), ignoring case.
+/// more), ignoring case.
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let w = word.to_lowercase();
     let limit = if w.chars().count() >= 5 { 2 } else { 1 };
-    candidates
-        .iter()
-        .map(|c| (osa_distance(&w, c), *c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.
-fn osa_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[a.len()][b.len()]
+    crate::suggest::nearest(&w, candidates.iter().copied(), limit)
 }
 
 /// Whether execvp would find `name` on PATH (an executable regular file).
@@ -500,9 +469,6 @@ mod tests {
 
     #[test]
     fn near_misses() {
-        assert_eq!(osa_distance("clt", "ctl"), 1);
-        assert_eq!(osa_distance("chek", "check"), 1);
-        assert_eq!(osa_distance("", "ctl"), 3);
         let subs = ["check", "ctl", "help"];
         for (typo, meant) in [
             ("chek", Some("check")),

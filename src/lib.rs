@@ -10,3 +10,4 @@ pub mod engine;
 pub mod logs;
 pub mod run;
 pub mod single;
+pub mod suggest;

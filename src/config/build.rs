@@ -194,42 +194,12 @@ fn versioned_command(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
     None
 }
 
-/// The known key a misspelt one most likely meant: the nearest by edit distance (a swap of two
-/// neighbouring letters counts as one edit), if it is near enough to be a typo rather than another word.
+/// The known key a misspelt one most likely meant, if it is near enough to be a typo rather than
+/// another word.
 fn closest_key<'k>(key: &str, known: impl Iterator<Item = &'k str>) -> Option<&'k str> {
     let key = key.to_ascii_lowercase();
     let limit = (key.chars().count() / 3).clamp(1, 3);
-    known
-        .map(|k| (edit_distance(&key, k), k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
+    crate::suggest::nearest(&key, known, limit)
 }
 
 /// The default console prefix: `web | `.
