@@ -28,23 +28,6 @@ fn a_thousand_orphaned_grandchildren_leave_no_zombie() {
     assert_eq!(p.wait_exit(T), Some(0));
 }
 
-/// Voluntary + involuntary context switches of every thread of `pid`.
-fn switches(pid: i32) -> u64 {
-    let mut total = 0;
-    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .flatten()
-    {
-        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
-        for l in status.lines() {
-            if l.contains("ctxt_switches:") {
-                total += l.split_whitespace().last().unwrap().parse::<u64>().unwrap();
-            }
-        }
-    }
-    total
-}
-
 #[test]
 fn an_idle_steward_makes_no_wakeups() {
     let (mut p, _dir) = Pid1::with_conf(

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::http::{body_of, call, post, status_of};
+use common::http::{body_of, call, post, status_of, table, try_table};
 use common::*;
 use steward::control::xmlrpc::{decode_response, encode_call, Value};
 
@@ -20,29 +20,6 @@ const CONF: &str = "[unix_http_server]\nfile={dir}/sock\n\n\
 [program:bystander]\ncommand=/bin/sleep 1000\nstartsecs=0\n\n\
 [program:slow]\ncommand=/bin/sh -c 'trap \"sleep 1; exit 0\" TERM; while :; do sleep 0.1; done'\n\
 startsecs=0\nstopwaitsecs=5\n";
-
-fn table(sock: &Path) -> Vec<(String, String, i64)> {
-    try_table(sock).expect("getAllProcessInfo failed")
-}
-
-/// [`table`], `None` for a fault (SHUTDOWN_STATE while a reload is under way).
-fn try_table(sock: &Path) -> Option<Vec<(String, String, i64)>> {
-    let Ok(Value::Array(all)) = call(sock, "supervisor.getAllProcessInfo", &[]) else {
-        return None;
-    };
-    let t = all
-        .iter()
-        .map(|p| {
-            let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            (
-                s("name"),
-                s("statename"),
-                p.get("pid").and_then(Value::as_int).unwrap_or(0),
-            )
-        })
-        .collect();
-    Some(t)
-}
 
 fn all_running(sock: &Path) -> Vec<(String, String, i64)> {
     wait_for(T, "both programs RUNNING", || {

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::call;
+use common::http::{call, table, try_table};
 use common::*;
 use steward::control::xmlrpc::Value;
 
@@ -16,30 +16,6 @@ const T: Duration = Duration::from_secs(15);
 
 const HEAD: &str = "[unix_http_server]\nfile={dir}/sock\n\n\
 [program:bystander]\ncommand=/bin/sleep 1000\nstartsecs=0\npriority=1\n\n";
-
-/// (name, statename, pid) of every process.
-fn table(sock: &Path) -> Vec<(String, String, i64)> {
-    try_table(sock).expect("getAllProcessInfo failed")
-}
-
-/// [`table`], `None` while a reload refuses to answer.
-fn try_table(sock: &Path) -> Option<Vec<(String, String, i64)>> {
-    let Ok(Value::Array(all)) = call(sock, "supervisor.getAllProcessInfo", &[]) else {
-        return None;
-    };
-    let t = all
-        .iter()
-        .map(|p| {
-            let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            (
-                s("name"),
-                s("statename"),
-                p.get("pid").and_then(Value::as_int).unwrap_or(0),
-            )
-        })
-        .collect();
-    Some(t)
-}
 
 fn all_running(sock: &Path, names: &[&str]) -> Vec<(String, String, i64)> {
     wait_for(T, &format!("{names:?} RUNNING"), || {

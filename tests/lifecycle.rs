@@ -11,14 +11,6 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(15);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `[unix_http_server]` in the test directory, so `steward ctl` and supervisorctl can talk to it.
 const SOCKET: &str =
     "[unix_http_server]\nfile={dir}/s.sock\n[supervisorctl]\nserverurl=unix://{dir}/s.sock\n";
@@ -452,23 +444,6 @@ fn a_daemon_is_followed_through_its_pidfile() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
     assert!(!p.stdout().contains("left behind"), "{}", p.stdout());
-}
-
-/// Voluntary + involuntary context switches of every thread of `pid`.
-fn switches(pid: i32) -> u64 {
-    let mut total = 0;
-    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .flatten()
-    {
-        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
-        for l in status.lines() {
-            if l.contains("ctxt_switches:") {
-                total += l.split_whitespace().last().unwrap().parse::<u64>().unwrap();
-            }
-        }
-    }
-    total
 }
 
 #[test]

@@ -69,14 +69,6 @@ fn the_control_socket_is_0700_by_default_and_other_users_cannot_connect() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 const NO_AUTH: &str = "Server 'inet_http_server' running without any HTTP authentication checking";
 
 #[test]

@@ -38,14 +38,6 @@ fn browser_tools() -> PathBuf {
     common::missing(&why)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Basic auth for `admin:s3cret`.
 const AUTH: &str = "Authorization: Basic YWRtaW46czNjcmV0\r\n";
 

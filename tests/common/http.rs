@@ -84,3 +84,27 @@ pub fn mangle(good: &[u8], noise: Vec<u8>, cut: usize, kind: u8) -> Vec<u8> {
         }
     }
 }
+
+/// `(name, statename, pid)` of every process, from `getAllProcessInfo`.
+pub fn table(sock: &Path) -> Vec<(String, String, i64)> {
+    try_table(sock).expect("getAllProcessInfo failed")
+}
+
+/// [`table`], `None` for a fault (SHUTDOWN_STATE while a reload is under way).
+pub fn try_table(sock: &Path) -> Option<Vec<(String, String, i64)>> {
+    let Ok(Value::Array(all)) = call(sock, "supervisor.getAllProcessInfo", &[]) else {
+        return None;
+    };
+    let t = all
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            (
+                s("name"),
+                s("statename"),
+                p.get("pid").and_then(Value::as_int).unwrap_or(0),
+            )
+        })
+        .collect();
+    Some(t)
+}

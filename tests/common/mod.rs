@@ -24,6 +24,32 @@ pub fn require_root(why: &str) {
     }
 }
 
+/// A TCP port on loopback that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Voluntary + involuntary context switches of every thread of `pid`.
+pub fn switches(pid: i32) -> u64 {
+    let mut total = 0;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        for l in status.lines() {
+            if l.contains("ctxt_switches:") {
+                total += l.split_whitespace().last().unwrap().parse::<u64>().unwrap();
+            }
+        }
+    }
+    total
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_steward"))
