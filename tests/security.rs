@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::http::call;
+use common::http::{call, raw, status_of};
 use common::*;
 use steward::control::xmlrpc::Value;
 
@@ -110,4 +110,78 @@ fn an_unauthenticated_inet_server_is_a_crit_line_louder_beyond_loopback() {
         }
         shutdown(&sock, p);
     }
+}
+
+/// A page of another site in the user's browser cannot drive the control server (CSRF): what a
+/// browser sends cross-site without a CORS preflight is refused; supervisorctl-like clients and
+/// steward's own page are not.
+#[test]
+fn a_call_from_another_sites_page_is_refused_and_changes_nothing() {
+    let (p, dir) = Pid1::with_conf(
+        "[unix_http_server]\nfile={dir}/sock\n\n\
+         [program:a]\ncommand=/bin/sleep 1000\nstartsecs=0\n",
+    );
+    let sock = dir.path().join("sock");
+    let state = || {
+        wait_for(T, "a's state", || {
+            let v = call(&sock, "supervisor.getProcessInfo", &[Value::str("a")]).ok()?;
+            let Value::Struct(m) = v else { return None };
+            m.iter()
+                .find(|(k, _)| k == "statename")
+                .map(|(_, v)| match v {
+                    Value::String(s) => s.clone(),
+                    other => format!("{other:?}"),
+                })
+        })
+    };
+    wait_for(T, "the control socket", || sock.exists().then_some(()));
+    wait_for(T, "a RUNNING", || (state() == "RUNNING").then_some(()));
+    let stop = steward::control::xmlrpc::encode_call("supervisor.stopProcess", &[Value::str("a")]);
+    let request = |headers: &str| {
+        format!(
+            "POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n{headers}Content-Length: {}\r\n\r\n{stop}",
+            stop.len()
+        )
+    };
+    for headers in [
+        "Origin: http://evil.example\r\nContent-Type: text/plain\r\n",
+        "Origin: http://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+        "Origin: null\r\nContent-Type: multipart/form-data; boundary=x\r\n",
+        "Origin: http://evil.example\r\n",
+        "Sec-Fetch-Site: cross-site\r\nContent-Type: text/xml\r\n",
+        "Sec-Fetch-Site: same-site\r\nOrigin: http://a.localhost\r\nContent-Type: text/xml\r\n",
+    ] {
+        let resp = raw(&sock, request(headers).as_bytes());
+        assert_eq!(
+            status_of(&resp),
+            403,
+            "{headers:?}: {}",
+            String::from_utf8_lossy(&resp)
+        );
+        assert_eq!(state(), "RUNNING", "{headers:?} stopped a");
+    }
+    // steward's own page: text/xml from its own origin.
+    let own = "Origin: http://127.0.0.1:9001\r\nSec-Fetch-Site: same-origin\r\nContent-Type: text/xml\r\n";
+    let resp = raw(&sock, request(own).as_bytes());
+    assert_eq!(status_of(&resp), 200, "{}", String::from_utf8_lossy(&resp));
+    wait_for(T, "a STOPPED by the page's call", || {
+        (state() == "STOPPED").then_some(())
+    });
+    // A script (curl with its default form type, no Origin) is not a browser and is served.
+    let start =
+        steward::control::xmlrpc::encode_call("supervisor.startProcess", &[Value::str("a")]);
+    let resp = raw(
+        &sock,
+        format!(
+            "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{start}",
+            start.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status_of(&resp), 200, "{}", String::from_utf8_lossy(&resp));
+    wait_for(T, "a RUNNING again", || {
+        (state() == "RUNNING").then_some(())
+    });
+    shutdown(&sock, p);
 }

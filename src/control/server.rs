@@ -202,6 +202,12 @@ impl<B: Engine + 'static> Server<B> {
             if req.method() != Method::POST {
                 return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n");
             }
+            if cross_site(&req) {
+                return close(plain(
+                    StatusCode::FORBIDDEN,
+                    "403 Forbidden: a call from another site's page is refused\n",
+                ));
+            }
             return self.rpc(req).await;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -519,6 +525,32 @@ impl Body for ChannelBody {
 
 fn full(body: impl Into<Bytes>) -> RespBody {
     UnsyncBoxBody::new(Full::new(body.into()))
+}
+
+/// Whether a call to `/RPC2` comes from a page of another site in a browser (CSRF): the browser says so
+/// in `Sec-Fetch-Site`, or the call carries an `Origin` (only browsers send one) with a content type a
+/// page may send cross-site without asking first. Any other type needs a CORS preflight, which steward
+/// never grants, so the browser never sends such a call. supervisorctl and XML-RPC libraries send no
+/// `Origin`; steward's own page sends `text/xml` from its own origin.
+fn cross_site(req: &Request<Incoming>) -> bool {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    if header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none") {
+        return true;
+    }
+    if req.headers().get(hyper::header::ORIGIN).is_none() {
+        return false;
+    }
+    let kind = header("content-type").unwrap_or_default();
+    let media = kind.split(';').next().unwrap_or("").trim();
+    matches!(
+        media,
+        "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+    )
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<RespBody> {
