@@ -179,15 +179,25 @@ fn a_client_sending_a_gigabyte_is_cut_off_early_and_memory_stays_bounded() {
 
 #[test]
 fn a_slowloris_does_not_lock_out_other_clients() {
+    // Headers a byte at a time.
+    slow_clients_do_not_lock_out(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    // Headers at once, then the body a byte at a time.
+    slow_clients_do_not_lock_out(
+        b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n\
+          Content-Length: 100000\r\n\r\n<?xml",
+    );
+}
+
+/// More connections than steward serves at once, each sending `prefix` and then a byte at a time.
+fn slow_clients_do_not_lock_out(prefix: &[u8]) {
     let (p, dir) = Pid1::with_conf(CONF);
     let sock = dir.path().join("sock");
     let before = all_running(&sock);
-    // More connections than steward serves at once, each sending its headers a byte at a time.
     let mut slow: Vec<UnixStream> = (0..300)
         .map(|_| {
             let mut s = UnixStream::connect(&sock).unwrap();
             s.set_nonblocking(true).unwrap();
-            let _ = s.write_all(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+            let _ = s.write_all(prefix);
             s
         })
         .collect();
@@ -214,7 +224,11 @@ fn a_slowloris_does_not_lock_out_other_clients() {
             Err(_) => {}
         }
     };
-    eprintln!("getState under a slowloris of 300: {:?}", t0.elapsed());
+    eprintln!(
+        "getState under a slowloris of 300 ({:?}…): {:?}",
+        String::from_utf8_lossy(&prefix[prefix.len() - 8..]),
+        t0.elapsed()
+    );
     let answer = answer.unwrap();
     assert_eq!(answer.get("statename"), Some(&Value::str("RUNNING")));
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());

@@ -171,7 +171,7 @@ impl<B: Engine + 'static> Server<B> {
             let (me, idle) = (me.clone(), idle.clone());
             async move {
                 idle.set(None);
-                let resp = me.handle(req).await;
+                let resp = me.handle(req, &idle).await;
                 idle.set(Some(std::time::Instant::now()));
                 Ok::<_, Infallible>(resp)
             }
@@ -188,13 +188,12 @@ impl<B: Engine + 'static> Server<B> {
         let _ = conn.await;
     }
 
-    async fn handle(&self, req: Request<Incoming>) -> Response<RespBody> {
+    async fn handle(&self, req: Request<Incoming>, idle: &Idle) -> Response<RespBody> {
         metrics::REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !self.authorized(&req) {
             // Read the body first: clients such as Python's send it in a second write, and
             // closing before it arrives makes them fail with EPIPE instead of seeing the 401.
-            let body = Limited::new(req.into_body(), self.limits.max_body);
-            let _ = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
+            let _ = self.read_body(req, idle).await;
             return unauthorized();
         }
         let path = req.uri().path().to_string();
@@ -208,7 +207,7 @@ impl<B: Engine + 'static> Server<B> {
                     "403 Forbidden: a call from another site's page is refused\n",
                 ));
             }
-            return self.rpc(req).await;
+            return self.rpc(req, idle).await;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
@@ -273,7 +272,23 @@ impl<B: Engine + 'static> Server<B> {
         check_credentials(creds, &decoded[..colon], &decoded[colon + 1..])
     }
 
-    async fn rpc(&self, req: Request<Incoming>) -> Response<RespBody> {
+    /// The request's body, within the size and time limits. While it comes in, the connection counts
+    /// as idle: a client that sends its headers and then dribbles the body is a slowloris too, and
+    /// may be closed to make room once it has taken more than the grace period.
+    async fn read_body(
+        &self,
+        req: Request<Incoming>,
+        idle: &Idle,
+    ) -> Result<Result<Bytes, Box<dyn std::error::Error + Send + Sync>>, tokio::time::error::Elapsed>
+    {
+        idle.set(Some(std::time::Instant::now()));
+        let body = Limited::new(req.into_body(), self.limits.max_body);
+        let read = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
+        idle.set(None);
+        read.map(|r| r.map(|c| c.to_bytes()))
+    }
+
+    async fn rpc(&self, req: Request<Incoming>, idle: &Idle) -> Response<RespBody> {
         let declared = req
             .headers()
             .get(CONTENT_LENGTH)
@@ -282,8 +297,7 @@ impl<B: Engine + 'static> Server<B> {
         if declared.is_some_and(|n| n > self.limits.max_body as u64) {
             return too_large();
         }
-        let body = Limited::new(req.into_body(), self.limits.max_body);
-        let bytes = match tokio::time::timeout(self.limits.body_timeout, body.collect()).await {
+        let bytes = match self.read_body(req, idle).await {
             Err(_) => {
                 return close(plain(StatusCode::REQUEST_TIMEOUT, "408 Request Timeout\n"));
             }
@@ -295,7 +309,7 @@ impl<B: Engine + 'static> Server<B> {
                 }
                 return close(plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"));
             }
-            Ok(Ok(c)) => c.to_bytes(),
+            Ok(Ok(b)) => b,
         };
         let call = match xmlrpc::decode_call(&bytes) {
             Ok(c) => c,
