@@ -190,6 +190,11 @@ pub fn signal_name(n: i32) -> Option<&'static str> {
         .map(|&(name, _)| name)
 }
 
+/// Every signal name [`parse_signal`] accepts (without `SIG`), for completion.
+pub fn signal_names() -> impl Iterator<Item = &'static str> {
+    SIGNALS.iter().map(|&(name, _)| name)
+}
+
 /// `0,2, 3`. An empty value is an empty list, as in supervisord.
 pub fn parse_exitcodes(s: &str) -> Result<Vec<i32>, String> {
     const EXPECTED: &str = "expected a comma-separated list of exit codes (0-255)";

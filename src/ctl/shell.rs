@@ -90,8 +90,16 @@ impl Completer for Completion<'_> {
             Some(&"help") if earlier.len() == 1 => {
                 CTL_COMMANDS.iter().map(|c| c.to_string()).collect()
             }
-            // `signal SIG name…`: the signal is typed, the names are completed.
-            Some(&"signal") if earlier.len() == 1 => Vec::new(),
+            // `signal SIG name…`: the signal first, then process names.
+            Some(&"signal") if earlier.len() == 1 => crate::config::values::signal_names()
+                .map(|n| {
+                    if word.starts_with(|c: char| c.is_ascii_lowercase()) {
+                        n.to_ascii_lowercase()
+                    } else {
+                        n.to_string()
+                    }
+                })
+                .collect(),
             Some(cmd) if PROCESS_ARGS.contains(cmd) || GROUP_ARGS.contains(cmd) => self.names(cmd),
             Some(_) => Vec::new(),
         };

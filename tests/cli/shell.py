@@ -4,7 +4,7 @@
     shell.py BIN SOCKET HISTORY_FILE
 
 Two sessions against the steward at SOCKET (programs `web` and `worker:worker_0/1` running):
-TAB completes a command and a process name (to the group prefix, then the rest typed), up-arrow
+TAB completes a command, a signal name and a process name (to the group prefix, then the rest typed), up-arrow
 recalls the previous line, quitting writes the history file, and the next session reads it back.
 Exit 0 when all of that holds, 1 with the reason and the screen otherwise. Every wait polls for
 text with a deadline; nothing sleeps to synchronise.
@@ -111,7 +111,16 @@ def first_session(argv, history):
         sh.expect(r"pid worker:worker_1", at)
         sh.send("\r")
         at = sh.expect(r"\n" + first_pid + r"\n", at)
-        sh.prompt(at)
+        at = sh.prompt(at)
+        # After `signal`, signal names complete (as typed: `te` gives `term`); Ctrl-U drops the line.
+        sh.send("signal TE\t")
+        sh.expect(r"signal TERM ", at)
+        sh.send("\x15signal us\t")
+        sh.expect(r"signal usr", at)
+        # and after the signal, process names.
+        sh.send("2 we\t")
+        sh.expect(r"signal usr2 web ", at)
+        sh.send("\x15")
         sh.send("quit\r")
         code = sh.finish()
         if code != 0:
