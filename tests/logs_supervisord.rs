@@ -1,8 +1,8 @@
 //! Rotation compared with the real supervisord 4.3.0 on the same config: same file names, same backup
 //! count, every rotated file at least `maxbytes` and at most one read above it, same bytes overall.
 //!
-//! Needs `SUPERVISORD=/path/to/venv/bin/supervisord` (`bench/logs.sh` creates such a venv); without it
-//! the test says so and passes.
+//! Needs `SUPERVISORD=/path/to/venv/bin/supervisord` (scripts/test.sh sets it); without it the test
+//! fails.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
