@@ -617,16 +617,8 @@ impl Process {
                 self.begin_spawn(now, Cause::Autorestart, out)
             }
             (Timer::Kill, ProcessState::Stopping) if self.pid > 0 => {
-                out.push(Effect::Log(
-                    Level::Warn,
-                    format!("killing '{}' ({}) with SIGKILL", spec.name, self.pid),
-                ));
                 // Sent once: a process that survives SIGKILL stays STOPPING, as in supervisord.
-                out.push(Effect::Kill {
-                    pid: self.pid,
-                    signal: libc::SIGKILL,
-                    group: spec.killasgroup,
-                });
+                self.sigkill(spec, spec.killasgroup, out);
             }
             _ => {}
         }
@@ -699,6 +691,11 @@ impl Process {
             _ => return,
         }
         self.deadline = None;
+        self.sigkill(spec, true, out);
+    }
+
+    /// `killing 'x' (pid) with SIGKILL`, and the kill.
+    fn sigkill(&self, spec: &ProcessSpec, group: bool, out: &mut Vec<Effect>) {
         out.push(Effect::Log(
             Level::Warn,
             format!("killing '{}' ({}) with SIGKILL", spec.name, self.pid),
@@ -706,7 +703,7 @@ impl Process {
         out.push(Effect::Kill {
             pid: self.pid,
             signal: libc::SIGKILL,
-            group: true,
+            group,
         });
     }
 
@@ -1156,15 +1153,11 @@ pub(crate) mod tests {
         let out = feed(&mut p, &s, Event::Force, t0);
         assert_eq!(actions(&out), [sigkill_group(43)]);
         assert_eq!(p.state(), ProcessState::Stopping);
-        feed(
-            &mut p,
-            &s,
-            Event::Exited(ExitStatus::Signal {
-                signal: libc::SIGKILL,
-                core: false,
-            }),
-            t0 + secs(1),
-        );
+        let sigkilled = ExitStatus::Signal {
+            signal: libc::SIGKILL,
+            core: false,
+        };
+        feed(&mut p, &s, Event::Exited(sigkilled), t0 + secs(1));
         assert_eq!(p.state(), ProcessState::Stopped);
         // No child: nothing to do.
         assert!(feed(&mut p, &s, Event::Force, t0).is_empty());

@@ -50,6 +50,9 @@
 //!   (`stdout_logfile_also=/dev/stdout` beside a rotated `stdout_logfile`); each a path, `AUTO`, or a
 //!   console name, rotated with the stream's maxbytes/backups. TOML: a string or an array of strings.
 //!   Filled into [`LogSpec::also`].
+//! * `[supervisord] console_timestamps` (and `--timestamps`): the local time before each console line.
+//!
+//! On a terminal, console prefixes are coloured (unless `NO_COLOR`) and padded to the widest ([`look`]).
 
 pub mod console;
 pub mod look;
