@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// Raise the process limit to at least this.
     #[arg(long)]
     pub minprocs: Option<String>,
+    /// Start each line programs write to the console with the local time (steward's;
+    /// `[supervisord] console_timestamps`).
+    #[arg(long)]
+    pub timestamps: bool,
     /// Accepted for compatibility; ignored.
     #[arg(long = "profile_options")]
     pub profile_options: Option<String>,

@@ -64,6 +64,9 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) {
     if args.nocleanup {
         sd.nocleanup = true;
     }
+    if args.timestamps {
+        sd.console_timestamps = true;
+    }
 }
 
 fn load(path: &Path, args: &RunArgs) -> Result<Config, Vec<String>> {

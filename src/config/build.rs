@@ -35,6 +35,8 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "console_prefix",
     // steward extension: SIGTERM -> SIGKILL grace for processes left behind at exit.
     "shutdown_grace",
+    // steward extension: a local time before each line programs write to the console.
+    "console_timestamps",
 ];
 
 const PROGRAM_KEYS: &[&str] = &[
@@ -657,6 +659,8 @@ impl<'a> Builder<'a> {
         };
         let strip_ansi = self.boolean(&at, "strip_ansi", &vars, d.strip_ansi);
         let shutdown_grace = self.nonneg(&at, "shutdown_grace", &vars, d.shutdown_grace);
+        let console_timestamps =
+            self.boolean(&at, "console_timestamps", &vars, d.console_timestamps);
         let environment = self.environment(&at, &vars);
         if let Some(e) = self.lookup(&at, "console_prefix") {
             match &e.value {
@@ -698,6 +702,7 @@ impl<'a> Builder<'a> {
             environment,
             identifier,
             shutdown_grace,
+            console_timestamps,
         })
     }
 

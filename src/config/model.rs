@@ -137,6 +137,9 @@ pub struct SupervisordSpec {
     /// steward extension `shutdown_grace`: seconds between SIGTERM and SIGKILL for the processes left
     /// behind once every program has stopped.
     pub shutdown_grace: u64,
+    /// steward extension `console_timestamps` (or `--timestamps`): each console line of a program
+    /// starts with the local time.
+    pub console_timestamps: bool,
 }
 
 impl SupervisordSpec {
@@ -162,6 +165,7 @@ impl SupervisordSpec {
             environment: Vec::new(),
             identifier: "supervisor".into(),
             shutdown_grace: 5,
+            console_timestamps: false,
         }
     }
 }

@@ -110,6 +110,11 @@ fn signal_all(pids: &[i32], signal: i32) {
     }
 }
 
+/// SIGKILL to every process below steward, at once (a second Ctrl-C).
+pub fn kill_all_now() {
+    signal_all(&leftovers(), libc::SIGKILL);
+}
+
 /// Reap what has ended (orphans are ours as PID 1 / subreaper) and list what is still alive.
 fn reap_and_list() -> Vec<i32> {
     reaper::reap_all(|_, _| {});

@@ -99,6 +99,8 @@ pub enum Event {
     /// The child put itself in the background and exited; from now on this pid (read from the
     /// program's `pidfile`) is the process. A stop in progress is sent to it again.
     Followed(i32),
+    /// Stop now, without waiting (a second Ctrl-C): SIGKILL to the child's whole process group.
+    Force,
 }
 
 /// What the supervisor must do after an event, in this order.
@@ -361,6 +363,7 @@ impl Process {
                     }
                 }
             }
+            Event::Force => self.force(spec, &mut out),
             Event::Unhealthy => {
                 if self.state == ProcessState::Running && self.pid > 0 {
                     self.restart = may_start;
@@ -614,16 +617,8 @@ impl Process {
                 self.begin_spawn(now, Cause::Autorestart, out)
             }
             (Timer::Kill, ProcessState::Stopping) if self.pid > 0 => {
-                out.push(Effect::Log(
-                    Level::Warn,
-                    format!("killing '{}' ({}) with SIGKILL", spec.name, self.pid),
-                ));
                 // Sent once: a process that survives SIGKILL stays STOPPING, as in supervisord.
-                out.push(Effect::Kill {
-                    pid: self.pid,
-                    signal: libc::SIGKILL,
-                    group: spec.killasgroup,
-                });
+                self.sigkill(spec, spec.killasgroup, out);
             }
             _ => {}
         }
@@ -677,6 +672,39 @@ impl Process {
             }
             _ => Err(Refused::NotRunning),
         }
+    }
+
+    /// [`Event::Force`]: a live child is stopping from now on and gets SIGKILL, to its process group
+    /// whatever `killasgroup` says (whoever presses Ctrl-C twice wants all of it gone). The armed
+    /// SIGKILL timer has nothing left to do.
+    fn force(&mut self, spec: &ProcessSpec, out: &mut Vec<Effect>) {
+        if self.pid == 0 {
+            return;
+        }
+        match self.state {
+            ProcessState::Starting | ProcessState::Running => {
+                self.killing = true;
+                self.restart = false;
+                self.enter(ProcessState::Stopping, Cause::Shutdown, None, out);
+            }
+            ProcessState::Stopping | ProcessState::Unknown => {}
+            _ => return,
+        }
+        self.deadline = None;
+        self.sigkill(spec, true, out);
+    }
+
+    /// `killing 'x' (pid) with SIGKILL`, and the kill.
+    fn sigkill(&self, spec: &ProcessSpec, group: bool, out: &mut Vec<Effect>) {
+        out.push(Effect::Log(
+            Level::Warn,
+            format!("killing '{}' ({}) with SIGKILL", spec.name, self.pid),
+        ));
+        out.push(Effect::Kill {
+            pid: self.pid,
+            signal: libc::SIGKILL,
+            group,
+        });
     }
 
     /// `kill()` of our child failed with something other than ESRCH.
@@ -1101,6 +1129,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn force_kills_the_process_group_at_once_in_any_live_state() {
+        let mut s = spec("w", &["x"]);
+        s.stopwaitsecs = 60;
+        s.killasgroup = false;
+        let sigkill_group = |pid| Effect::Kill {
+            pid,
+            signal: libc::SIGKILL,
+            group: true,
+        };
+        // Already stopping (the first Ctrl-C): the SIGKILL timer is dropped, the kill goes now.
+        let mut p = Process::new();
+        let t0 = Instant::now();
+        launch(&mut p, &s, t0, 42);
+        feed(&mut p, &s, Event::Stop, t0);
+        let out = feed(&mut p, &s, Event::Force, t0 + secs(1));
+        assert_eq!(logs(&s, &out), ["killing 'w' (42) with SIGKILL"]);
+        assert_eq!(actions(&out), [sigkill_group(42)]);
+        assert_eq!((p.state(), p.deadline()), (ProcessState::Stopping, None));
+        // Still running (a later group of the ordered stop): stopping from now on.
+        let mut p = Process::new();
+        launch(&mut p, &s, t0, 43);
+        let out = feed(&mut p, &s, Event::Force, t0);
+        assert_eq!(actions(&out), [sigkill_group(43)]);
+        assert_eq!(p.state(), ProcessState::Stopping);
+        let sigkilled = ExitStatus::Signal {
+            signal: libc::SIGKILL,
+            core: false,
+        };
+        feed(&mut p, &s, Event::Exited(sigkilled), t0 + secs(1));
+        assert_eq!(p.state(), ProcessState::Stopped);
+        // No child: nothing to do.
+        assert!(feed(&mut p, &s, Event::Force, t0).is_empty());
+    }
+
+    #[test]
     fn stopped_with_expected_code_is_info_and_no_restart() {
         let mut s = spec("w", &["x"]);
         s.autorestart = AutoRestart::Always;
@@ -1423,6 +1486,8 @@ pub(crate) mod tests {
             Unhealthy,
             /// The child daemonized: its daemon (a new pid) is followed.
             Follow,
+            /// A second Ctrl-C.
+            Force,
             /// Reports no spawn asked for.
             StraySpawned,
             StraySpawnFailed,
@@ -1461,6 +1526,7 @@ pub(crate) mod tests {
                 2 => Just(Step::Ready),
                 1 => Just(Step::Unhealthy),
                 1 => Just(Step::Follow),
+                1 => Just(Step::Force),
             ]
         }
 
@@ -1644,6 +1710,7 @@ pub(crate) mod tests {
                         Step::OrderedStop => Event::OrderedStop,
                         Step::Ready => Event::Ready,
                         Step::Unhealthy => Event::Unhealthy,
+                        Step::Force => Event::Force,
                         Step::Follow => {
                             if child.is_none() {
                                 let before = (p.state(), p.pid(), p.deadline());

@@ -80,6 +80,8 @@ struct Stopping {
     groups: Vec<String>,
     reload: bool,
     next_report: Instant,
+    /// Begun by SIGINT (Ctrl-C): the first report also says that a second one forces.
+    hint: bool,
 }
 
 /// What to do once the ordered stop is complete and the output is drained.
@@ -126,6 +128,13 @@ pub struct Supervisor {
     fcgi: fcgi::Sockets,
     /// Dependencies, checks, critical programs (`supervisor/lifecycle.rs`).
     life: lifecycle::Life,
+    /// A second SIGINT came during the shutdown: everything was sent SIGKILL, nothing waits any more.
+    forced: bool,
+}
+
+/// The next SIGINT; other signals that arrive meanwhile are dropped (steward is on its way out).
+async fn second_interrupt(signals: &mut Signals) {
+    while signals.next().await != Action::Shutdown(libc::SIGINT) {}
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -207,6 +216,7 @@ impl Supervisor {
             tapped,
             fcgi: fcgi::Sockets::default(),
             life: lifecycle::Life::default(),
+            forced: false,
         }
     }
 
@@ -246,8 +256,18 @@ impl Supervisor {
             self.dispatch_events();
             if let Some(finish) = self.finish.take() {
                 if finish == Finish::Exit && crate::engine::cleanup::adopts_orphans() {
-                    let grace = Duration::from_secs(self.config.supervisord.shutdown_grace);
-                    crate::engine::cleanup::clean_end(grace).await;
+                    let grace = match self.forced {
+                        true => Duration::ZERO,
+                        false => Duration::from_secs(self.config.supervisord.shutdown_grace),
+                    };
+                    // A Ctrl-C now cuts the grace short, as during the ordered stop.
+                    tokio::select! {
+                        () = crate::engine::cleanup::clean_end(grace) => {}
+                        () = second_interrupt(&mut signals) => {
+                            emit(Level::Warn, "received SIGINT again: killing what is left with SIGKILL");
+                            crate::engine::cleanup::clean_end(Duration::ZERO).await;
+                        }
+                    }
                 }
                 self.drain_pumps().await;
                 match finish {
@@ -370,7 +390,13 @@ impl Supervisor {
                 Effect::Kill { pid, signal, group } => {
                     let target = if group { -pid } else { pid };
                     // SAFETY: kill(2) with integer arguments; the pid is our live (or unreaped) child.
-                    let rc = unsafe { libc::kill(target, signal) };
+                    let mut rc = unsafe { libc::kill(target, signal) };
+                    if rc != 0 && group && nix::errno::Errno::last() == nix::errno::Errno::ESRCH {
+                        // No such group: the process is not a group leader (a daemon followed
+                        // through its pidfile, a child that moved to another group). Signal it alone.
+                        // SAFETY: as above.
+                        rc = unsafe { libc::kill(pid, signal) };
+                    }
                     if rc == 0
                         && !matches!(
                             signal,
@@ -446,16 +472,23 @@ impl Supervisor {
             Action::Reap => self.reap(now),
             Action::Shutdown(sig) => {
                 if self.state == SupervisorState::Shutdown {
-                    emit(
-                        Level::Debug,
-                        &format!("received {} during shutdown, ignored", signame(sig)),
-                    );
+                    if sig == libc::SIGINT && !self.forced {
+                        self.force_stop(now);
+                    } else {
+                        emit(
+                            Level::Debug,
+                            &format!("received {} during shutdown, ignored", signame(sig)),
+                        );
+                    }
                 } else {
                     emit(
                         Level::Warn,
                         &format!("received {} indicating exit request", signame(sig)),
                     );
                     self.begin_stop(false, now);
+                    if let Some(s) = &mut self.stopping {
+                        s.hint |= sig == libc::SIGINT;
+                    }
                 }
             }
             Action::Reload => {
@@ -549,7 +582,25 @@ impl Supervisor {
             groups: groups.into_iter().map(|(_, _, n)| n).collect(),
             reload,
             next_report: now,
+            hint: false,
         });
+    }
+
+    /// A SIGINT during a shutdown (Ctrl-C twice): SIGKILL to every program's process group at once,
+    /// and to whatever else is below steward when it adopts orphans. Nothing is waited for any more:
+    /// the ordered stop ends as soon as the children are reaped.
+    fn force_stop(&mut self, now: Instant) {
+        self.forced = true;
+        emit(
+            Level::Warn,
+            "received SIGINT again: killing every program's process group with SIGKILL",
+        );
+        for id in self.table.ids() {
+            let _ = self.feed(id, Event::Force, now);
+        }
+        if crate::engine::cleanup::adopts_orphans() {
+            crate::engine::cleanup::kill_all_now();
+        }
     }
 
     /// Stop the current group; move on when it has nothing left running; finish when all are done.
@@ -591,6 +642,15 @@ impl Supervisor {
                     Level::Info,
                     &format!("waiting for {} to die", unstopped.join(", ")),
                 );
+                if std::mem::take(&mut stopping.hint) {
+                    emit(
+                        Level::Warn,
+                        &format!(
+                            "stopping: waiting for {} to stop; press Ctrl-C again (a second SIGINT) to kill them at once",
+                            unstopped.join(", ")
+                        ),
+                    );
+                }
                 stopping.next_report = now + SHUTDOWN_REPORT_EVERY;
             }
             return;

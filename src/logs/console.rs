@@ -204,6 +204,11 @@ impl Console {
         true
     }
 
+    /// The destination is a terminal (colours and aligned prefixes make sense there).
+    pub fn is_terminal(&self) -> bool {
+        std::io::IsTerminal::is_terminal(&self.shared.target.fd())
+    }
+
     /// Raw fd, for identifying the destination.
     pub fn raw_fd(&self) -> RawFd {
         self.shared.target.fd().as_raw_fd()
@@ -330,6 +335,11 @@ fn write_all_vectored(fd: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
 #[derive(Debug, Default)]
 pub struct LineFramer {
     prefix: Vec<u8>,
+    /// Where in `prefix` each line's local time goes (`console_timestamps`); `None`: no time.
+    stamp_at: Option<usize>,
+    /// The time text and the second it shows; refreshed once per chunk, not per line.
+    stamp: Vec<u8>,
+    stamp_sec: i64,
     partial: Vec<u8>,
     /// False after a piece of an over-long line was written: its continuation gets no prefix.
     at_line_start: bool,
@@ -341,16 +351,50 @@ pub struct LineFramer {
 impl LineFramer {
     /// `prefix` is written before every line; empty for none.
     pub fn new(prefix: &[u8]) -> LineFramer {
+        LineFramer::with_stamp(prefix, None)
+    }
+
+    /// Like [`new`](Self::new); with `Some(at)`, every prefix also carries the local time
+    /// (`HH:MM:SS `), inserted at byte `at` of `prefix` (after a colour's escape, say).
+    pub fn with_stamp(prefix: &[u8], stamp_at: Option<usize>) -> LineFramer {
         LineFramer {
             prefix: prefix.to_vec(),
+            stamp_at: stamp_at.map(|at| at.min(prefix.len())),
+            stamp: Vec::new(),
+            stamp_sec: i64::MIN,
             partial: Vec::new(),
             at_line_start: true,
             split: false,
         }
     }
 
+    fn refresh_stamp(&mut self) {
+        if self.stamp_at.is_none() {
+            return;
+        }
+        let now = crate::clock::epoch();
+        if now != self.stamp_sec {
+            self.stamp_sec = now;
+            self.stamp.clear();
+            self.stamp
+                .extend_from_slice(crate::logs::look::clock_text(now).as_bytes());
+        }
+    }
+
+    fn put_prefix(&self, out: &mut Vec<u8>) {
+        match self.stamp_at {
+            None => out.extend_from_slice(&self.prefix),
+            Some(at) => {
+                out.extend_from_slice(&self.prefix[..at]);
+                out.extend_from_slice(&self.stamp);
+                out.extend_from_slice(&self.prefix[at..]);
+            }
+        }
+    }
+
     /// Append the complete lines of `partial + data` to `out`.
     pub fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
+        self.refresh_stamp();
         if self.split && !data.is_empty() {
             self.split = false;
             if data[0] == b'\n' {
@@ -361,21 +405,21 @@ impl LineFramer {
             None => self.partial.extend_from_slice(data),
             Some(last) => {
                 let (whole, rest) = data.split_at(last + 1);
-                if self.prefix.is_empty() {
+                if self.prefix.is_empty() && self.stamp_at.is_none() {
                     out.extend_from_slice(&self.partial);
                     out.extend_from_slice(whole);
                 } else {
                     // The first line may continue the held partial one.
                     let first = memchr::memchr(b'\n', whole).unwrap_or(last);
                     if self.at_line_start {
-                        out.extend_from_slice(&self.prefix);
+                        self.put_prefix(out);
                     }
                     out.extend_from_slice(&self.partial);
                     out.extend_from_slice(&whole[..=first]);
                     let base = first + 1;
                     let mut start = base;
                     for nl in memchr::memchr_iter(b'\n', &whole[base..]) {
-                        out.extend_from_slice(&self.prefix);
+                        self.put_prefix(out);
                         out.extend_from_slice(&whole[start..=base + nl]);
                         start = base + nl + 1;
                     }
@@ -403,7 +447,8 @@ impl LineFramer {
 
     fn emit_partial(&mut self, out: &mut Vec<u8>) {
         if self.at_line_start {
-            out.extend_from_slice(&self.prefix);
+            self.refresh_stamp();
+            self.put_prefix(out);
         }
         out.extend_from_slice(&self.partial);
         self.partial.clear();
@@ -538,6 +583,44 @@ mod tests {
         assert_eq!(frame("w ", &[b"x", b"y", b"z\n"]), b"w xyz\n");
         assert_eq!(frame("", &[b"a\nb", b"c\nd"]), b"a\nbc\nd\n");
         assert_eq!(frame("p ", &[]), b"");
+    }
+
+    #[test]
+    fn timestamps_go_where_asked_before_every_line() {
+        // The stamp and its place: `HH:MM:SS ` at byte `at` of the prefix.
+        fn stamped(line: &str, before: &str, after: &str) -> bool {
+            let Some(rest) = line.strip_prefix(before) else {
+                return false;
+            };
+            let b = rest.as_bytes();
+            b.len() >= 9
+                && b[..8].iter().enumerate().all(|(i, c)| match i {
+                    2 | 5 => *c == b':',
+                    _ => c.is_ascii_digit(),
+                })
+                && b[8] == b' '
+                && rest[9..].starts_with(after)
+        }
+        let mut f = LineFramer::with_stamp(b"\x1b[36mweb |\x1b[0m ", Some(5));
+        let mut out = Vec::new();
+        f.feed(b"a\nb\npart", &mut out);
+        f.flush_partial(&mut out);
+        f.feed(b"ial\n", &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text:?}");
+        for (l, body) in lines.iter().zip(["a", "b", "part", "ial"]) {
+            assert!(
+                stamped(l, "\x1b[36m", &format!("web |\x1b[0m {body}")),
+                "{l:?}"
+            );
+        }
+        // Without a prefix, the time alone.
+        let mut f = LineFramer::with_stamp(b"", Some(0));
+        let mut out = Vec::new();
+        f.feed(b"x\n", &mut out);
+        f.finish(&mut out);
+        assert!(stamped(std::str::from_utf8(&out).unwrap(), "", "x\n"));
     }
 
     #[test]

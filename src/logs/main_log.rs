@@ -241,6 +241,7 @@ mod tests {
             environment: Vec::new(),
             identifier: "supervisor".into(),
             shutdown_grace: 5,
+            console_timestamps: false,
         }
     }
 

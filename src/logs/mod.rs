@@ -50,8 +50,12 @@
 //!   (`stdout_logfile_also=/dev/stdout` beside a rotated `stdout_logfile`); each a path, `AUTO`, or a
 //!   console name, rotated with the stream's maxbytes/backups. TOML: a string or an array of strings.
 //!   Filled into [`LogSpec::also`].
+//! * `[supervisord] console_timestamps` (and `--timestamps`): the local time before each console line.
+//!
+//! On a terminal, console prefixes are coloured (unless `NO_COLOR`) and padded to the widest ([`look`]).
 
 pub mod console;
+pub mod look;
 pub mod main_log;
 mod pump;
 pub mod rotate;
@@ -182,6 +186,8 @@ pub(crate) struct StreamLogs {
     pub consoles: Vec<Console>,
     /// Empty for none.
     pub prefix: Vec<u8>,
+    /// Where each line's time goes in `prefix` (`console_timestamps`).
+    pub stamp_at: Option<usize>,
     /// Only for streams without a file.
     pub tail: Option<Mutex<TailBuffer>>,
     /// Bytes read from the child's pipe so far (for `/metrics`).
@@ -210,6 +216,79 @@ struct Inner {
     procs: Mutex<HashMap<String, ProcLogs>>,
     stdout: Console,
     stderr: Console,
+    look: Mutex<Look>,
+}
+
+/// How console prefixes look in this configuration (see [`look`]).
+struct Look {
+    /// `NO_COLOR` is not set: prefixes on a terminal are coloured.
+    colour: bool,
+    timestamps: bool,
+    /// The widest visible prefix among the programs writing to a console.
+    width: usize,
+    /// Palette slots by process name; a process added later takes a free one.
+    slots: HashMap<String, usize>,
+}
+
+/// Whether any stream of `spec` goes to steward's stdout or stderr.
+fn writes_to_console(spec: &ProcessSpec) -> bool {
+    let mut streams = vec![&spec.stdout];
+    if !spec.redirect_stderr {
+        streams.push(&spec.stderr);
+    }
+    streams.into_iter().any(|ls| {
+        std::iter::once(&ls.target)
+            .chain(ls.also.iter())
+            .any(|t| console_of(t).is_some())
+    })
+}
+
+impl Look {
+    fn new(config: &Config) -> Look {
+        let shown: Vec<&ProcessSpec> = config
+            .processes()
+            .filter(|p| writes_to_console(p))
+            .collect();
+        let width = shown
+            .iter()
+            .filter_map(|p| match &p.console_prefix {
+                ConsolePrefix::Text(t) => Some(look::visible_width(t)),
+                ConsolePrefix::Off => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Look {
+            colour: !look::no_color(std::env::var_os("NO_COLOR").as_deref()),
+            timestamps: config.supervisord.console_timestamps,
+            width,
+            slots: look::assign(shown.iter().map(|p| p.name.as_str())),
+        }
+    }
+
+    /// The prefix bytes of one console stream of `name`, and where its time goes. Off a terminal and
+    /// without timestamps it is `text` as configured, byte for byte.
+    fn prefix(&mut self, name: &str, text: &str, on_terminal: bool) -> (Vec<u8>, Option<usize>) {
+        let stamp = |at: usize| self.timestamps.then_some(at);
+        if !on_terminal || text.is_empty() {
+            return (text.as_bytes().to_vec(), stamp(0));
+        }
+        let slot = self.colour.then(|| self.slot(name));
+        let (bytes, at) = look::decorate(text, name, self.width, slot);
+        (bytes, self.timestamps.then_some(at))
+    }
+
+    fn slot(&mut self, name: &str) -> usize {
+        if let Some(&s) = self.slots.get(name) {
+            return s;
+        }
+        let mut taken = [false; look::PALETTE.len()];
+        for &s in self.slots.values() {
+            taken[s % look::PALETTE.len()] = true;
+        }
+        let s = look::pick(name, &taken);
+        self.slots.insert(name.to_string(), s);
+        s
+    }
 }
 
 /// All child log streams of one configuration. Cheap to clone.
@@ -258,6 +337,7 @@ impl Logs {
                 procs: Mutex::new(HashMap::new()),
                 stdout,
                 stderr,
+                look: Mutex::new(Look::new(config)),
             }),
         };
         for p in config.processes() {
@@ -344,10 +424,12 @@ impl Logs {
             }
             path.get_or_insert(p);
         }
-        let prefix = match (&spec.console_prefix, consoles.is_empty()) {
-            (ConsolePrefix::Text(t), false) => t.as_bytes().to_vec(),
-            _ => Vec::new(),
+        let text = match (&spec.console_prefix, consoles.is_empty()) {
+            (ConsolePrefix::Text(t), false) => t.as_str(),
+            _ => "",
         };
+        let on_terminal = !consoles.is_empty() && consoles.iter().all(Console::is_terminal);
+        let (prefix, stamp_at) = lock(&self.inner.look).prefix(&spec.name, text, on_terminal);
         let tail = files
             .is_empty()
             .then(|| Mutex::new(TailBuffer::new(TAIL_BYTES)));
@@ -358,6 +440,7 @@ impl Logs {
             files,
             consoles,
             prefix,
+            stamp_at,
             tail,
             bytes: Default::default(),
         }

@@ -147,7 +147,7 @@ pub(crate) async fn run(
     let mut buf = vec![0u8; READ_BUF];
     let mut stripped = Vec::new();
     let mut stripper = AnsiStripper::default();
-    let mut framer = LineFramer::new(&stream.prefix);
+    let mut framer = LineFramer::with_stamp(&stream.prefix, stream.stamp_at);
     let mut grown = false;
     loop {
         // A partial line waits for its newline only so long: a prompt or a progress bar must show.
