@@ -441,7 +441,7 @@ Usage:
       steward check --strict -c /etc/supervisord.conf
   steward ctl [OPTIONS] [COMMAND...]     Control a running steward (or supervisord), as supervisorctl.
       steward ctl status
-  steward help [run|procfile|single|check|ctl|CTL-COMMAND]
+  steward help [run|single|check|ctl|procfile|CTL-COMMAND]
                                          Help for one mode.
       steward help ctl
   The same binary under the names supervisord, supervisorctl, tini and dumb-init (a symlink) takes
@@ -483,7 +483,8 @@ fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, clap::Error> {
             .about("Run the programs of a supervisord.conf (or steward.toml), in the foreground.")
             .after_help(
                 "Without -c: <exe>/../etc/, <exe>/../, ./, ./etc/, /etc/, /etc/supervisor/, \
-                 steward.toml before supervisord.conf in each.\n\n\
+                 steward.toml before supervisord.conf in each; when none is there, a ./Procfile \
+                 runs as `steward -f Procfile` would (steward help procfile).\n\n\
                  Example: steward -c /etc/supervisord.conf",
             )
             .render_help()
@@ -661,6 +662,25 @@ mod tests {
                 "{bad:?}"
             );
         }
+        assert!(matches!(
+            p(&["steward", "-f", "Procfile", "-m", "web=2", "-p", "9000", "-e", "a.env"]),
+            Mode::Procfile(a) if a.formation.as_deref() == Some("web=2") && a.port == Some(9000)
+                && a.env.as_deref() == Some("a.env") && !a.keep_running && a.timeout == 5
+        ));
+        assert!(matches!(
+            p(&["steward", "--procfile=P", "--keep-running", "-d", "app"]),
+            Mode::Procfile(a) if a.keep_running && a.root == Some(PathBuf::from("app"))
+        ));
+        // -f names a Procfile run: its flags, not supervisord's (-m is not umask there).
+        assert!(parse(
+            ["steward", "-f", "P", "-u", "x"]
+                .map(OsString::from)
+                .to_vec()
+        )
+        .is_err());
+        assert!(
+            matches!(p(&["steward", "-c", "x.conf", "-m", "022"]), Mode::Run(a) if a.umask.as_deref() == Some("022"))
+        );
         assert!(matches!(
             p(&["/sbin/tini", "-g", "x"]),
             Mode::SingleAlias(single::Personality::Tini, _)

@@ -229,10 +229,12 @@ fn procfile_options(args: &ProcfileArgs) -> ProcfileOptions {
             .clone()
             .unwrap_or_else(|| PathBuf::from("Procfile")),
         root: args.root.clone(),
-        env_files: args
-            .env
-            .as_deref()
-            .map(|e| config::build::split_list(e).into_iter().map(PathBuf::from).collect()),
+        env_files: args.env.as_deref().map(|e| {
+            config::build::split_list(e)
+                .into_iter()
+                .map(PathBuf::from)
+                .collect()
+        }),
         port: args.port,
         formation: args.formation.clone(),
         keep_running: args.keep_running,

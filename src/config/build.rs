@@ -472,13 +472,17 @@ impl<'a> Builder<'a> {
                     continue;
                 }
             };
-            let env = &self.opts.env;
+            // Earlier files, then what `%(ENV_X)s` sees here (steward's environment and, for a
+            // program, `[supervisord]`'s).
             let outer = |name: &str| {
                 pairs
                     .iter()
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.clone())
-                    .or_else(|| env.get(name).cloned())
+                    .or_else(|| match vars.get(&format!("ENV_{name}")) {
+                        Some(Var::Str(v)) => Some(v.clone()),
+                        _ => None,
+                    })
             };
             match crate::config::dotenv::parse(&text, &outer) {
                 Ok(found) => overlay(&mut pairs, found),

@@ -117,7 +117,9 @@ impl Parser<'_> {
         if !valid {
             return Err(self.err(
                 line,
-                format!("{key:?} is not a variable name (letters, digits and _, not first a digit)"),
+                format!(
+                    "{key:?} is not a variable name (letters, digits and _, not first a digit)"
+                ),
             ));
         }
         let key = key.to_string();
@@ -182,7 +184,10 @@ impl Parser<'_> {
 
     /// After a closing quote only blanks and a comment may follow on the line.
     fn after_quote(&mut self, line: usize) -> Result<(), DotenvError> {
-        while self.peek().is_some_and(|c| c == ' ' || c == '\t' || c == '\r') {
+        while self
+            .peek()
+            .is_some_and(|c| c == ' ' || c == '\t' || c == '\r')
+        {
             self.bump();
         }
         match self.peek() {
@@ -259,7 +264,9 @@ impl Parser<'_> {
             } else {
                 return Err(self.err(
                     line,
-                    format!("${{{inner}}}: expected ${{NAME}}, ${{NAME:-default}} or ${{NAME-default}}"),
+                    format!(
+                        "${{{inner}}}: expected ${{NAME}}, ${{NAME:-default}} or ${{NAME-default}}"
+                    ),
                 ));
             };
             v.push_str(&text);
@@ -294,7 +301,9 @@ mod tests {
     }
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

@@ -249,8 +249,20 @@ pub fn load(o: &ProcfileOptions, opts: &LoadOptions) -> Result<Config, LoadError
         ));
     }
     let env_files: Vec<PathBuf> = match &o.env_files {
-        Some(files) => files.iter().map(|f| absolute(f)).collect(),
-        None => Some(root.join(".env")).filter(|p| p.is_file()).into_iter().collect(),
+        Some(files) => {
+            let files: Vec<PathBuf> = files.iter().map(|f| absolute(f)).collect();
+            if let Some((f, e)) = files
+                .iter()
+                .find_map(|f| std::fs::File::open(f).err().map(|e| (f, e)))
+            {
+                return Err(error(f, 0, format!("-e: cannot read the env file: {e}")));
+            }
+            files
+        }
+        None => Some(root.join(".env"))
+            .filter(|p| p.is_file())
+            .into_iter()
+            .collect(),
     };
 
     let entry = |key: &str, value: RawValue, line: usize| RawEntry {
@@ -351,7 +363,10 @@ pub fn load(o: &ProcfileOptions, opts: &LoadOptions) -> Result<Config, LoadError
     };
     for g in &mut config.groups {
         for p in &mut g.processes {
-            let index = entries.iter().position(|e| e.name == p.program).unwrap_or(0) as u32;
+            let index = entries
+                .iter()
+                .position(|e| e.name == p.program)
+                .unwrap_or(0) as u32;
             let port = base + index * 100 + (p.process_num.max(1) as u32 - 1);
             if port > u32::from(u16::MAX) {
                 return Err(error(
@@ -419,10 +434,7 @@ mod tests {
         let e = parse("web: a\nworker: b\nclock: c\n").unwrap();
         assert_eq!(formation(None, &e).unwrap(), [1, 1, 1]);
         assert_eq!(formation(Some("web=2"), &e).unwrap(), [2, 1, 1]);
-        assert_eq!(
-            formation(Some("all=0, worker=3"), &e).unwrap(),
-            [0, 3, 0]
-        );
+        assert_eq!(formation(Some("all=0, worker=3"), &e).unwrap(), [0, 3, 0]);
         assert!(formation(Some("db=1"), &e)
             .unwrap_err()
             .contains("\"db\" is no process type"));
@@ -438,7 +450,10 @@ mod tests {
         assert_eq!(a, socket_path(d, Some(Path::new("/run/user/1000"))));
         assert_ne!(
             a,
-            socket_path(Path::new("/home/ann/other"), Some(Path::new("/run/user/1000")))
+            socket_path(
+                Path::new("/home/ann/other"),
+                Some(Path::new("/run/user/1000"))
+            )
         );
         assert_eq!(
             socket_path(d, None),
