@@ -209,17 +209,20 @@ pub fn main(args: &RunArgs) -> i32 {
     };
     let config = match load(&path, args) {
         Ok(c) => c,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("Error: {e}");
-            }
-            eprintln!("For help, use {prog} -h");
-            return 2;
-        }
+        Err(errors) => return refuse(&errors, &format!("{prog} -h")),
     };
     let reload_args = args.clone();
     let reloader = Box::new(move || load(&path, &reload_args).map_err(|errors| errors.join("; ")));
     run_config(config, reloader, &prog)
+}
+
+/// A config that cannot be loaded: every error, where to get help, exit 2 (as supervisord).
+fn refuse(errors: &[String], help: &str) -> i32 {
+    for e in errors {
+        eprintln!("Error: {e}");
+    }
+    eprintln!("For help, use {help}");
+    2
 }
 
 fn procfile_options(args: &ProcfileArgs) -> ProcfileOptions {
@@ -268,13 +271,7 @@ pub fn main_procfile(args: &ProcfileArgs) -> i32 {
     }
     let config = match load_procfile(args) {
         Ok(c) => c,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("Error: {e}");
-            }
-            eprintln!("For help, use steward help procfile");
-            return 2;
-        }
+        Err(errors) => return refuse(&errors, "steward help procfile"),
     };
     if let Some(sock) = config.unix_http_server.as_ref().map(|u| u.file.clone()) {
         let dir = config.source.parent().unwrap_or(Path::new("/"));

@@ -151,6 +151,14 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// The control socket next to the Procfile in `dir`, once it is there: before, `steward ctl` would
+/// look for another steward.
+fn wait_socket(dir: &Path) -> PathBuf {
+    let sock = dir.join(".steward.sock");
+    wait_for(T, "the control socket", || sock.exists().then_some(()));
+    sock
+}
+
 /// `steward ctl pid NAME` from `dir`, once the process is running.
 fn pid_of(dir: &Path, name: &str) -> i64 {
     wait_for(T, &format!("a pid for {name}"), || {
@@ -286,6 +294,7 @@ fn keep_running_restarts_the_program_instead() {
          quitter: echo x >> starts; while [ ! -e go ]; do sleep 0.05; done; rm go; exit 7\n",
     );
     let mut s = Ns::steward(&["-f", "Procfile", "--keep-running"], dir.path());
+    wait_socket(dir.path());
     let web = pid_of(dir.path(), "web");
     let worker = pid_of(dir.path(), "worker");
     wait_for_text(&dir.path().join("starts"), "x\n", T);
@@ -312,8 +321,7 @@ fn ctl_from_the_procfile_directory_restarts_stops_and_tails_one_program() {
     );
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     let mut s = Ns::steward(&["-f", "Procfile"], dir.path());
-    let sock = dir.path().join(".steward.sock");
-    wait_for(T, "the control socket", || sock.exists().then_some(()));
+    let sock = wait_socket(dir.path());
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -370,6 +378,15 @@ fn the_socket_goes_in_xdg_runtime_dir_when_there_is_one() {
         dir.path(),
         Some(runtime.path()),
     );
+    let private = runtime.path().join("steward");
+    wait_for(T, "the control socket", || {
+        // The socket is bound as NAME.PID and linked to NAME.sock when it is ready.
+        std::fs::read_dir(&private)
+            .ok()?
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".sock"))
+            .then_some(())
+    });
     let pid = wait_for(T, "web's pid", || {
         let o = ctl_in(dir.path(), Some(runtime.path()), &["pid", "web"]);
         String::from_utf8_lossy(&o.stdout)
@@ -380,7 +397,6 @@ fn the_socket_goes_in_xdg_runtime_dir_when_there_is_one() {
     });
     assert!(pid > 0);
     assert!(!dir.path().join(".steward.sock").exists());
-    let private = runtime.path().join("steward");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
