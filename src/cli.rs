@@ -418,9 +418,9 @@ Commands (`steward ctl help COMMAND` for one): add avail clear fg health maintai
 remove reread restart shutdown signal start status stop tail update version. Without COMMAND, an
 interactive shell (line editing, history, TAB completes commands and process names).
 
-Without -c or -s: the [supervisorctl] section of the first supervisord.conf found where supervisorctl
-looks; else the unix socket of a steward or supervisord running in this PID namespace; else
-http://localhost:9001.
+Without -c or -s: the socket of a Procfile run (steward -f) of this directory or one above it; else
+the [supervisorctl] section of the first supervisord.conf found where supervisorctl looks; else the
+unix socket of a steward or supervisord running in this PID namespace; else http://localhost:9001.
 
 Example: steward ctl restart web";
 

@@ -201,8 +201,11 @@ fn procfile_socket() -> Option<PathBuf> {
     let runtime = std::env::var_os("XDG_RUNTIME_DIR")
         .filter(|r| !r.is_empty())
         .map(PathBuf::from);
+    // Both places: the run may have been started from a shell with another XDG_RUNTIME_DIR.
     cwd.ancestors()
-        .map(|d| crate::config::procfile::socket_path(d, runtime.as_deref()))
+        .flat_map(|d| {
+            [runtime.as_deref(), None].map(|r| crate::config::procfile::socket_path(d, r))
+        })
         .find(|p| is_socket(p))
 }
 
