@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need when it is missing: python3 with venv, the
 # real supervisor 4.3.0 (PyPI) in a venv under target/, used by the compatibility tests, superlance (PyPI)
-# for the event listener tests, and headless
+# for the event listener tests, honcho (PyPI) to compare Procfile runs with, and headless
 # Chromium with its driver plus Selenium (PyPI) in another venv, used by the web page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,15 @@ if [ ! -x "$superlance_venv/bin/crashmail" ]; then
   "$superlance_venv/bin/pip" install -q --disable-pip-version-check 'supervisor==4.3.0' 'superlance==2.0.0'
 fi
 export STEWARD_SUPERLANCE_VENV="$superlance_venv"
+
+# The real honcho (PyPI), run on the same Procfile and .env as steward (tests/procfile.rs).
+honcho_venv="$PWD/target/honcho-venv"
+if [ ! -x "$honcho_venv/bin/honcho" ]; then
+  mkdir -p target
+  python3 -m venv "$honcho_venv"
+  "$honcho_venv/bin/pip" install -q --disable-pip-version-check 'honcho==2.0.0'
+fi
+export STEWARD_HONCHO_VENV="$honcho_venv"
 
 web_venv="$PWD/target/web-venv"
 if ! "$web_venv/bin/python3" -c 'import selenium' 2>/dev/null; then

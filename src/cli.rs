@@ -79,6 +79,63 @@ pub struct RunArgs {
     pub help_alias: Option<bool>,
 }
 
+/// `steward -f Procfile [OPTIONS]`: the programs of a Procfile, as foreman and honcho run them.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(
+    name = "steward -f Procfile",
+    disable_version_flag = true,
+    after_help = PROCFILE_AFTER_HELP
+)]
+pub struct ProcfileArgs {
+    /// The Procfile (`name: command` lines). Without -c and -f, ./Procfile is used when no
+    /// supervisord.conf or steward.toml is found.
+    #[arg(short = 'f', long = "procfile", value_name = "FILE")]
+    pub procfile: Option<PathBuf>,
+    /// Where the programs run and the default .env is read (default: the Procfile's directory).
+    #[arg(short = 'd', long = "root", alias = "app-root", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Environment files to read instead of <root>/.env, comma-separated.
+    #[arg(short = 'e', long = "env", value_name = "FILE[,FILE]")]
+    pub env: Option<String>,
+    /// Base port: each program gets PORT = base + 100 per Procfile entry + 1 per copy (default:
+    /// PORT from the env files, else $PORT, else 5000).
+    #[arg(short = 'p', long = "port")]
+    pub port: Option<u16>,
+    /// Copies of each program: web=2,worker=1; all=N for the rest (0 leaves one out).
+    #[arg(
+        short = 'm',
+        long = "formation",
+        alias = "concurrency",
+        value_name = "NAME=N,..."
+    )]
+    pub formation: Option<String>,
+    /// When a program ends, restart it (autorestart=true) and keep the others running, instead of
+    /// stopping everything and exiting with its status.
+    #[arg(long = "keep-running")]
+    pub keep_running: bool,
+    /// Seconds a program gets to stop after SIGTERM before SIGKILL.
+    #[arg(short = 't', long = "timeout", default_value_t = 5)]
+    pub timeout: u64,
+    /// critical, error, warn, info, debug, trace or blather.
+    #[arg(long)]
+    pub loglevel: Option<String>,
+    /// Do not echo steward's own log lines (program output still shows).
+    #[arg(short = 's', long)]
+    pub silent: bool,
+    /// Start each program's console line with the time (as `[supervisord] console_timestamps`).
+    #[arg(long)]
+    pub timestamps: bool,
+}
+
+const PROCFILE_AFTER_HELP: &str = "\
+Each program runs as `sh -c COMMAND` with the env files' variables and its PORT; its output is on the
+console, prefixed with its name. When one program ends, the others are stopped and steward exits with
+its status (unless --keep-running). The control socket needs no config: `steward ctl status`,
+`steward ctl restart web`, `steward ctl tail -f web` from the Procfile's directory find it
+($XDG_RUNTIME_DIR/steward/ when set, else .steward.sock next to the Procfile).
+
+Example: steward -f Procfile -m web=2,worker=1 -p 8000";
+
 /// `steward [OPTIONS] [--] CMD ARGS…`: one program, as tini or dumb-init would run it.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "steward", disable_version_flag = true)]
@@ -195,6 +252,8 @@ pub struct CtlArgs {
 #[derive(Debug, Clone)]
 pub enum Mode {
     Run(RunArgs),
+    /// `steward -f Procfile [OPTIONS]`, or a `./Procfile` found when no config is.
+    Procfile(ProcfileArgs),
     /// `steward [OPTIONS] [--] CMD ARGS…`: one program, tini-style.
     Single(SingleArgs),
     /// The binary called `tini` or `dumb-init`: that tool's command line (argv[0] included).
@@ -258,26 +317,91 @@ pub fn parse(args: Vec<OsString>) -> Result<Mode, clap::Error> {
         },
         // Single-command options end with `--`: `steward -g -r TERM:QUIT -- cmd`.
         _ if rest.iter().any(|a| a == "--") => single(rest),
-        _ => {
-            match run_command().try_get_matches_from(&args) {
-                Ok(m) => Ok(Mode::Run(RunArgs::from_arg_matches(&m)?)),
-                // Not the supervisor's flags: perhaps single-command ones, `steward -g sleep 9`.
-                Err(e) => match single(rest) {
-                    // A misspelt supervisor flag is not a command.
-                    Ok(Mode::Single(a))
-                        if a.command
-                            .first()
-                            .is_some_and(|c| c.as_bytes().starts_with(b"-")) =>
-                    {
-                        Err(e)
-                    }
-                    Ok(m) => Ok(m),
-                    Err(se) if is_value_error(&se) => Err(se),
-                    Err(_) => Err(e),
-                },
+        _ if procfile_run(&argv0, rest) != Procfile::No => {
+            let mut v = vec![OsString::from("steward")];
+            v.extend(rest.iter().cloned());
+            let parsed = procfile_command()
+                .try_get_matches_from(v)
+                .and_then(|m| ProcfileArgs::from_arg_matches(&m));
+            match (parsed, procfile_run(&argv0, rest)) {
+                (Ok(a), _) => Ok(Mode::Procfile(a)),
+                (Err(e), Procfile::Named) => Err(e),
+                // A ./Procfile nobody asked for: flags it does not take mean another mode.
+                (Err(_), _) => parse_options(&args, rest),
+            }
+        }
+        _ => parse_options(&args, rest),
+    }
+}
+
+/// Options alone: run mode's, else single-command ones (`steward -g sleep 9`).
+fn parse_options(args: &[OsString], rest: &[OsString]) -> Result<Mode, clap::Error> {
+    match run_command().try_get_matches_from(args) {
+        Ok(m) => Ok(Mode::Run(RunArgs::from_arg_matches(&m)?)),
+        // Not the supervisor's flags: perhaps single-command ones, `steward -g sleep 9`.
+        Err(e) => {
+            let mut v = vec![OsString::from("steward")];
+            v.extend(rest.iter().cloned());
+            match SingleArgs::try_parse_from(v).map(Mode::Single) {
+                // A misspelt supervisor flag is not a command.
+                Ok(Mode::Single(a))
+                    if a.command
+                        .first()
+                        .is_some_and(|c| c.as_bytes().starts_with(b"-")) =>
+                {
+                    Err(e)
+                }
+                Ok(m) => Ok(m),
+                Err(se) if is_value_error(&se) => Err(se),
+                Err(_) => Err(e),
             }
         }
     }
+}
+
+/// Whether the options `rest` start a Procfile run: they name one with `-f`/`--procfile`, or they
+/// name no config (`-c`) and there is none on supervisord's search list but a `./Procfile`.
+fn procfile_run(argv0: &OsString, rest: &[OsString]) -> Procfile {
+    let has = |short: &str, long: &str| {
+        rest.iter().any(|a| {
+            a.to_str().is_some_and(|a| {
+                a == short
+                    || a == long
+                    || a.starts_with(&format!("{long}="))
+                    || (a.starts_with(short) && !a.starts_with("--"))
+            })
+        })
+    };
+    if has("-f", "--procfile") {
+        return Procfile::Named;
+    }
+    // Asking for help or the version is about run mode, whatever lies in the directory.
+    let about = ["-h", "--help", "-?", "-v", "--version"];
+    if has("-c", "--configuration") || rest.iter().any(|a| about.iter().any(|x| a == x)) {
+        return Procfile::No;
+    }
+    if crate::config::locate(Path::new(argv0)).is_none() && Path::new("Procfile").is_file() {
+        Procfile::Found
+    } else {
+        Procfile::No
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Procfile {
+    /// `-f`/`--procfile` on the command line.
+    Named,
+    /// No config on the search list, but `./Procfile`.
+    Found,
+    No,
+}
+
+/// clap's command for a Procfile run.
+fn procfile_command() -> clap::Command {
+    ProcfileArgs::command().help_template(
+        "Procfile mode: steward -f Procfile [OPTIONS]\nRuns the programs of a Procfile as foreman \
+         and honcho do.\n\nOptions:\n{options}\n{after-help}",
+    )
 }
 
 /// A flag that was understood but given a bad value (so the single-command reading was meant).
@@ -301,9 +425,9 @@ Commands (`steward ctl help COMMAND` for one): add avail clear fg health maintai
 remove reread restart shutdown signal start status stop tail update version. Without COMMAND, an
 interactive shell (line editing, history, TAB completes commands and process names).
 
-Without -c or -s: the [supervisorctl] section of the first supervisord.conf found where supervisorctl
-looks; else the unix socket of a steward or supervisord running in this PID namespace; else
-http://localhost:9001.
+Without -c or -s: the socket of a Procfile run (steward -f) of this directory or one above it; else
+the [supervisorctl] section of the first supervisord.conf found where supervisorctl looks; else the
+unix socket of a steward or supervisord running in this PID namespace; else http://localhost:9001.
 
 Example: steward ctl restart web";
 
@@ -314,6 +438,9 @@ steward: a supervisord-compatible PID 1 for containers.
 Usage:
   steward [-c FILE] [OPTIONS]            Run the programs of a supervisord.conf (or steward.toml).
       steward -c /etc/supervisord.conf
+  steward -f Procfile [OPTIONS]          Run the programs of a Procfile, as foreman/honcho (also
+                                         ./Procfile when no config is found; steward help procfile).
+      steward -f Procfile -m web=2 -p 8000
   steward [OPTIONS] -- CMD [ARGS...]     Run one program, tini-style (options below).
       steward -g -r TERM:QUIT -- nginx -g 'daemon off;'
   steward check [-c FILE] [--json] [--strict]
@@ -321,7 +448,7 @@ Usage:
       steward check --strict -c /etc/supervisord.conf
   steward ctl [OPTIONS] [COMMAND...]     Control a running steward (or supervisord), as supervisorctl.
       steward ctl status
-  steward help [run|single|check|ctl|CTL-COMMAND]
+  steward help [run|single|check|ctl|procfile|CTL-COMMAND]
                                          Help for one mode.
       steward help ctl
   The same binary under the names supervisord, supervisorctl, tini and dumb-init (a symlink) takes
@@ -342,6 +469,9 @@ fn run_command() -> clap::Command {
 const TOPICS: &[(&str, &str)] = &[
     ("run", "run"),
     ("supervisord", "run"),
+    ("procfile", "procfile"),
+    ("foreman", "procfile"),
+    ("honcho", "procfile"),
     ("single", "single"),
     ("tini", "single"),
     ("dumb-init", "single"),
@@ -360,7 +490,8 @@ fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, clap::Error> {
             .about("Run the programs of a supervisord.conf (or steward.toml), in the foreground.")
             .after_help(
                 "Without -c: <exe>/../etc/, <exe>/../, ./, ./etc/, /etc/, /etc/supervisor/, \
-                 steward.toml before supervisord.conf in each.\n\n\
+                 steward.toml before supervisord.conf in each; when none is there, a ./Procfile \
+                 runs as `steward -f Procfile` would (steward help procfile).\n\n\
                  Example: steward -c /etc/supervisord.conf",
             )
             .render_help()
@@ -369,6 +500,7 @@ fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, clap::Error> {
             "{}\nExample: steward -g -r TERM:QUIT -- nginx -g 'daemon off;'\n",
             single_help()
         ),
+        Some("procfile") => procfile_command().render_help().to_string(),
         Some("check") => CheckArgs::command().render_help().to_string(),
         Some("ctl") => CtlArgs::command().render_help().to_string(),
         _ => match crate::ctl::help_text(&topic) {
@@ -381,7 +513,7 @@ fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, clap::Error> {
                 return Err(clap::Error::raw(
                     clap::error::ErrorKind::InvalidSubcommand,
                     format!(
-                        "no help topic `{topic}`{hint}\n\nTopics: run, single, check, ctl, or a ctl command (status, start, tail, ...).\n"
+                        "no help topic `{topic}`{hint}\n\nTopics: run, procfile, single, check, ctl, or a ctl command (status, start, tail, ...).\n"
                     ),
                 ));
             }
@@ -537,6 +669,25 @@ mod tests {
                 "{bad:?}"
             );
         }
+        assert!(matches!(
+            p(&["steward", "-f", "Procfile", "-m", "web=2", "-p", "9000", "-e", "a.env"]),
+            Mode::Procfile(a) if a.formation.as_deref() == Some("web=2") && a.port == Some(9000)
+                && a.env.as_deref() == Some("a.env") && !a.keep_running && a.timeout == 5
+        ));
+        assert!(matches!(
+            p(&["steward", "--procfile=P", "--keep-running", "-d", "app"]),
+            Mode::Procfile(a) if a.keep_running && a.root == Some(PathBuf::from("app"))
+        ));
+        // -f names a Procfile run: its flags, not supervisord's (-m is not umask there).
+        assert!(parse(
+            ["steward", "-f", "P", "-u", "x"]
+                .map(OsString::from)
+                .to_vec()
+        )
+        .is_err());
+        assert!(
+            matches!(p(&["steward", "-c", "x.conf", "-m", "022"]), Mode::Run(a) if a.umask.as_deref() == Some("022"))
+        );
         assert!(matches!(
             p(&["/sbin/tini", "-g", "x"]),
             Mode::SingleAlias(single::Personality::Tini, _)

@@ -194,6 +194,21 @@ pub fn running_socket(proc: &Path) -> Option<PathBuf> {
     })
 }
 
+/// The control socket of a Procfile run in the current directory or the nearest one above it that
+/// has one (see [`crate::config::procfile::socket_path`]).
+fn procfile_socket() -> Option<PathBuf> {
+    let cwd = std::fs::canonicalize(std::env::current_dir().ok()?).ok()?;
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from);
+    // Both places: the run may have been started from a shell with another XDG_RUNTIME_DIR.
+    cwd.ancestors()
+        .flat_map(|d| {
+            [runtime.as_deref(), None].map(|r| crate::config::procfile::socket_path(d, r))
+        })
+        .find(|p| is_socket(p))
+}
+
 fn is_socket(p: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     std::fs::metadata(p).is_ok_and(|m| m.file_type().is_socket())
@@ -230,6 +245,12 @@ fn user_path(v: &str) -> PathBuf {
 
 /// Work out the options; `Err` is the text after `Error: ` (exit 2).
 pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, String> {
+    // A Procfile run of this directory (or one above it) is what a developer there means, before a
+    // supervisord.conf installed system-wide.
+    let procfile_socket = match (&args.configuration, &args.serverurl) {
+        (None, None) => procfile_socket(),
+        _ => None,
+    };
     let file = match &args.configuration {
         Some(f) => {
             if !f.exists() {
@@ -237,6 +258,7 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
             }
             Some(f.clone())
         }
+        None if procfile_socket.is_some() => None,
         None => search_paths(argv0).into_iter().find(|p| p.is_file()),
     };
     let mut o = CtlOptions {
@@ -247,7 +269,9 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
         history_file: None,
         guessed: None,
     };
-    if file.is_none() && args.serverurl.is_none() {
+    if let Some(sock) = procfile_socket {
+        o.serverurl = format!("unix://{}", sock.display());
+    } else if file.is_none() && args.serverurl.is_none() {
         match running_socket(Path::new("/proc")) {
             Some(sock) => o.serverurl = format!("unix://{}", sock.display()),
             None => {

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let code = match mode {
         Mode::Check(a) => steward::check::main(&a),
         Mode::Run(a) => steward::run::main(&a),
+        Mode::Procfile(a) => steward::run::main_procfile(&a),
         Mode::Single(a) => steward::single::run(&a.options()),
         Mode::SingleAlias(who, args) => steward::single::main_alias(who, args),
         Mode::Ctl(a) => steward::ctl::main(&a),

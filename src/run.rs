@@ -10,14 +10,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::RunArgs;
+use crate::cli::{ProcfileArgs, RunArgs};
 use crate::config::model::{Config, LogLevel, LogTarget};
+use crate::config::procfile::{self, ProcfileOptions};
 use crate::config::{self, LoadOptions};
 use crate::control::servers::{serve, Bound};
 use crate::engine::mainlog::{self, emit};
 use crate::engine::process::Level;
 use crate::engine::signals;
-use crate::engine::supervisor::Supervisor;
+use crate::engine::supervisor::{Reloader, Supervisor};
 
 /// `-e/--loglevel` as supervisord spells it.
 fn parse_loglevel(s: &str) -> Option<LogLevel> {
@@ -197,7 +198,7 @@ pub fn main(args: &RunArgs) -> i32 {
             Some(p) => p,
             None => {
                 eprintln!(
-                    "Error: No config file found at default paths; use the -c option to specify a config file at a different path"
+                    "Error: No config file found at default paths; use the -c option to specify a config file at a different path (or -f for a Procfile)"
                 );
                 let tried: Vec<String> = config::candidates(Path::new(&argv0))
                     .iter()
@@ -211,14 +212,86 @@ pub fn main(args: &RunArgs) -> i32 {
     };
     let config = match load(&path, args) {
         Ok(c) => c,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("Error: {e}");
+        Err(errors) => return refuse(&errors, &format!("{prog} -h")),
+    };
+    let reload_args = args.clone();
+    let reloader = Box::new(move || load(&path, &reload_args).map_err(|errors| errors.join("; ")));
+    run_config(config, reloader, &prog)
+}
+
+/// A config that cannot be loaded: every error, where to get help, exit 2 (as supervisord).
+fn refuse(errors: &[String], help: &str) -> i32 {
+    for e in errors {
+        eprintln!("Error: {e}");
+    }
+    eprintln!("For help, use {help}");
+    2
+}
+
+fn procfile_options(args: &ProcfileArgs) -> ProcfileOptions {
+    ProcfileOptions {
+        procfile: args
+            .procfile
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("Procfile")),
+        root: args.root.clone(),
+        env_files: args.env.as_deref().map(|e| {
+            config::build::split_list(e)
+                .into_iter()
+                .map(PathBuf::from)
+                .collect()
+        }),
+        port: args.port,
+        formation: args.formation.clone(),
+        keep_running: args.keep_running,
+        timeout: args.timeout,
+    }
+}
+
+fn load_procfile(args: &ProcfileArgs) -> Result<Config, Vec<String>> {
+    let opts = LoadOptions::from_process();
+    match procfile::load(&procfile_options(args), &opts) {
+        Ok(mut c) => {
+            let sd = &mut c.supervisord;
+            sd.silent = args.silent;
+            sd.console_timestamps = args.timestamps;
+            if let Some(l) = args.loglevel.as_deref().and_then(parse_loglevel) {
+                sd.loglevel = l;
             }
-            eprintln!("For help, use {prog} -h");
+            Ok(c)
+        }
+        Err(e) => Err(e.errors.iter().map(|d| d.to_string()).collect()),
+    }
+}
+
+/// `steward -f Procfile`: the Procfile's programs, with a control socket that needs no config.
+pub fn main_procfile(args: &ProcfileArgs) -> i32 {
+    signals::hold();
+    if let Some(l) = args.loglevel.as_deref() {
+        if parse_loglevel(l).is_none() {
+            eprintln!("Error: --loglevel {l:?}: expected critical, error, warn, info, debug, trace or blather");
             return 2;
         }
+    }
+    let config = match load_procfile(args) {
+        Ok(c) => c,
+        Err(errors) => return refuse(&errors, "steward help procfile"),
     };
+    if let Some(sock) = config.unix_http_server.as_ref().map(|u| u.file.clone()) {
+        let dir = config.source.parent().unwrap_or(Path::new("/"));
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Err(e) = procfile::prepare_socket_dir(&sock, &dir) {
+            eprintln!("Error: {e}");
+            return 2;
+        }
+    }
+    let reload_args = args.clone();
+    let reloader = Box::new(move || load_procfile(&reload_args).map_err(|e| e.join("; ")));
+    run_config(config, reloader, "steward")
+}
+
+/// Everything after the config is loaded: logs, servers, limits, privileges, the supervisor.
+fn run_config(config: Config, reloader: Reloader, prog: &str) -> i32 {
     // Opened now, while we may still be root (before `[supervisord] user=` takes effect).
     let main_log = mainlog::install(&config.supervisord);
     for w in &config.warnings {
@@ -273,8 +346,6 @@ pub fn main(args: &RunArgs) -> i32 {
             return 2;
         }
     };
-    let reload_args = args.clone();
-    let reloader = Box::new(move || load(&path, &reload_args).map_err(|errors| errors.join("; ")));
     let code = runtime.block_on(async move {
         let mut sup = Supervisor::new(config, reloader, main_log);
         let engine = std::rc::Rc::new(sup.handle());

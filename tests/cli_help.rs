@@ -39,6 +39,8 @@ fn help_shows_every_mode_with_an_example() {
             "steward ctl status",
             "steward help [run|single|check|ctl",
             "steward help ctl",
+            "steward -f Procfile [OPTIONS]",
+            "steward -f Procfile -m web=2 -p 8000",
             "supervisord, supervisorctl, tini and dumb-init",
             "--configuration",
             // The single-command flags stay attached.
@@ -67,6 +69,8 @@ fn help_topics() {
         ("single", "--pdeathsig"),
         ("tini", "--pdeathsig"),
         ("check", "--strict"),
+        ("procfile", "--keep-running"),
+        ("foreman", "--formation"),
         ("ctl", "--history_file"),
         ("supervisorctl", "--serverurl"),
         ("tail", "tail -f <name>"),

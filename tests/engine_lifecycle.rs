@@ -264,6 +264,8 @@ fn sighup_reloads_the_config() {
         "[program:p]\ncommand=sh -c 'echo v1 >> {dir}/runs; exec sleep 1000'\nstartsecs=0\n",
     );
     p.wait_stdout("success: p", T);
+    // With startsecs=0, RUNNING comes at the spawn, before the shell has written its line.
+    wait_for_text(&dir.path().join("runs"), "v1\n", T);
     let d = dir.path().display().to_string();
     conf(
         dir.path(),

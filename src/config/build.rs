@@ -30,6 +30,8 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "directory",
     "strip_ansi",
     "environment",
+    // steward extension: `.env` files read before `environment=` (which wins).
+    "env_file",
     "identifier",
     // steward extension: the default `console_prefix` of every program.
     "console_prefix",
@@ -69,6 +71,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "stderr_events_enabled",
     "stderr_syslog",
     "environment",
+    "env_file",
     "directory",
     "umask",
     "serverurl",
@@ -427,6 +430,81 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// `env_file=PATH[, PATH]` (TOML: also an array): the pairs of each `.env` file in order, a later
+    /// file's key winning, for `environment=` to override. A relative path is taken from the directory
+    /// of the config file that names it, as docker compose does. A missing file or a bad line is an
+    /// error; a bad line's names the `.env` file and its line.
+    fn env_files(&mut self, at: &At<'a>, vars: &Vars) -> Vec<(String, String)> {
+        let Some(entry) = self.lookup(at, "env_file") else {
+            return Vec::new();
+        };
+        let paths = match &entry.value {
+            RawValue::Str(s) => match self.expand(at, entry, s, vars) {
+                Some(t) => split_list(&t),
+                None => return Vec::new(),
+            },
+            RawValue::List(items) => {
+                let mut out = Vec::new();
+                for it in items {
+                    out.extend(self.expand(at, entry, it, vars));
+                }
+                out
+            }
+            other => {
+                self.error(
+                    at,
+                    Some(entry),
+                    format!("invalid value {}: expected file paths", other.display()),
+                );
+                return Vec::new();
+            }
+        };
+        let here = entry.file.parent().unwrap_or(Path::new("/"));
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for p in paths {
+            let path = here.join(expand_user(&p, &self.opts.env));
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.error(
+                        at,
+                        Some(entry),
+                        format!("cannot read the env file {}: {e}", path.display()),
+                    );
+                    continue;
+                }
+            };
+            // Earlier files, then what `%(ENV_X)s` sees here (steward's environment and, for a
+            // program, `[supervisord]`'s).
+            let outer = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| match vars.get(&format!("ENV_{name}")) {
+                        Some(Var::Str(v)) => Some(v.clone()),
+                        _ => None,
+                    })
+            };
+            match crate::config::dotenv::parse(&text, &outer) {
+                Ok(found) => overlay(&mut pairs, found),
+                Err(e) => {
+                    let d = Diagnostic {
+                        file: path,
+                        line: e.line,
+                        section: None,
+                        key: None,
+                        message: e.message,
+                    };
+                    if !self.errors.contains(&d) {
+                        self.errors.push(d);
+                    }
+                }
+            }
+        }
+        pairs
+    }
+
     fn warn_unknown_keys(&mut self, at: &At<'a>, known: &[&[&str]]) {
         for e in &at.section.entries {
             if !known.iter().any(|set| set.contains(&e.key.as_str())) {
@@ -661,7 +739,9 @@ impl<'a> Builder<'a> {
         let shutdown_grace = self.nonneg(&at, "shutdown_grace", &vars, d.shutdown_grace);
         let console_timestamps =
             self.boolean(&at, "console_timestamps", &vars, d.console_timestamps);
-        let environment = self.environment(&at, &vars);
+        let mut environment = self.env_files(&at, &vars);
+        let own = self.environment(&at, &vars);
+        overlay(&mut environment, own);
         if let Some(e) = self.lookup(&at, "console_prefix") {
             match &e.value {
                 RawValue::Bool(_) | RawValue::Str(_) => self.console_prefix_default = Some((s, e)),
@@ -1130,6 +1210,11 @@ impl<'a> Builder<'a> {
             }
         };
         let lifecycle = self.lifecycle(&at, &common);
+        // Read once for all the processes; visible to the keys expanded per process.
+        let from_files = self.env_files(&at, &common);
+        for (k, v) in &from_files {
+            common.insert(format!("ENV_{k}"), Var::Str(v.clone()));
+        }
         if self.errors.len() > before {
             return None;
         }
@@ -1139,7 +1224,9 @@ impl<'a> Builder<'a> {
             let mut vars = common.clone();
             vars.insert("process_num".into(), Var::Int(process_num));
             vars.insert("numprocs".into(), Var::Int(numprocs));
-            let environment = self.environment(&at, &vars);
+            let mut environment = from_files.clone();
+            let own = self.environment(&at, &vars);
+            overlay(&mut environment, own);
             // The program's own environment is visible to the keys read after it.
             for (k, v) in &environment {
                 vars.insert(format!("ENV_{k}"), Var::Str(v.clone()));
@@ -1680,6 +1767,16 @@ fn s_entry_stub(s: &RawSection) -> RawEntry {
 
 fn sort_processes(p: &mut [ProcessSpec]) {
     p.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+}
+
+/// `over` on top of `base`: a key of both keeps its place in `base` and takes the value from `over`.
+fn overlay(base: &mut Vec<(String, String)>, over: Vec<(String, String)>) {
+    for (k, v) in over {
+        match base.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = v,
+            None => base.push((k, v)),
+        }
+    }
 }
 
 /// supervisord's `list_of_strings`: comma-separated, items stripped, empties dropped.

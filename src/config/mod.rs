@@ -3,11 +3,13 @@
 //! Front ends ([`ini`], [`toml`]) turn files into [`raw::RawConfig`]; [`build`] turns that into the model.
 
 pub mod build;
+pub mod dotenv;
 pub mod expand;
 pub mod ini;
 pub mod lifecycle;
 pub mod model;
 pub mod passwd;
+pub mod procfile;
 pub mod raw;
 pub mod toml;
 pub mod values;
