@@ -31,7 +31,7 @@ QUICK = os.environ.get("QUICK", "") not in ("", "0")
 HZ = os.sysconf("SC_CLK_TCK")
 RUNNING = 20  # supervisord's ProcessStates.RUNNING
 
-# Sizes and repeats: the full run stays around 4 minutes on 2 busy cores, QUICK=1 under 1.
+# Sizes and repeats: the full run takes about 3 minutes on 2 busy cores, QUICK=1 about 1.
 IDLE_SECS = 3 if QUICK else 10
 RESTARTS = 5 if QUICK else 11
 LOG_MB = 32 if QUICK else 128
@@ -367,6 +367,7 @@ class Bench:
                 raise RuntimeError(f"{who}: {size()} bytes in {out}, not {total}")
             samples.append(total / 1e6 / (t1 - t0))
             os.unlink(out)
+        log(f"  MB/s: {' '.join(f'{x:.0f}' for x in samples)}")
         return max(samples)
 
     def answers(self, sock):
@@ -397,6 +398,7 @@ class Bench:
             p.wait(timeout=120)
             term.append(ms(t0, time.perf_counter()))
             self.procs.remove(p)
+        log(f"  spawn (ms): {' '.join(f'{x:.0f}' for x in spawn)}; SIGTERM (ms): {' '.join(f'{x:.0f}' for x in term)}")
         return {"spawn": min(spawn), "term": min(term)}
 
     def status(self, who):
@@ -506,6 +508,8 @@ def ratio(a, b):
         return "n/a"
     if b == 0:
         return "—" if a == 0 else "∞"
+    if a == 0:
+        return "0×"
     r = a / b
     return f"{r:.3f}×" if r < 0.1 else f"{r:.2f}×" if r < 10 else f"{r:.0f}×"
 
