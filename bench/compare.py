@@ -590,7 +590,9 @@ def main():
         + "."
     )
     print(
-        f"Each supervisor and each limit is PID 1 of its own PID namespace. Idle: {IDLE_SECS} s window; "
+        "Each supervisor and each limit is PID 1 of its own PID namespace; programs keep the default "
+        "logging (AUTO files in childlogdir) except in the log rows. "
+        f"Idle: {IDLE_SECS} s window; "
         f"wakeups are context switches of all its threads. Restart: stopProcess + startProcess (what "
         f"`ctl restart` sends), {RESTARTS} times, startsecs=0; status: getAllProcessInfo, {STATUS_CALLS} "
         "times; both from a small Python XML-RPC client over the unix socket, a new connection per call, "
