@@ -3,14 +3,15 @@
 # under steward (release, PID 1 under unshare) and supervisord 4.3.0; N samples each (default 20).
 # Then the CPU each spends on a burst of 10,000 REMOTE_COMMUNICATION events into a pool with
 # buffer_size=10 and a slow listener (sent as 10 multicalls of 1,000).
-# Needs SUPERVISORD (scripts/test.sh's venv: target/supervisor-venv/bin/supervisord).
+# supervisord from the venv of bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${N:-20}
-SUPERVISORD=${SUPERVISORD:-$PWD/target/supervisor-venv/bin/supervisord}
-PY=$(dirname "$SUPERVISORD")/python3
-[ -x "$SUPERVISORD" ] && [ -x "$PY" ] || { echo "no supervisord at $SUPERVISORD (run scripts/test.sh once, or set SUPERVISORD)" >&2; exit 2; }
-cargo build -q --release
+VENV=$(bench_supervisor_venv)
+SUPERVISORD=$VENV/bin/supervisord
+PY=$VENV/bin/python3
+bench_steward
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -66,11 +67,12 @@ measure() { # dir name
 }
 
 setup "$work/steward"
-unshare --pid --fork --mount-proc --kill-child target/release/steward -c "$work/steward/supervisord.conf" >/dev/null 2>&1 &
+unshare --pid --fork --mount-proc --kill-child "$STEWARD" -c "$work/steward/supervisord.conf" >/dev/null 2>&1 &
 st=$!
+init=$(pid1_of $st)
 measure "$work/steward" steward
 # unshare --fork leaves TERM to its child: steward is the one to tell.
-kill "$(cut -d' ' -f1 "/proc/$st/task/$st/children")"; wait $st 2>/dev/null || true
+kill "$init"; wait $st 2>/dev/null || true
 
 setup "$work/supervisord"
 "$SUPERVISORD" -c "$work/supervisord/supervisord.conf" >/dev/null 2>&1 &
@@ -124,22 +126,22 @@ burst() { # dir pid name
   until [ -S "$d/sock" ]; do sleep 0.1; done
   sleep 1
   local t0 t1
-  t0=$(awk '{ print $14 + $15 }' "/proc/$2/stat")
+  t0=$(cpu_ticks "$2")
   "$PY" "$d/send.py"
   until grep -qx 9999 "$d/got" 2>/dev/null; do
     sleep 0.1; waited=$((waited + 1))
     [ $waited -lt 600 ] || { echo "$3: the last event never arrived" >&2; return 1; }
   done
-  t1=$(awk '{ print $14 + $15 }' "/proc/$2/stat")
+  t1=$(cpu_ticks "$2")
   echo "$3 10,000-event burst: $(( (t1 - t0) * 1000 / $(getconf CLK_TCK) )) ms CPU, $(wc -l < "$d/got") delivered, $(grep -c 'buffer overflowed' "$d/main.log") overflow lines"
 }
 
 burst_setup "$work/burst-steward"
-unshare --pid --fork --mount-proc --kill-child target/release/steward -c "$work/burst-steward/supervisord.conf" >/dev/null 2>&1 &
+unshare --pid --fork --mount-proc --kill-child "$STEWARD" -c "$work/burst-steward/supervisord.conf" >/dev/null 2>&1 &
 st=$!
-until [ -n "$(cat "/proc/$st/task/$st/children" 2>/dev/null)" ]; do sleep 0.05; done
-burst "$work/burst-steward" "$(cut -d' ' -f1 "/proc/$st/task/$st/children")" steward
-kill "$(cut -d' ' -f1 "/proc/$st/task/$st/children")"; wait $st 2>/dev/null || true
+init=$(pid1_of $st)
+burst "$work/burst-steward" "$init" steward
+kill "$init"; wait $st 2>/dev/null || true
 
 burst_setup "$work/burst-supervisord"
 "$SUPERVISORD" -c "$work/burst-supervisord/supervisord.conf" >/dev/null 2>&1 &

@@ -3,17 +3,14 @@
 # answers (GET /healthz, the no-metrics limit) and supervisord's getAllProcessInfo for the same 200
 # programs (supervisord has no metrics; that call is what an exporter scrapes it with).
 #
-#   bench/metrics.sh      (installs supervisor==4.3.0 into $VENV on first use; needs curl)
+#   bench/metrics.sh      (needs curl; the supervisor venv as in bench/lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-/tmp/steward-bench-venv}
+. bench/lib.sh
 N=${N:-200}
 SCRAPES=${SCRAPES:-50}
-if [ ! -x "$VENV/bin/supervisord" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q supervisor==4.3.0
-fi
-cargo build -q --release --bin steward
+VENV=$(bench_supervisor_venv)
+bench_steward
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -42,7 +39,7 @@ ms_per() { # label, curl args…
 }
 
 conf steward; conf supervisord
-target/release/steward -c "$work/steward.conf" >/dev/null 2>&1 & pids+=($!)
+"$STEWARD" -c "$work/steward.conf" >/dev/null 2>&1 & pids+=($!)
 "$VENV/bin/supervisord" -n -c "$work/supervisord.conf" >/dev/null 2>&1 & pids+=($!)
 running "$work/steward.sock" "$N"; running "$work/supervisord.sock" "$N"
 rpc='<?xml version="1.0"?><methodCall><methodName>supervisor.getAllProcessInfo</methodName><params></params></methodCall>'

@@ -9,10 +9,11 @@
 #   SOAK_SECS=300 bench/soak.sh   # a short run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 secs=${SOAK_SECS:-1800}
 every=${SOAK_EVERY:-60}
-cargo build -q --release
-bin="$PWD/target/release/steward"
+bench_steward
+bin=$STEWARD
 dir=$(mktemp -d /tmp/steward-soak.XXXXXX)
 ups="" hammer="" pid=""
 # steward first: killing unshare alone leaves it running.
@@ -68,12 +69,9 @@ EOF
 
 unshare --pid --fork --mount-proc --kill-child "$bin" -c "$dir/soak.conf" >"$dir/stdout" 2>&1 &
 ups=$!
-for _ in $(seq 100); do
-  pid=$(cat "/proc/$ups/task/$ups/children" 2>/dev/null | awk '{print $1}')
-  [ -n "$pid" ] && [ -S "$dir/sock" ] && break
-  sleep 0.1
-done
-[ -n "$pid" ] || { echo "steward did not start"; cat "$dir/stdout"; exit 1; }
+pid=$(pid1_of $ups) || { echo "steward did not start"; cat "$dir/stdout"; exit 1; }
+for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
+[ -S "$dir/sock" ] || { echo "steward did not open its socket"; cat "$dir/stdout"; exit 1; }
 ctl() { "$bin" ctl -s "unix://$dir/sock" "$@"; }
 
 # The ctl client: status, tail, restart, as fast as they answer (bounded by the soak's length).
@@ -90,9 +88,9 @@ hammer=$!
 hz=$(getconf CLK_TCK)
 sample() {
   local rss fds ticks
-  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+  rss=$(proc_field "$pid" VmRSS)
   fds=$(ls "/proc/$pid/fd" | wc -l)
-  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  ticks=$(cpu_ticks "$pid")
   printf '%6ss  rss %6s kB  fds %4s  cpu %7.2fs\n' "$1" "$rss" "$fds" "$(awk -v t="$ticks" -v h="$hz" 'BEGIN {print t / h}')"
 }
 start=$SECONDS
