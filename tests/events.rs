@@ -207,8 +207,11 @@ len=${{header##*len:}}\nread -r -N \"$len\" payload\nprintf 'RESULT 2\\nOK'\nexe
     );
     let log = p.wait_stdout("exited: dier (exit status 1; not expected)", T);
     // The dier's event comes back to its next life, with the same serial.
+    // (`>>` creates the file before the line is in it: wait for the whole line.)
     let again = wait_for(T, "the event to be redelivered", || {
-        std::fs::read_to_string(d.join("redelivered")).ok()
+        std::fs::read_to_string(d.join("redelivered"))
+            .ok()
+            .filter(|s| s.ends_with('\n'))
     });
     assert!(
         again.contains("eventname:PROCESS_STATE_RUNNING"),
