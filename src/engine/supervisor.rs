@@ -8,6 +8,7 @@
 //! there is none). A pid goes into the table in the same synchronous step as the spawn, so an exit can
 //! never be reaped for a pid we don't know yet.
 
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -76,8 +77,9 @@ impl Row for Entry {
 
 /// An ordered stop in progress (shutdown or the first half of a reload).
 struct Stopping {
-    /// Group names still to stop, next one first: descending (priority, name).
-    groups: Vec<String>,
+    /// Groups still to stop, next first: descending (dependency level, priority, name). The leading
+    /// groups that share a level and a priority are stopped together.
+    groups: Vec<(usize, i64, String)>,
     reload: bool,
     next_report: Instant,
 }
@@ -546,34 +548,55 @@ impl Supervisor {
         groups.sort();
         groups.reverse();
         self.stopping = Some(Stopping {
-            groups: groups.into_iter().map(|(_, _, n)| n).collect(),
+            groups,
             reload,
             next_report: now,
         });
     }
 
-    /// Stop the current group; move on when it has nothing left running; finish when all are done.
+    /// Stop the current groups: those of the highest (level, priority) left, all at once, as nothing
+    /// orders them against each other (supervisord would take them one by one in name order, each
+    /// waiting for the one before it). Move on when they have nothing left running; finish when all
+    /// are done.
     fn advance_stop(&mut self, now: Instant) {
         let Some(stopping) = &self.stopping else {
             return;
         };
         let mut groups = stopping.groups.clone();
         let levels = self.levels();
-        while let Some(group) = groups.first().cloned() {
-            let mut members = self.table.group(&group);
-            // Stopped in reverse start order, dependants first.
-            members.reverse();
-            members.sort_by_key(|id| std::cmp::Reverse(levels.get(id).copied().unwrap_or(0)));
-            for &id in &members {
-                let _ = self.feed(id, Event::OrderedStop, now);
-            }
-            if members
+        while let Some((level, priority, _)) = groups.first().cloned() {
+            let batch = groups
                 .iter()
-                .any(|&id| !self.table[id].proc.state().is_stopped())
-            {
+                .take_while(|(l, p, _)| (*l, *p) == (level, priority))
+                .count();
+            // One pass over the table for the whole batch: a shutdown of hundreds of groups is not
+            // quadratic.
+            let mut by_group: HashMap<&str, Vec<ProcessId>> = groups[..batch]
+                .iter()
+                .map(|(_, _, g)| (g.as_str(), Vec::new()))
+                .collect();
+            for (id, e) in self.table.iter() {
+                if let Some(v) = by_group.get_mut(e.spec.group.as_str()) {
+                    v.push(id);
+                }
+            }
+            let mut running = false;
+            for (_, _, group) in &groups[..batch] {
+                let mut members = by_group.remove(group.as_str()).unwrap_or_default();
+                // Stopped in reverse start order, dependants first.
+                members.reverse();
+                members.sort_by_key(|id| std::cmp::Reverse(levels.get(id).copied().unwrap_or(0)));
+                for &id in &members {
+                    let _ = self.feed(id, Event::OrderedStop, now);
+                }
+                running |= members
+                    .iter()
+                    .any(|&id| !self.table[id].proc.state().is_stopped());
+            }
+            if running {
                 break;
             }
-            groups.remove(0);
+            groups.drain(..batch);
         }
         let unstopped: Vec<&str> = self
             .table
@@ -1282,6 +1305,30 @@ pub(crate) mod tests {
         assert_eq!(code, 0);
         assert!(started.elapsed() >= Duration::from_secs(1));
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn shutdown_stops_groups_of_one_priority_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, ready_a) = stubborn("a", dir.path());
+        let (b, ready_b) = stubborn("b", dir.path());
+        let (mut c, ready_c) = stubborn("c", dir.path());
+        c.priority = 1;
+        with_supervisor(vec![a, b, c], |h| async move {
+            until("all to ignore TERM", || async {
+                ready_a.exists() && ready_b.exists() && ready_c.exists()
+            })
+            .await;
+            h.shutdown();
+            // One at a time, b would only get its signal once a is killed after stopwaitsecs.
+            until("a and b to be stopping at once", || async {
+                info(&h, "a").await.state == ProcessState::Stopping
+                    && info(&h, "b").await.state == ProcessState::Stopping
+            })
+            .await;
+            // A lower priority still waits for them.
+            assert_eq!(info(&h, "c").await.state, ProcessState::Running);
+        });
     }
 
     #[test]
