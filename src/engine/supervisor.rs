@@ -33,6 +33,9 @@ use crate::engine::{events, fcgi};
 use crate::logs::tap::Tapped;
 use crate::logs::{self, Logs, MainLog, ReadError};
 
+/// Threads that fork a batch of processes (boot, reload, a group added) side by side.
+const SPAWN_THREADS: usize = 8;
+
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
 const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(3);
 
@@ -128,6 +131,8 @@ pub struct Supervisor {
     fcgi: fcgi::Sockets,
     /// Dependencies, checks, critical programs (`supervisor/lifecycle.rs`).
     life: lifecycle::Life,
+    /// While `autostart` runs: the processes whose spawn it asked for, forked together after.
+    batch: Option<Vec<ProcessId>>,
 }
 
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
@@ -209,6 +214,7 @@ impl Supervisor {
             tapped,
             fcgi: fcgi::Sockets::default(),
             life: lifecycle::Life::default(),
+            batch: None,
         }
     }
 
@@ -307,8 +313,9 @@ impl Supervisor {
         });
     }
 
-    /// Start the autostart processes among `ids` that were never started.
+    /// Start the autostart processes among `ids` that were never started, forked as one batch.
     fn autostart(&mut self, ids: Vec<ProcessId>, now: Instant) {
+        self.batch = Some(Vec::new());
         for id in ids {
             let e = &self.table[id];
             if e.spec.autostart && e.proc.laststart().is_none() {
@@ -318,6 +325,8 @@ impl Supervisor {
                 let _ = self.feed(id, Event::Start, now);
             }
         }
+        let batch = self.batch.take().unwrap_or_default();
+        self.spawn_batch(batch);
     }
 
     fn may_start(&self) -> bool {
@@ -367,8 +376,11 @@ impl Supervisor {
             match effect {
                 Effect::Log(level, msg) => emit(level, &msg),
                 Effect::Transition(t) => self.subscribers.notify(&self.table[id].spec, &t, now),
-                // A fresh clock: earlier spawns in this same step may have taken a while.
-                Effect::Spawn => self.spawn(id, Instant::now()),
+                Effect::Spawn => match &mut self.batch {
+                    Some(batch) => batch.push(id),
+                    // A fresh clock: earlier spawns in this same step may have taken a while.
+                    None => self.spawn(id, Instant::now()),
+                },
                 Effect::Kill { pid, signal, group } => {
                     let target = if group { -pid } else { pid };
                     // SAFETY: kill(2) with integer arguments; the pid is our live (or unreaped) child.
@@ -407,6 +419,93 @@ impl Supervisor {
             Ok(fd0) => spawn::spawn_process_fd0(spec, &self.ctx, fd0),
             Err(e) => Err(SpawnError::Other(e)),
         };
+        self.after_spawn(id, result, now);
+    }
+
+    /// Fork the processes of `ids` from a few threads at once. `Command::spawn` returns only once its
+    /// child has exec'd, so one after the other every spawn is a sleep and a wake-up (on a busy
+    /// machine, behind every other runnable task); side by side the waits overlap. Nothing is reaped
+    /// meanwhile (the loop is not running), and every pid is in the table before it runs again.
+    fn spawn_batch(&mut self, ids: Vec<ProcessId>) {
+        if ids.len() < 2 {
+            for id in ids {
+                let now = Instant::now();
+                self.spawn(id, now);
+                self.tell_lifecycle(id, now);
+            }
+            return;
+        }
+        let mut jobs = Vec::with_capacity(ids.len());
+        for &id in &ids {
+            self.table[id].start_epoch = epoch();
+            let spec = self
+                .spawn_spec(id)
+                .unwrap_or_else(|| self.table[id].spec.clone());
+            let fd0 = match self.fcgi.for_group(self.config.group(&spec.group)) {
+                Ok(fd) => fd
+                    .map(OwnedFd::try_clone)
+                    .transpose()
+                    .map_err(|e| SpawnError::Other(format!("couldn't dup socket: {e}"))),
+                Err(e) => Err(SpawnError::Other(e)),
+            };
+            jobs.push((spec, fd0));
+        }
+        let ctx = &self.ctx;
+        let run = |chunk: &[(ProcessSpec, Result<Option<OwnedFd>, SpawnError>)]| {
+            chunk
+                .iter()
+                .map(|(spec, fd0)| match fd0 {
+                    Ok(fd) => spawn::spawn_process_fd0(spec, ctx, fd.as_ref()),
+                    Err(e) => Err(e.clone()),
+                })
+                .collect::<Vec<_>>()
+        };
+        let per = jobs.len().div_ceil(SPAWN_THREADS);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let running: Vec<_> = jobs
+                .chunks(per)
+                .map(|chunk| {
+                    let thread =
+                        std::thread::Builder::new().spawn_scoped(scope, move || run(chunk));
+                    (chunk, thread)
+                })
+                .collect();
+            running
+                .into_iter()
+                .flat_map(|(chunk, thread)| match thread {
+                    Ok(t) => t.join().unwrap_or_else(|_| {
+                        let lost = || Err(SpawnError::Other("the spawning thread failed".into()));
+                        chunk.iter().map(|_| lost()).collect()
+                    }),
+                    // No thread to be had (a low RLIMIT_NPROC): this chunk one by one, here.
+                    Err(_) => run(chunk),
+                })
+                .collect()
+        });
+        for (id, result) in ids.into_iter().zip(results) {
+            let now = Instant::now();
+            self.after_spawn(id, result, now);
+            self.tell_lifecycle(id, now);
+        }
+    }
+
+    /// Spawned(pid) changes no state, so feeding it tells the lifecycle side (ready and sd_notify
+    /// checks) nothing about the child; a spawn made inside feed(Start) is followed by that call, a
+    /// batched one by this.
+    fn tell_lifecycle(&mut self, id: ProcessId, now: Instant) {
+        if self.table.contains(id) {
+            self.lifecycle_changed(id, &[], now);
+        }
+    }
+
+    /// Carry on from a fork/exec of process `id`: its pid into the table, its pipes to pumps, and the
+    /// outcome fed to its state machine.
+    fn after_spawn(
+        &mut self,
+        id: ProcessId,
+        result: Result<spawn::Spawned, SpawnError>,
+        now: Instant,
+    ) {
         if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
