@@ -11,7 +11,7 @@ Nothing here waits a fixed time for a state: it polls /proc or the RPC with a de
 only the idle and crash-loop measurement windows. Every process started is killed by pid on the way
 out (normal end, an error, SIGINT/SIGTERM/SIGHUP).
 
-python3 bench/compare.py --steward BIN --build static|dynamic --supervisord BIN
+python3 bench/compare.py --steward BIN --build static|static-glibc|dynamic --supervisord BIN
 """
 
 import argparse

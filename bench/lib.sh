@@ -13,16 +13,22 @@ bench_supervisor_venv() {
   echo "$venv"
 }
 
-# Builds the release steward and sets STEWARD (its path) and STEWARD_BUILD ("static" or "dynamic").
-# `bench_steward static` tries the static build first (crt-static, as in README) and falls back to
-# the ordinary one when it cannot be made here (say, no static libc).
+# Builds the release steward and sets STEWARD (its path) and STEWARD_BUILD ("static", "static-glibc"
+# or "dynamic"). `bench_steward static` tries README's static build first (musl), then a static glibc
+# one, and falls back to the ordinary one when neither can be made here.
 bench_steward() {
-  local triple
-  triple="$(uname -m)-unknown-linux-gnu"
+  local musl gnu
+  musl="$(uname -m)-unknown-linux-musl"
+  gnu="$(uname -m)-unknown-linux-gnu"
   if [ "${1:-}" = static ] &&
-    RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --target "$triple" --bin steward >&2; then
-    STEWARD="$PWD/target/$triple/release/steward"
+    { rustup target list --installed | grep -qx "$musl" || rustup target add "$musl" >&2; } &&
+    cargo build -q --release --target "$musl" --bin steward >&2; then
+    STEWARD="$PWD/target/$musl/release/steward"
     STEWARD_BUILD=static
+  elif [ "${1:-}" = static ] &&
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --target "$gnu" --bin steward >&2; then
+    STEWARD="$PWD/target/$gnu/release/steward"
+    STEWARD_BUILD=static-glibc
   else
     [ "${1:-}" = static ] && echo "bench: the static build failed; using the ordinary release build" >&2
     cargo build -q --release --bin steward >&2

@@ -66,9 +66,17 @@ if ! "$web_venv/bin/python3" -c 'import selenium' 2>/dev/null; then
 fi
 export STEWARD_WEB_VENV="$web_venv"
 
-# The container tests run a static steward inside an OCI bundle with runc.
-static_target="$(uname -m)-unknown-linux-gnu"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target "$static_target" --target-dir target/static
+# The container tests run a static steward inside an OCI bundle with runc: the musl build, as README's
+# static binary (musl targets link statically by default; rustup fetches the target's std once). A
+# machine that cannot fetch it builds the static glibc binary instead: the container tests hold for both.
+static_target="$(uname -m)-unknown-linux-musl"
+if rustup target list --installed | grep -qx "$static_target" || rustup target add "$static_target"; then
+  cargo build -q --target "$static_target" --target-dir target/static
+else
+  echo "test.sh: no $static_target here; the container tests use a static glibc build" >&2
+  static_target="$(uname -m)-unknown-linux-gnu"
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --target "$static_target" --target-dir target/static
+fi
 export STEWARD_STATIC_BIN="$PWD/target/static/$static_target/debug/steward"
 
 # Benchmarks are not tests: they run with `cargo bench` (see bench/).

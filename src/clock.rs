@@ -11,6 +11,9 @@ pub fn epoch() -> i64 {
 
 /// `secs` as local broken-down time, in the zone the C library reads from `TZ`/`/etc/localtime`.
 pub fn local(secs: i64) -> Option<libc::tm> {
+    // On musl the libc crate marks `time_t` deprecated (its width is to follow musl 1.2's 64 bits);
+    // localtime_r takes that type whatever its width.
+    #[allow(deprecated)]
     let t = secs as libc::time_t;
     // SAFETY: all-zero bytes are a valid `tm` (plain integers and a nullable pointer).
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };

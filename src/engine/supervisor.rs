@@ -8,6 +8,7 @@
 //! there is none). A pid goes into the table in the same synchronous step as the spawn, so an exit can
 //! never be reaped for a pid we don't know yet.
 
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,6 +32,9 @@ use crate::engine::transitions::{Subscriber, Subscribers};
 use crate::engine::{events, fcgi};
 use crate::logs::tap::Tapped;
 use crate::logs::{self, Logs, MainLog, ReadError};
+
+/// Threads that fork a batch of processes (boot, reload, a group added) side by side.
+const SPAWN_THREADS: usize = 8;
 
 /// How often "waiting for … to die" is repeated during a shutdown (supervisord: 3 s).
 const SHUTDOWN_REPORT_EVERY: Duration = Duration::from_secs(3);
@@ -76,8 +80,9 @@ impl Row for Entry {
 
 /// An ordered stop in progress (shutdown or the first half of a reload).
 struct Stopping {
-    /// Group names still to stop, next one first: descending (priority, name).
-    groups: Vec<String>,
+    /// Groups still to stop, next first: descending (dependency level, priority, name). The leading
+    /// groups that share a level and a priority are stopped together.
+    groups: Vec<(usize, i64, String)>,
     reload: bool,
     next_report: Instant,
     /// Begun by SIGINT (Ctrl-C): the first report also says that a second one forces.
@@ -128,6 +133,8 @@ pub struct Supervisor {
     fcgi: fcgi::Sockets,
     /// Dependencies, checks, critical programs (`supervisor/lifecycle.rs`).
     life: lifecycle::Life,
+    /// While `autostart` runs: the processes whose spawn it asked for, forked together after.
+    batch: Option<Vec<ProcessId>>,
     /// A second SIGINT came during the shutdown: everything was sent SIGKILL, nothing waits any more.
     forced: bool,
 }
@@ -217,6 +224,7 @@ impl Supervisor {
             fcgi: fcgi::Sockets::default(),
             life: lifecycle::Life::default(),
             forced: false,
+            batch: None,
         }
     }
 
@@ -325,8 +333,9 @@ impl Supervisor {
         });
     }
 
-    /// Start the autostart processes among `ids` that were never started.
+    /// Start the autostart processes among `ids` that were never started, forked as one batch.
     fn autostart(&mut self, ids: Vec<ProcessId>, now: Instant) {
+        self.batch = Some(Vec::new());
         for id in ids {
             let e = &self.table[id];
             if e.spec.autostart && e.proc.laststart().is_none() {
@@ -336,6 +345,8 @@ impl Supervisor {
                 let _ = self.feed(id, Event::Start, now);
             }
         }
+        let batch = self.batch.take().unwrap_or_default();
+        self.spawn_batch(batch);
     }
 
     fn may_start(&self) -> bool {
@@ -385,8 +396,11 @@ impl Supervisor {
             match effect {
                 Effect::Log(level, msg) => emit(level, &msg),
                 Effect::Transition(t) => self.subscribers.notify(&self.table[id].spec, &t, now),
-                // A fresh clock: earlier spawns in this same step may have taken a while.
-                Effect::Spawn => self.spawn(id, Instant::now()),
+                Effect::Spawn => match &mut self.batch {
+                    Some(batch) => batch.push(id),
+                    // A fresh clock: earlier spawns in this same step may have taken a while.
+                    None => self.spawn(id, Instant::now()),
+                },
                 Effect::Kill { pid, signal, group } => {
                     let target = if group { -pid } else { pid };
                     // SAFETY: kill(2) with integer arguments; the pid is our live (or unreaped) child.
@@ -431,6 +445,93 @@ impl Supervisor {
             Ok(fd0) => spawn::spawn_process_fd0(spec, &self.ctx, fd0),
             Err(e) => Err(SpawnError::Other(e)),
         };
+        self.after_spawn(id, result, now);
+    }
+
+    /// Fork the processes of `ids` from a few threads at once. `Command::spawn` returns only once its
+    /// child has exec'd, so one after the other every spawn is a sleep and a wake-up (on a busy
+    /// machine, behind every other runnable task); side by side the waits overlap. Nothing is reaped
+    /// meanwhile (the loop is not running), and every pid is in the table before it runs again.
+    fn spawn_batch(&mut self, ids: Vec<ProcessId>) {
+        if ids.len() < 2 {
+            for id in ids {
+                let now = Instant::now();
+                self.spawn(id, now);
+                self.tell_lifecycle(id, now);
+            }
+            return;
+        }
+        let mut jobs = Vec::with_capacity(ids.len());
+        for &id in &ids {
+            self.table[id].start_epoch = epoch();
+            let spec = self
+                .spawn_spec(id)
+                .unwrap_or_else(|| self.table[id].spec.clone());
+            let fd0 = match self.fcgi.for_group(self.config.group(&spec.group)) {
+                Ok(fd) => fd
+                    .map(OwnedFd::try_clone)
+                    .transpose()
+                    .map_err(|e| SpawnError::Other(format!("couldn't dup socket: {e}"))),
+                Err(e) => Err(SpawnError::Other(e)),
+            };
+            jobs.push((spec, fd0));
+        }
+        let ctx = &self.ctx;
+        let run = |chunk: &[(ProcessSpec, Result<Option<OwnedFd>, SpawnError>)]| {
+            chunk
+                .iter()
+                .map(|(spec, fd0)| match fd0 {
+                    Ok(fd) => spawn::spawn_process_fd0(spec, ctx, fd.as_ref()),
+                    Err(e) => Err(e.clone()),
+                })
+                .collect::<Vec<_>>()
+        };
+        let per = jobs.len().div_ceil(SPAWN_THREADS);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let running: Vec<_> = jobs
+                .chunks(per)
+                .map(|chunk| {
+                    let thread =
+                        std::thread::Builder::new().spawn_scoped(scope, move || run(chunk));
+                    (chunk, thread)
+                })
+                .collect();
+            running
+                .into_iter()
+                .flat_map(|(chunk, thread)| match thread {
+                    Ok(t) => t.join().unwrap_or_else(|_| {
+                        let lost = || Err(SpawnError::Other("the spawning thread failed".into()));
+                        chunk.iter().map(|_| lost()).collect()
+                    }),
+                    // No thread to be had (a low RLIMIT_NPROC): this chunk one by one, here.
+                    Err(_) => run(chunk),
+                })
+                .collect()
+        });
+        for (id, result) in ids.into_iter().zip(results) {
+            let now = Instant::now();
+            self.after_spawn(id, result, now);
+            self.tell_lifecycle(id, now);
+        }
+    }
+
+    /// Spawned(pid) changes no state, so feeding it tells the lifecycle side (ready and sd_notify
+    /// checks) nothing about the child; a spawn made inside feed(Start) is followed by that call, a
+    /// batched one by this.
+    fn tell_lifecycle(&mut self, id: ProcessId, now: Instant) {
+        if self.table.contains(id) {
+            self.lifecycle_changed(id, &[], now);
+        }
+    }
+
+    /// Carry on from a fork/exec of process `id`: its pid into the table, its pipes to pumps, and the
+    /// outcome fed to its state machine.
+    fn after_spawn(
+        &mut self,
+        id: ProcessId,
+        result: Result<spawn::Spawned, SpawnError>,
+        now: Instant,
+    ) {
         if let Ok(child) = &result {
             // Into the table before anything else can run: the reaper must know this pid.
             self.table.set_pid(child.pid, id);
@@ -579,7 +680,7 @@ impl Supervisor {
         groups.sort();
         groups.reverse();
         self.stopping = Some(Stopping {
-            groups: groups.into_iter().map(|(_, _, n)| n).collect(),
+            groups,
             reload,
             next_report: now,
             hint: false,
@@ -603,28 +704,49 @@ impl Supervisor {
         }
     }
 
-    /// Stop the current group; move on when it has nothing left running; finish when all are done.
+    /// Stop the current groups: those of the highest (level, priority) left, all at once, as nothing
+    /// orders them against each other (supervisord would take them one by one in name order, each
+    /// waiting for the one before it). Move on when they have nothing left running; finish when all
+    /// are done.
     fn advance_stop(&mut self, now: Instant) {
         let Some(stopping) = &self.stopping else {
             return;
         };
         let mut groups = stopping.groups.clone();
         let levels = self.levels();
-        while let Some(group) = groups.first().cloned() {
-            let mut members = self.table.group(&group);
-            // Stopped in reverse start order, dependants first.
-            members.reverse();
-            members.sort_by_key(|id| std::cmp::Reverse(levels.get(id).copied().unwrap_or(0)));
-            for &id in &members {
-                let _ = self.feed(id, Event::OrderedStop, now);
-            }
-            if members
+        while let Some((level, priority, _)) = groups.first().cloned() {
+            let batch = groups
                 .iter()
-                .any(|&id| !self.table[id].proc.state().is_stopped())
-            {
+                .take_while(|(l, p, _)| (*l, *p) == (level, priority))
+                .count();
+            // One pass over the table for the whole batch: a shutdown of hundreds of groups is not
+            // quadratic.
+            let mut by_group: HashMap<&str, Vec<ProcessId>> = groups[..batch]
+                .iter()
+                .map(|(_, _, g)| (g.as_str(), Vec::new()))
+                .collect();
+            for (id, e) in self.table.iter() {
+                if let Some(v) = by_group.get_mut(e.spec.group.as_str()) {
+                    v.push(id);
+                }
+            }
+            let mut running = false;
+            for (_, _, group) in &groups[..batch] {
+                let mut members = by_group.remove(group.as_str()).unwrap_or_default();
+                // Stopped in reverse start order, dependants first.
+                members.reverse();
+                members.sort_by_key(|id| std::cmp::Reverse(levels.get(id).copied().unwrap_or(0)));
+                for &id in &members {
+                    let _ = self.feed(id, Event::OrderedStop, now);
+                }
+                running |= members
+                    .iter()
+                    .any(|&id| !self.table[id].proc.state().is_stopped());
+            }
+            if running {
                 break;
             }
-            groups.remove(0);
+            groups.drain(..batch);
         }
         let unstopped: Vec<&str> = self
             .table
@@ -1342,6 +1464,30 @@ pub(crate) mod tests {
         assert_eq!(code, 0);
         assert!(started.elapsed() >= Duration::from_secs(1));
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn shutdown_stops_groups_of_one_priority_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, ready_a) = stubborn("a", dir.path());
+        let (b, ready_b) = stubborn("b", dir.path());
+        let (mut c, ready_c) = stubborn("c", dir.path());
+        c.priority = 1;
+        with_supervisor(vec![a, b, c], |h| async move {
+            until("all to ignore TERM", || async {
+                ready_a.exists() && ready_b.exists() && ready_c.exists()
+            })
+            .await;
+            h.shutdown();
+            // One at a time, b would only get its signal once a is killed after stopwaitsecs.
+            until("a and b to be stopping at once", || async {
+                info(&h, "a").await.state == ProcessState::Stopping
+                    && info(&h, "b").await.state == ProcessState::Stopping
+            })
+            .await;
+            // A lower priority still waits for them.
+            assert_eq!(info(&h, "c").await.state, ProcessState::Running);
+        });
     }
 
     #[test]
