@@ -30,11 +30,19 @@ pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
 /// Load with the spawn-time checks and report as every mode does: `Error: …` lines on stderr, and
 /// warnings too (as errors when `strict`, which then fails the load).
 pub fn load_reporting(path: &Path, strict: bool) -> Option<Config> {
+    report_load(strict, |opts| config::load(path, opts))
+}
+
+/// [`load_reporting`] for any loader (a config file, a Procfile).
+fn report_load(
+    strict: bool,
+    load: impl FnOnce(&LoadOptions) -> Result<Config, config::LoadError>,
+) -> Option<Config> {
     let opts = LoadOptions {
         spawn_checks: true,
         ..LoadOptions::from_process()
     };
-    let (config, warnings, errors) = match config::load(path, &opts) {
+    let (config, warnings, errors) = match load(&opts) {
         Ok(c) => {
             let w = c.warnings.clone();
             (Some(c), w, Vec::new())
@@ -186,10 +194,28 @@ pub fn report(out: &mut impl Write, c: &Config) -> std::io::Result<()> {
 }
 
 pub fn main(args: &CheckArgs) -> i32 {
-    let Some(path) = config_path(args.configuration.as_deref()) else {
-        return 2;
+    let config = match &args.procfile {
+        // As `steward -f Procfile` would run it (its .env, foreman's ports, one copy of each).
+        Some(procfile) => report_load(args.strict, |opts| {
+            let o = config::procfile::ProcfileOptions {
+                procfile: procfile.clone(),
+                root: None,
+                env_files: None,
+                port: None,
+                formation: None,
+                keep_running: false,
+                timeout: 5,
+            };
+            config::procfile::load(&o, opts)
+        }),
+        None => {
+            let Some(path) = config_path(args.configuration.as_deref()) else {
+                return 2;
+            };
+            load_reporting(&path, args.strict)
+        }
     };
-    let Some(config) = load_reporting(&path, args.strict) else {
+    let Some(config) = config else {
         return 2;
     };
     let stdout = std::io::stdout();

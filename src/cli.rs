@@ -212,6 +212,14 @@ impl SingleArgs {
 pub struct CheckArgs {
     #[arg(short = 'c', long = "configuration")]
     pub configuration: Option<PathBuf>,
+    /// Check a Procfile (and its .env) instead of a supervisord config.
+    #[arg(
+        short = 'f',
+        long = "procfile",
+        value_name = "FILE",
+        conflicts_with = "configuration"
+    )]
+    pub procfile: Option<PathBuf>,
     /// Print the resolved model as JSON.
     #[arg(long)]
     pub json: bool,

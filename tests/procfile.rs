@@ -538,6 +538,40 @@ fn bad_lines_name_file_and_line_and_exit_2() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains(&format!("{dotenv}:3:")), "{}", text(&o));
+    // And `steward check -f Procfile` finds it before a run would, like `check -c` for a config.
+    let check = |args: &[&str]| {
+        Command::new(bin())
+            .arg("check")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let o = check(&["-f", "Procfile"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{dotenv}:3: unclosed double quote")),
+        "{}",
+        text(&o)
+    );
+    write(
+        d, ".env", "A=1
+",
+    );
+    let o = check(&["-f", "Procfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        report.contains("web") && report.contains("worker"),
+        "{report}"
+    );
+    let o = check(&["--json", "-f", "Procfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let json = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        json.contains("\"PORT\"") && json.contains("\"5100\""),
+        "{json}"
+    );
 }
 
 fn honcho() -> PathBuf {
