@@ -46,7 +46,11 @@ fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
     }
 }
 
-const CONFIG: &str = r#"[unix_http_server]
+/// What every config here starts with: the socket, the log and pid files in the test's directory,
+/// the RPC interface and supervisorctl's server URL.
+macro_rules! head {
+    () => {
+        r#"[unix_http_server]
 file=%(here)s/sock
 
 [supervisord]
@@ -61,7 +65,13 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://%(here)s/sock
 
-[program:web]
+"#
+    };
+}
+
+const CONFIG: &str = concat!(
+    head!(),
+    r#"[program:web]
 command=/bin/sh -c 'echo hello-stdout; echo hello-stderr >&2; exec sleep 1000'
 startsecs=0
 stdout_logfile=%(here)s/web.out
@@ -88,7 +98,8 @@ command=/bin/sleep 100%(process_num)d
 numprocs=2
 process_name=%(program_name)s_%(process_num)02d
 startsecs=0
-"#;
+"#
+);
 
 /// The command script both tools run, in order, against identically configured servers.
 const SCRIPT: &[&[&str]] = &[
@@ -1003,22 +1014,9 @@ fn wire_parity_with_real_supervisord() {
 /// name decides), a program whose start waits for startsecs (listed after the immediate answers
 /// although its priority is lowest), and one whose command does not exist (an immediate fault).
 /// Each program ignores SIGTERM and ends when its FIFO is opened and closed (see [`stop_together`]).
-const ORDER_CONFIG: &str = r#"[unix_http_server]
-file=%(here)s/sock
-
-[supervisord]
-logfile=%(here)s/main.log
-pidfile=%(here)s/supervisord.pid
-nodaemon=true
-childlogdir=%(here)s
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://%(here)s/sock
-
-[program:late]
+const ORDER_CONFIG: &str = concat!(
+    head!(),
+    r#"[program:late]
 command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
 priority=1
 startsecs=1
@@ -1065,7 +1063,8 @@ startsecs=0
 command=/bin/sh -c 'trap "" TERM; read x < %(here)s/%(program_name)s.fifo; exit 0'
 priority=40
 startsecs=0
-"#;
+"#
+);
 
 const ORDER_PROGRAMS: &[&str] = &["late", "mid", "zeta", "gb", "ga", "yak", "beta", "aardvark"];
 
