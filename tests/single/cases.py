@@ -495,6 +495,41 @@ def cmdline(fl, opts, cmd):
     return " ".join(shlex.quote(a) for a in fl.argv(opts, cmd))
 
 
+def suspend_and_resume(sh, at, fg_shows=None):
+    """With a `cat` just started on the terminal of the interactive shell `sh`: a line echoes, Ctrl-Z
+    stops everything under the shell and gives the prompt back, `fg` (echoing the job `fg_shows`, when
+    given) resumes it and a second line echoes. Returns the offset after that echo."""
+    # Typed before the shell leaves readline's raw mode, input would be lost: wait for cat's read.
+    wait_for("cat to read its terminal", lambda: reading(sh.pid))
+    sh.send(b"one\n")
+    at = sh.expect(r"one\r\none\r\n", after=at)
+    sh.send(b"\x1a")
+    try:
+        at = sh.expect(r"Stopped.*\r\n(.*\r\n)?PROMPT\$ ", 3, after=at)
+    except Fail:
+        raise Fail("Ctrl-Z did not give the prompt back")
+    # The shell reports the job stopped when the processes it knows have stopped; what they
+    # started may still be on its way (and a SIGCONT sent before its stop would be lost).
+    try:
+        wait_for("everything under the shell to stop", lambda: all(
+            (proc_stat(p) or {}).get("state") in ("T", None) for p in descendants(sh.pid)), 3)
+    except Fail:
+        raise Fail("Ctrl-Z did not stop everything: " + str(
+            [(comm(p), (proc_stat(p) or {}).get("state")) for p in descendants(sh.pid)]))
+    sh.type_line("fg")
+    if fg_shows is not None:
+        at = sh.expect(r"fg\r\n.*" + re.escape(fg_shows) + r"\r\n", after=at)
+    try:
+        wait_for("cat to read again", lambda: reading(sh.pid), 3)
+    except Fail:
+        raise Fail("fg did not resume the program")
+    sh.send(b"two\n")
+    try:
+        return sh.expect(r"two\r\ntwo\r\n", 3, after=at)
+    except Fail:
+        raise Fail("fg did not resume the program")
+
+
 def case_ctrl_z(fl, d):
     """Under `bash -i`: Ctrl-Z stops the job and gives the prompt back; fg resumes it."""
     if fl.pid1:
@@ -503,34 +538,7 @@ def case_ctrl_z(fl, d):
     try:
         at = sh.expect(r"PROMPT\$ ")
         sh.type_line(cmdline(fl, [], ["cat"]))
-        # Typed before the shell leaves readline's raw mode, input would be lost: wait for cat's read.
-        wait_for("cat to read its terminal", lambda: reading(sh.pid))
-        sh.send(b"one\n")
-        at = sh.expect(r"one\r\none\r\n", after=at)
-        sh.send(b"\x1a")
-        try:
-            at = sh.expect(r"Stopped.*\r\n(.*\r\n)?PROMPT\$ ", 3, after=at)
-        except Fail:
-            raise Fail("Ctrl-Z did not give the prompt back")
-        # The shell reports the job stopped when the processes it knows have stopped; what they
-        # started may still be on its way (and a SIGCONT sent before its stop would be lost).
-        try:
-            wait_for("everything under the shell to stop", lambda: all(
-                (proc_stat(p) or {}).get("state") in ("T", None) for p in descendants(sh.pid)), 3)
-        except Fail:
-            raise Fail("Ctrl-Z did not stop everything: " + str(
-                [(comm(p), (proc_stat(p) or {}).get("state")) for p in descendants(sh.pid)]))
-        sh.type_line("fg")
-        at = sh.expect(r"fg\r\n.*cat\r\n", after=at)
-        try:
-            wait_for("cat to read again", lambda: reading(sh.pid), 3)
-        except Fail:
-            raise Fail("fg did not resume the program")
-        sh.send(b"two\n")
-        try:
-            at = sh.expect(r"two\r\ntwo\r\n", 3, after=at)
-        except Fail:
-            raise Fail("fg did not resume the program")
+        at = suspend_and_resume(sh, at, fg_shows="cat")
         sh.send(b"\x04")
         at = sh.expect(r"PROMPT\$ ", after=at)
         sh.type_line("echo status=$?")
@@ -549,29 +557,7 @@ def case_ctrl_z_nested(fl, d):
         at = sh.expect(r"PROMPT\$ ")
         inner = cmdline(fl, [], ["cat"]) + "; echo done=$?"
         sh.type_line("bash -c " + shlex.quote(inner))
-        wait_for("cat to read its terminal", lambda: reading(sh.pid))
-        sh.send(b"one\n")
-        at = sh.expect(r"one\r\none\r\n", after=at)
-        sh.send(b"\x1a")
-        try:
-            at = sh.expect(r"Stopped.*\r\n(.*\r\n)?PROMPT\$ ", 3, after=at)
-        except Fail:
-            raise Fail("Ctrl-Z did not give the prompt back")
-        # The shell reports the job stopped when the processes it knows have stopped; what they
-        # started may still be on its way (and a SIGCONT sent before its stop would be lost).
-        try:
-            wait_for("everything under the shell to stop", lambda: all(
-                (proc_stat(p) or {}).get("state") in ("T", None) for p in descendants(sh.pid)), 3)
-        except Fail:
-            raise Fail("Ctrl-Z did not stop everything: " + str(
-                [(comm(p), (proc_stat(p) or {}).get("state")) for p in descendants(sh.pid)]))
-        sh.type_line("fg")
-        try:
-            wait_for("cat to read again", lambda: reading(sh.pid), 3)
-        except Fail:
-            raise Fail("fg did not resume the program")
-        sh.send(b"two\n")
-        at = sh.expect(r"two\r\ntwo\r\n", 3, after=at)
+        at = suspend_and_resume(sh, at)
         sh.send(b"\x04")
         sh.expect(r"done=0\r\n", after=at)
         return "Ctrl-Z stopped the whole job; fg resumed cat; the script went on"
