@@ -51,12 +51,8 @@ fn start(programs: &str) -> (Pid1, tempfile::TempDir) {
     Pid1::with_conf(programs)
 }
 
-fn shutdown(sock: &Path, mut p: Pid1) {
-    assert_eq!(
-        call(sock, "supervisor.shutdown", &[]),
-        Ok(Value::Bool(true))
-    );
-    assert_eq!(p.wait_exit(Duration::from_secs(15)), Some(0));
+fn shutdown(sock: &Path, p: Pid1) {
+    common::http::shutdown(sock, p);
     assert!(!sock.exists(), "the socket outlived steward");
 }
 

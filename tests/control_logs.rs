@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::http::shutdown;
 use common::{wait_for, Pid1};
 use steward::control::xmlrpc::{decode_response, encode_call, Fault, Value};
 
@@ -155,14 +156,6 @@ impl Drop for Follow {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn shutdown(sock: &Path, mut p: Pid1) {
-    assert_eq!(
-        call(sock, "supervisor.shutdown", &[]),
-        Ok(Value::Bool(true))
-    );
-    assert_eq!(p.wait_exit(Duration::from_secs(15)), Some(0));
 }
 
 #[test]

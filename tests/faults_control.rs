@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::http::{body_of, call, post, status_of, table, try_table};
+use common::http::{body_of, call, post, shutdown, status_of, table, try_table};
 use common::*;
 use steward::control::xmlrpc::{decode_response, encode_call, Value};
 
@@ -29,28 +29,6 @@ fn all_running(sock: &Path) -> Vec<(String, String, i64)> {
         let t = try_table(sock)?;
         (t.len() == 2 && t.iter().all(|r| r.1 == "RUNNING")).then_some(t)
     })
-}
-
-fn answers_status(sock: &Path) {
-    let out = run(&["ctl", "-s", &format!("unix://{}", sock.display()), "status"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-}
-
-fn shutdown(sock: &Path, mut p: Pid1) {
-    assert_eq!(
-        call(sock, "supervisor.shutdown", &[]),
-        Ok(Value::Bool(true))
-    );
-    assert_eq!(p.wait_exit(T), Some(0));
-}
-
-fn rss_kb(pid: i32) -> u64 {
-    let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    st.lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap()
 }
 
 #[test]
@@ -170,7 +148,7 @@ fn a_client_sending_a_gigabyte_is_cut_off_early_and_memory_stays_bounded() {
         "{}",
         String::from_utf8_lossy(&out)
     );
-    let hwm = rss_kb(p.init_pid());
+    let hwm = vm_hwm_kb(p.init_pid());
     assert!(hwm < 48 * 1024, "steward's peak RSS {hwm} kB");
     assert_eq!(table(&sock), before);
     answers_status(&sock);

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::http::call;
+use common::http::{call, shutdown};
 use common::*;
 use steward::control::xmlrpc::Value;
 
@@ -69,14 +69,6 @@ fn still_answering(sock: &Path, bystander: i64) {
         ("RUNNING", bystander),
         "the bystander was disturbed"
     );
-}
-
-fn shutdown(sock: &Path, mut p: Pid1) {
-    assert_eq!(
-        call(sock, "supervisor.shutdown", &[]),
-        Ok(Value::Bool(true))
-    );
-    assert_eq!(p.wait_exit(T), Some(0));
 }
 
 /// Set the soft limit `what` (`nproc`, `nofile`) of `pid`; `None` puts it back to the hard limit.
@@ -366,15 +358,6 @@ fn a_program_that_closes_its_stdout_keeps_running_and_costs_no_cpu() {
     assert_eq!(row(&sock, "closer").2, pid);
     still_answering(&sock, by);
     shutdown(&sock, p);
-}
-
-fn vm_hwm_kb(pid: i32) -> u64 {
-    let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    st.lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap()
 }
 
 #[test]

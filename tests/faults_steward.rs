@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::{call, table, try_table};
+use common::http::{call, shutdown, table, try_table};
 use common::*;
 use steward::control::xmlrpc::Value;
 
@@ -33,19 +33,6 @@ fn all_running(sock: &Path, names: &[&str]) -> Vec<(String, String, i64)> {
         want.sort_unstable();
         (got == want && t.iter().all(|r| r.1 == "RUNNING")).then_some(t)
     })
-}
-
-fn answers_status(sock: &Path) {
-    let out = run(&["ctl", "-s", &format!("unix://{}", sock.display()), "status"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-}
-
-fn shutdown(sock: &Path, mut p: Pid1) {
-    assert_eq!(
-        call(sock, "supervisor.shutdown", &[]),
-        Ok(Value::Bool(true))
-    );
-    assert_eq!(p.wait_exit(T), Some(0));
 }
 
 fn burst(p: &Pid1, sig: i32, n: usize) {

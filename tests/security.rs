@@ -11,19 +11,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::http::{call, raw, status_of};
+use common::http::{call, raw, shutdown, status_of};
 use common::*;
 use steward::control::xmlrpc::Value;
 
 const T: Duration = Duration::from_secs(15);
-
-fn shutdown(sock: &Path, mut p: Pid1) {
-    assert_eq!(
-        call(sock, "supervisor.shutdown", &[]),
-        Ok(Value::Bool(true))
-    );
-    assert_eq!(p.wait_exit(T), Some(0));
-}
 
 /// Try to connect to `sock` as `nobody`; `Ok` or the error text.
 fn connect_as_nobody(sock: &Path) -> Result<(), String> {

@@ -108,3 +108,12 @@ pub fn try_table(sock: &Path) -> Option<Vec<(String, String, i64)>> {
         .collect();
     Some(t)
 }
+
+/// `supervisor.shutdown` over the socket, then steward (`p`) must exit 0 within 15 s.
+pub fn shutdown(sock: &Path, mut p: super::Pid1) {
+    assert_eq!(
+        call(sock, "supervisor.shutdown", &[]),
+        Ok(Value::Bool(true))
+    );
+    assert_eq!(p.wait_exit(Duration::from_secs(15)), Some(0));
+}

@@ -150,6 +150,22 @@ pub fn comm(pid: i32) -> Option<String> {
     Some(c.trim_end().to_string())
 }
 
+/// Peak resident memory (`VmHWM`) of a process, in kB.
+pub fn vm_hwm_kb(pid: i32) -> u64 {
+    let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    st.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+/// `steward ctl status` against the socket exits 0.
+pub fn answers_status(sock: &Path) {
+    let out = run(&["ctl", "-s", &format!("unix://{}", sock.display()), "status"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
 /// utime + stime of a process in clock ticks.
 pub fn cpu_ticks(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
