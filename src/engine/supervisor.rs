@@ -144,6 +144,17 @@ async fn second_interrupt(signals: &mut Signals) {
     while signals.next().await != Action::Shutdown(libc::SIGINT) {}
 }
 
+/// A fork to make: [`Supervisor::spawn_job`].
+type SpawnJob = (ProcessSpec, Result<Option<OwnedFd>, SpawnError>);
+
+/// Fork and exec one job (on any thread).
+fn run_job(job: &SpawnJob, ctx: &spawn::SpawnContext) -> Result<spawn::Spawned, SpawnError> {
+    match &job.1 {
+        Ok(fd0) => spawn::spawn_process_fd0(&job.0, ctx, fd0.as_ref()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
 /// `SUPERVISOR_SERVER_URL` for serverurl=AUTO: the unix socket, else the inet server.
 pub fn server_url(config: &Config) -> Option<String> {
     if let Some(u) = &config.unix_http_server {
@@ -438,14 +449,27 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, id: ProcessId, now: Instant) {
+        let job = self.spawn_job(id);
+        let result = run_job(&job, &self.ctx);
+        self.after_spawn(id, result, now);
+    }
+
+    /// What the fork of process `id` needs: its spec with the environment steward adds, and its fd 0
+    /// (an fcgi-program's socket, duplicated so that the fork may run on another thread). Marks the
+    /// start time.
+    fn spawn_job(&mut self, id: ProcessId) -> SpawnJob {
         self.table[id].start_epoch = epoch();
-        let with_env = self.spawn_spec(id);
-        let spec = with_env.as_ref().unwrap_or(&self.table[id].spec);
-        let result = match self.fcgi.for_group(self.config.group(&spec.group)) {
-            Ok(fd0) => spawn::spawn_process_fd0(spec, &self.ctx, fd0),
+        let spec = self
+            .spawn_spec(id)
+            .unwrap_or_else(|| self.table[id].spec.clone());
+        let fd0 = match self.fcgi.for_group(self.config.group(&spec.group)) {
+            Ok(fd) => fd
+                .map(OwnedFd::try_clone)
+                .transpose()
+                .map_err(|e| SpawnError::Other(format!("couldn't dup socket: {e}"))),
             Err(e) => Err(SpawnError::Other(e)),
         };
-        self.after_spawn(id, result, now);
+        (spec, fd0)
     }
 
     /// Fork the processes of `ids` from a few threads at once. `Command::spawn` returns only once its
@@ -461,31 +485,9 @@ impl Supervisor {
             }
             return;
         }
-        let mut jobs = Vec::with_capacity(ids.len());
-        for &id in &ids {
-            self.table[id].start_epoch = epoch();
-            let spec = self
-                .spawn_spec(id)
-                .unwrap_or_else(|| self.table[id].spec.clone());
-            let fd0 = match self.fcgi.for_group(self.config.group(&spec.group)) {
-                Ok(fd) => fd
-                    .map(OwnedFd::try_clone)
-                    .transpose()
-                    .map_err(|e| SpawnError::Other(format!("couldn't dup socket: {e}"))),
-                Err(e) => Err(SpawnError::Other(e)),
-            };
-            jobs.push((spec, fd0));
-        }
+        let jobs: Vec<SpawnJob> = ids.iter().map(|&id| self.spawn_job(id)).collect();
         let ctx = &self.ctx;
-        let run = |chunk: &[(ProcessSpec, Result<Option<OwnedFd>, SpawnError>)]| {
-            chunk
-                .iter()
-                .map(|(spec, fd0)| match fd0 {
-                    Ok(fd) => spawn::spawn_process_fd0(spec, ctx, fd.as_ref()),
-                    Err(e) => Err(e.clone()),
-                })
-                .collect::<Vec<_>>()
-        };
+        let run = |chunk: &[SpawnJob]| chunk.iter().map(|j| run_job(j, ctx)).collect::<Vec<_>>();
         let per = jobs.len().div_ceil(SPAWN_THREADS);
         let results: Vec<_> = std::thread::scope(|scope| {
             let running: Vec<_> = jobs
