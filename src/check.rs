@@ -197,15 +197,7 @@ pub fn main(args: &CheckArgs) -> i32 {
     let config = match &args.procfile {
         // As `steward -f Procfile` would run it (its .env, foreman's ports, one copy of each).
         Some(procfile) => report_load(args.strict, |opts| {
-            let o = config::procfile::ProcfileOptions {
-                procfile: procfile.clone(),
-                root: None,
-                env_files: None,
-                port: None,
-                formation: None,
-                keep_running: false,
-                timeout: 5,
-            };
+            let o = config::procfile::ProcfileOptions::new(procfile.clone());
             config::procfile::load(&o, opts)
         }),
         None => {

@@ -114,7 +114,7 @@ pub struct ProcfileArgs {
     #[arg(long = "keep-running")]
     pub keep_running: bool,
     /// Seconds a program gets to stop after SIGTERM before SIGKILL.
-    #[arg(short = 't', long = "timeout", default_value_t = 5)]
+    #[arg(short = 't', long = "timeout", default_value_t = crate::config::procfile::DEFAULT_TIMEOUT)]
     pub timeout: u64,
     /// critical, error, warn, info, debug, trace or blather.
     #[arg(long)]

@@ -34,6 +34,24 @@ pub struct ProcfileOptions {
     pub timeout: u64,
 }
 
+/// Seconds between the stop signal and SIGKILL when `-t` does not say (foreman's default).
+pub const DEFAULT_TIMEOUT: u64 = 5;
+
+impl ProcfileOptions {
+    /// A run of `procfile` without any flag.
+    pub fn new(procfile: PathBuf) -> ProcfileOptions {
+        ProcfileOptions {
+            procfile,
+            root: None,
+            env_files: None,
+            port: None,
+            formation: None,
+            keep_running: false,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
 /// One `name: command` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
