@@ -206,7 +206,8 @@ fn add_many(sock: &Path, conf: &Path, n: usize) {
 #[test]
 fn out_of_file_descriptors_each_program_says_so_the_socket_answers_and_it_recovers() {
     // steward gets 256 fds (soft and hard: it cannot raise them to minfds); prlimit execs steward,
-    // which stays PID 1. A group of 200 programs then needs 400 log files and more pipes.
+    // which stays PID 1. A group of 200 programs then needs 400 pipes (their AUTO log files only
+    // once they write).
     let dir = tempdir();
     let conf = conf(dir.path(), HEAD);
     let prlimit = std::path::PathBuf::from("/usr/bin/prlimit");
@@ -238,13 +239,11 @@ fn out_of_file_descriptors_each_program_says_so_the_socket_answers_and_it_recove
     for r in &fatal {
         assert!(r.3.contains("EMFILE"), "spawnerr should say why: {r:?}");
     }
-    let log = p.stdout();
-    assert!(log.contains("cannot create an AUTO stderr log"), "{log}");
-    // The last free fd is the one our request's connection gave back. Exactly at the limit (no
-    // fd left at all, as when the exhaustion comes with no client connected) the control socket
-    // must still answer, more than once.
+    // A spawn needs several fds at once (its pipes), so the one that failed may leave a few free;
+    // the soft limit then takes those too. Exactly at the limit (no fd left at all, as when the
+    // exhaustion comes with no client connected) the control socket must still answer, more than once.
     let held = fd_count(init);
-    assert!(held >= 255, "{held} fds");
+    assert!(held >= 240, "{held} fds");
     soft_limit(init, "nofile", Some(lowest_free_fd(init)));
     still_answering(&sock, by);
     still_answering(&sock, by);

@@ -7,7 +7,7 @@
 //!
 //! | when | call |
 //! |---|---|
-//! | start, reload (after every pump ended) | [`Logs::new`]: remove old AUTO files unless `nocleanup`, name AUTO files, open each file once |
+//! | start, reload (after every pump ended) | [`Logs::new`]: remove old AUTO files unless `nocleanup`, name AUTO files (created at their first output or read), open every other file once |
 //! | a spawn (`engine::spawn` makes the pipes) | [`Logs::pump`] per read end: a task that ends at EOF; awaited before exit and reload |
 //! | addProcessGroup / removeProcessGroup | [`Logs::add_process`] / [`Logs::remove_process`] |
 //! | SIGUSR2, `reopen` | [`Logs::reopen`], [`MainLog::reopen`] |
@@ -194,6 +194,18 @@ pub(crate) struct StreamLogs {
     pub bytes: std::sync::atomic::AtomicU64,
 }
 
+impl StreamLogs {
+    /// Create the file `read`/`tail` are about to look at, if it is lazy and still unwritten: an AUTO
+    /// log reads as empty, as supervisord's (created at start) does, never as missing.
+    fn touch(&self) {
+        if let Some(f) = self.files.first() {
+            if let Some(r) = lock(f).touch() {
+                log_report(&r);
+            }
+        }
+    }
+}
+
 struct ProcLogs {
     stdout: Arc<StreamLogs>,
     stderr: Arc<StreamLogs>,
@@ -314,7 +326,7 @@ fn console_of(t: &LogTarget) -> Option<Stream> {
 
 impl Logs {
     /// Set up every process of `config`: remove old AUTO files (unless `nocleanup`), pick AUTO names,
-    /// open every file. Problems are logged, never fatal.
+    /// open every other file. Problems are logged, never fatal.
     pub fn new(config: &Config) -> Logs {
         Logs::with_consoles(config, console_stdout(), console_stderr())
     }
@@ -399,26 +411,34 @@ impl Logs {
                     );
                     continue;
                 }
-                LogTarget::Auto => match auto_log_path(
-                    &self.inner.childlogdir,
-                    &spec.name,
-                    stream,
-                    &self.inner.identifier,
-                ) {
-                    Ok(p) => p,
-                    Err(e) => {
+                LogTarget::Auto => {
+                    // Checked now, as creating the file would: a childlogdir that is missing or
+                    // read-only gets the in-memory tail.
+                    let dir = &self.inner.childlogdir;
+                    let access = nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK;
+                    if let Err(e) = nix::unistd::access(dir, access) {
                         tracing::warn!(
-                            "{}: cannot create an AUTO {stream} log in {}: {e}; keeping only an in-memory tail",
+                            "{}: cannot create an AUTO {stream} log in {}: {}; keeping only an in-memory tail",
                             spec.name,
-                            self.inner.childlogdir.display()
+                            dir.display(),
+                            io::Error::from(e)
                         );
                         continue;
                     }
-                },
+                    let files = lock(&self.inner.files);
+                    auto_log_path(
+                        &self.inner.childlogdir,
+                        &spec.name,
+                        stream,
+                        &self.inner.identifier,
+                        |p| files.contains_key(p),
+                    )
+                }
                 LogTarget::File(p) => p.clone(),
                 LogTarget::Stdout | LogTarget::Stderr => continue,
             };
-            let f = self.shared_file(&p, ls.maxbytes, ls.backups);
+            let lazy = matches!(t, LogTarget::Auto);
+            let f = self.shared_file(&p, ls.maxbytes, ls.backups, lazy);
             if !files.iter().any(|x| Arc::ptr_eq(x, &f)) {
                 files.push(f);
             }
@@ -446,15 +466,22 @@ impl Logs {
         }
     }
 
-    fn shared_file(&self, path: &Path, maxbytes: u64, backups: u32) -> SharedFile {
+    /// The writer of `path`, shared by every stream that names it. A lazy one (AUTO) creates its file
+    /// at the first output or the first read: 200 quiet programs cost no files and no fds.
+    fn shared_file(&self, path: &Path, maxbytes: u64, backups: u32, lazy: bool) -> SharedFile {
         let mut files = lock(&self.inner.files);
         if let Some(f) = files.get(path) {
             return f.clone();
         }
-        let (f, report) = RotatingFile::open(path, maxbytes, backups);
-        if let Some(r) = report {
-            log_report(&r);
-        }
+        let f = if lazy {
+            RotatingFile::lazy(path, maxbytes, backups)
+        } else {
+            let (f, report) = RotatingFile::open(path, maxbytes, backups);
+            if let Some(r) = report {
+                log_report(&r);
+            }
+            f
+        };
         let f = Arc::new(Mutex::new(f));
         files.insert(path.to_path_buf(), f.clone());
         f
@@ -535,6 +562,7 @@ impl Logs {
         length: i64,
     ) -> Result<Vec<u8>, ReadError> {
         let sl = self.stream(namespec, s).ok_or(ReadError::NoFile)?;
+        sl.touch();
         match (&sl.path, &sl.tail) {
             (Some(p), _) => tail::read_file(p, offset, length),
             (None, Some(t)) => lock(t).read(offset, length),
@@ -553,6 +581,7 @@ impl Logs {
         let Some(sl) = self.stream(namespec, s) else {
             return (Vec::new(), 0, false);
         };
+        sl.touch();
         match (&sl.path, &sl.tail) {
             (Some(p), _) => tail::tail_file(p, offset, length),
             (None, Some(t)) => lock(t).tail(offset, length),
@@ -622,29 +651,22 @@ fn random8() -> String {
         .collect()
 }
 
-/// Create a new AUTO log file, named as supervisord names it:
-/// `<childlogdir>/<procname>-<stdout|stderr>---<identifier>-<random8>.log`.
+/// A new AUTO log path, named as supervisord names it:
+/// `<childlogdir>/<procname>-<stdout|stderr>---<identifier>-<random8>.log`, neither on disk nor `taken`.
+/// The file itself is created at the first output or read ([`RotatingFile::lazy`]).
 pub fn auto_log_path(
     childlogdir: &Path,
     procname: &str,
     s: Stream,
     identifier: &str,
-) -> io::Result<PathBuf> {
-    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
-    for _ in 0..100 {
+    taken: impl Fn(&Path) -> bool,
+) -> PathBuf {
+    loop {
         let p = childlogdir.join(format!("{procname}-{s}---{identifier}-{}.log", random8()));
-        // create_new: like mkstemp, never adopt someone else's file.
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p)
-        {
-            Ok(_) => return Ok(p),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-            Err(e) => return Err(e),
+        if !taken(&p) && std::fs::symlink_metadata(&p).is_err() {
+            return p;
         }
     }
-    Err(last)
 }
 
 /// Whether `name` is an AUTO log of `identifier` (supervisord's pattern `.+?---ID-\S+\.log\.?\d{0,4}`,

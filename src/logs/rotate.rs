@@ -63,6 +63,8 @@ pub struct RotatingFile {
     splice_unsupported: bool,
     /// Bytes given to `write_all` that could not be written (for `/metrics`).
     dropped: u64,
+    /// Whether an open was ever attempted: a lazy writer stays unopened (no file, no fd) until then.
+    opened: bool,
 }
 
 /// The most supervisord reads from a child's pipe at once, and so the most it writes past `maxbytes`
@@ -90,7 +92,15 @@ impl RotatingFile {
         maxbytes: u64,
         backups: u32,
     ) -> (RotatingFile, Option<Report>) {
-        let mut f = RotatingFile {
+        let mut f = RotatingFile::lazy(path, maxbytes, backups);
+        let report = f.try_open(false).err().flatten();
+        (f, report)
+    }
+
+    /// A writer for `path` that creates and opens the file only when it is first needed: the first
+    /// write, [`touch`](Self::touch), or [`clear`](Self::clear). [`reopen`](Self::reopen) leaves it unopened.
+    pub fn lazy(path: impl Into<PathBuf>, maxbytes: u64, backups: u32) -> RotatingFile {
+        RotatingFile {
             path: path.into(),
             maxbytes,
             backups,
@@ -101,9 +111,16 @@ impl RotatingFile {
             rotate_failing: false,
             splice_unsupported: false,
             dropped: 0,
-        };
-        let report = f.try_open(false).err().flatten();
-        (f, report)
+            opened: false,
+        }
+    }
+
+    /// Create the file now if this writer never opened it (someone is about to read it).
+    pub fn touch(&mut self) -> Option<Report> {
+        if self.opened {
+            return None;
+        }
+        self.try_open(false).err().flatten()
     }
 
     pub fn path(&self) -> &Path {
@@ -135,6 +152,7 @@ impl RotatingFile {
 
     fn try_open(&mut self, truncate: bool) -> Result<(), Option<Report>> {
         self.file = None;
+        self.opened = true;
         let mut oo = OpenOptions::new();
         // O_NONBLOCK only for the open itself: opening a FIFO without a reader would otherwise hang
         // steward; with it the open fails (ENXIO), is reported, and is retried later.
@@ -344,6 +362,9 @@ impl RotatingFile {
 
     /// Close and open the file again (SIGUSR2, after an external logrotate moved it away), appending.
     pub fn reopen(&mut self) -> Option<Report> {
+        if !self.opened {
+            return None;
+        }
         match self.try_open(false) {
             Ok(()) if self.failing => {
                 self.failing = false;

@@ -401,8 +401,17 @@ fn auto_logs_are_named_like_supervisord_and_cleaned_at_start() {
         assert!(rand
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
-        assert!(p.exists(), "created when the group is added");
+        assert!(
+            !p.exists(),
+            "not created before the program writes or someone reads it"
+        );
     }
+    assert_eq!(
+        logs.tail("web", Stream::Stdout, 0, 0),
+        (Vec::new(), 0, false)
+    );
+    assert!(out.exists(), "created by the first read, empty");
+    assert!(!err.exists());
     let mut cfg = config(d.path(), Vec::new());
     cfg.supervisord.nocleanup = true;
     let _ = Logs::new(&cfg);
