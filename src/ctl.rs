@@ -1,6 +1,7 @@
 //! `steward ctl` / `supervisorctl`: commands and their output, in supervisorctl's format and exit codes
 //! (reference 3.6), over the XML-RPC client. Works against steward and a real supervisord alike.
 
+mod line;
 mod shell;
 
 use std::io::{BufRead, Write};
@@ -364,29 +365,7 @@ pub fn main(args: &CtlArgs) -> i32 {
         return ctl.exitstatus;
     }
     rt.block_on(ctl.onecmd("status"));
-    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        shell::run(&rt, &mut ctl);
-        return 0;
-    }
-    // Not a terminal: a plain line loop, prompt on stdout as Python's cmd prints it.
-    let stdin = std::io::stdin();
-    loop {
-        print!("{}> ", ctl.opts.prompt);
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        match stdin.lock().read_line(&mut line) {
-            Ok(0) | Err(_) => {
-                println!();
-                break;
-            }
-            Ok(_) => {}
-        }
-        let line = line.trim();
-        if line == "quit" || line == "exit" || line == "EOF" {
-            break;
-        }
-        rt.block_on(ctl.onecmd(line));
-    }
+    shell::run(&rt, &mut ctl);
     0
 }
 

@@ -1,7 +1,8 @@
 //! `steward ctl` without flags, black-box: it finds the steward running in its PID namespace, a config
 //! in the places supervisorctl looks still comes first, and when there is neither it says where it
 //! looked. The interactive shell under a pseudo-terminal (tests/cli/shell.py): TAB completes commands
-//! and process names, up-arrow recalls lines, history goes to the history file and comes back.
+//! and process names, up-arrow recalls lines, history goes to the history file and comes back, and the
+//! terminal is as it was after every way out (quit, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP).
 
 mod common;
 

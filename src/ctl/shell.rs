@@ -4,16 +4,9 @@
 
 use std::path::Path;
 
-use rustyline::completion::{Completer, Pair};
-use rustyline::config::{CompletionType, Config};
-use rustyline::error::ReadlineError;
-use rustyline::highlight::Highlighter;
-use rustyline::hint::Hinter;
-use rustyline::history::{History, MemHistory, SearchDirection};
-use rustyline::validate::Validator;
-use rustyline::{Context, Editor, Helper};
 use tokio::runtime::Runtime;
 
+use super::line::{Completions, Editor, Read};
 use super::Ctl;
 use crate::cli::CTL_COMMANDS;
 use crate::control::client::Client;
@@ -69,19 +62,12 @@ impl Completion<'_> {
     }
 }
 
-impl Completer for Completion<'_> {
-    type Candidate = Pair;
-
-    fn complete(
-        &self,
-        line: &str,
-        pos: usize,
-        _ctx: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let before = &line[..pos];
+impl Completion<'_> {
+    /// The words that could stand at the end of `before` (the line up to the cursor).
+    fn complete(&self, before: &str) -> Completions {
         let start = before
             .rfind(char::is_whitespace)
-            .map(|i| i + 1)
+            .map(|i| i + before[i..].chars().next().map_or(1, char::len_utf8))
             .unwrap_or(0);
         let word = &before[start..];
         let earlier: Vec<&str> = before[..start].split_whitespace().collect();
@@ -103,62 +89,39 @@ impl Completer for Completion<'_> {
             Some(cmd) if PROCESS_ARGS.contains(cmd) || GROUP_ARGS.contains(cmd) => self.names(cmd),
             Some(_) => Vec::new(),
         };
-        let pairs = options
-            .into_iter()
-            .filter(|o| o.starts_with(word))
-            .map(|o| Pair {
-                replacement: format!("{o} "),
-                display: o,
-            })
-            .collect();
-        Ok((start, pairs))
+        let words = options.into_iter().filter(|o| o.starts_with(word));
+        (start, words.collect())
     }
 }
 
-impl Hinter for Completion<'_> {
-    type Hint = String;
-}
-impl Highlighter for Completion<'_> {}
-impl Validator for Completion<'_> {}
-impl Helper for Completion<'_> {}
-
-/// Read commands until `quit`, `exit`, end of input or Ctrl-C, as supervisorctl's shell does.
+/// Read commands until `quit`, `exit`, end of input or Ctrl-C, as supervisorctl's shell does. On a
+/// terminal lines are edited and kept in the history file; piped in, they are read as they come.
 pub fn run(rt: &Runtime, ctl: &mut Ctl) {
-    let config = Config::builder()
-        .completion_type(CompletionType::List)
-        .max_history_size(HISTORY_SIZE)
-        .map(|b| b.build())
-        .unwrap_or_default();
-    let mut editor: Editor<Completion<'_>, MemHistory> =
-        match Editor::with_history(config, MemHistory::new()) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("Error: cannot use the terminal: {e}");
-                return;
-            }
-        };
-    editor.set_helper(Some(Completion {
+    let completion = Completion {
         rt,
         client: ctl.client.clone(),
-    }));
-    let history = ctl.opts.history_file.clone();
+    };
+    let mut editor = Editor::new(HISTORY_SIZE);
+    let history = ctl
+        .opts
+        .history_file
+        .clone()
+        .filter(|_| std::io::IsTerminal::is_terminal(&std::io::stdin()));
     if let Some(h) = &history {
         load(&mut editor, h);
     }
     let prompt = format!("{}> ", ctl.opts.prompt);
     loop {
-        match editor.readline(&prompt) {
-            Ok(line) => {
+        match editor.read_line(&prompt, &mut |before| completion.complete(before)) {
+            Ok(Read::Line(line)) => {
                 let line = line.trim();
-                if !line.is_empty() {
-                    let _ = editor.add_history_entry(line);
-                }
+                editor.add_history(line);
                 if matches!(line, "quit" | "exit" | "EOF") {
                     break;
                 }
                 rt.block_on(ctl.onecmd(line));
             }
-            Err(ReadlineError::Eof) | Err(ReadlineError::Interrupted) => {
+            Ok(Read::Eof | Read::Interrupted) => {
                 println!();
                 break;
             }
@@ -174,23 +137,20 @@ pub fn run(rt: &Runtime, ctl: &mut Ctl) {
 }
 
 /// A missing or unreadable history file is a fresh history, as for supervisorctl.
-fn load(editor: &mut Editor<Completion<'_>, MemHistory>, path: &Path) {
+fn load(editor: &mut Editor, path: &Path) {
     let Ok(text) = std::fs::read_to_string(path) else {
         return;
     };
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let _ = editor.add_history_entry(line);
+    for line in text.lines() {
+        editor.add_history(line);
     }
 }
 
-fn save(editor: &Editor<Completion<'_>, MemHistory>, path: &Path) {
+fn save(editor: &Editor, path: &Path) {
     let mut text = String::new();
-    let history = editor.history();
-    for i in 0..history.len() {
-        if let Ok(Some(r)) = history.get(i, SearchDirection::Forward) {
-            text.push_str(&r.entry);
-            text.push('\n');
-        }
+    for line in editor.history() {
+        text.push_str(line);
+        text.push('\n');
     }
     if let Err(e) = std::fs::write(path, text) {
         eprintln!(
