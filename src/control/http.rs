@@ -106,11 +106,6 @@ impl Head {
         })
     }
 
-    /// 0 for HTTP/1.0, 1 for HTTP/1.1 (checked by [`parse_request`] and [`parse_response`]).
-    pub fn minor(&self, version: &str) -> u8 {
-        u8::from(version == "HTTP/1.1")
-    }
-
     /// The body's framing from `Transfer-Encoding` and `Content-Length`; `None` when neither is
     /// there (a request then has no body, a response runs to the close).
     pub fn framing(&self) -> Result<Option<Body>, Error> {
@@ -518,9 +513,8 @@ mod tests {
         assert_eq!(h.header("Content-Length"), Some("12"));
         assert_eq!(h.header("x-e"), Some(""));
         assert_eq!(h.framing(), Ok(Some(Body::Length(12))));
-        assert_eq!(h.minor(&h.first[2]), 1);
         let lf = request(b"GET / HTTP/1.0\nHost: a\n\n").unwrap();
-        assert_eq!(lf.minor(&lf.first[2]), 0);
+        assert_eq!(lf.first[2], "HTTP/1.0");
         assert_eq!(lf.framing(), Ok(None));
     }
 

@@ -192,10 +192,10 @@ impl<B: Engine + 'static> Server<B> {
             };
             // HTTP/1.0 knows no chunks: a Transfer-Encoding there is a smuggling attempt.
             let head = head.and_then(|h| {
-                match h.first[2] == "HTTP/1.0" && h.has_header("transfer-encoding") {
-                    true => Err(http::Error::Malformed("Transfer-Encoding in HTTP/1.0")),
-                    false => Ok(h),
+                if h.first[2] == "HTTP/1.0" && h.has_header("transfer-encoding") {
+                    return Err(http::Error::Malformed("Transfer-Encoding in HTTP/1.0"));
                 }
+                Ok(h)
             });
             let (head, body) = match head.and_then(|h| Ok((h.framing()?, h))) {
                 Ok((framing, head)) => (head, framing.unwrap_or(Body::Length(0))),
@@ -209,7 +209,8 @@ impl<B: Engine + 'static> Server<B> {
                 }
             };
             idle.set(None);
-            let minor = head.minor(&head.first[2]);
+            // parse_request took only these two.
+            let minor = u8::from(head.first[2] == "HTTP/1.1");
             let head_only = head.first[0] == "HEAD";
             let wants_close = if minor == 1 {
                 head.has_token("connection", "close")
