@@ -238,6 +238,7 @@ impl<B: Engine + 'static> Server<B> {
                     tokio::time::timeout(self.limits.body_timeout, drain).await,
                     Ok(Ok(_))
                 ) {
+                    linger(&mut conn).await;
                     return;
                 }
             }
