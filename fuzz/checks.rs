@@ -55,3 +55,42 @@ pub fn xmlrpc(data: &[u8]) -> Result<(), String> {
     let _ = decode_response(data);
     Ok(())
 }
+
+/// The HTTP request reader, on the bytes as one connection's worth of requests, read as the server
+/// reads them (heads, then bodies of at most 64 KiB) until the first error or the end. Every head it
+/// accepts, written out again, reads back the same, with the same framing.
+pub fn http(data: &[u8]) -> Result<(), String> {
+    use steward::control::http::{parse_request, Body, Reader};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut conn = Reader::new(data);
+        while let Ok(bytes) = conn.head().await {
+            let Ok(head) = parse_request(&bytes) else {
+                return Ok(());
+            };
+            let mut again = head.first.join(" ").into_bytes();
+            again.extend_from_slice(b"\r\n");
+            for (name, value) in &head.headers {
+                again.extend_from_slice(name.as_bytes());
+                again.extend_from_slice(b": ");
+                again.extend_from_slice(value);
+                again.extend_from_slice(b"\r\n");
+            }
+            again.extend_from_slice(b"\r\n");
+            let back = parse_request(&again).map_err(|e| format!("{head:?} written out: {e}"))?;
+            if back != head || back.framing() != head.framing() {
+                return Err(format!("{head:?} came back as {back:?}"));
+            }
+            let Ok(framing) = head.framing() else {
+                return Ok(());
+            };
+            let mut body = framing.unwrap_or(Body::Length(0));
+            if conn.body(&mut body, 64 * 1024).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    })
+}

@@ -424,6 +424,90 @@ fn limits_and_bad_http() {
     get_version_ok(&srv.socket);
 }
 
+/// `resp` with every `date:` header's value (an HTTP date, checked) replaced by `D`.
+fn undated(resp: &[u8]) -> String {
+    let text = String::from_utf8_lossy(resp);
+    let mut out = String::new();
+    for line in text.split_inclusive("\r\n") {
+        match line.strip_prefix("date: ") {
+            Some(d) => {
+                assert!(d.len() == 31 && d.ends_with(" GMT\r\n"), "{d:?}");
+                out.push_str("date: D\r\n");
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The exact bytes hyper sent when it served here (captured before it was replaced): header case
+/// and order, `Connection` answers for HTTP/1.0 and 1.1, keep-alive past an unread body, HEAD,
+/// 100-continue before a chunked body, the bare 400 for a head that cannot be read.
+#[test]
+fn the_bytes_on_the_wire() {
+    let dir = tmp();
+    let srv = server(dir.path(), None, Limits::default());
+    let not_found = |version: &str, connection: &str| {
+        format!(
+            "HTTP/1.{version} 404 Not Found\r\nContent-Type: text/plain\r\n{connection}\
+             Content-Length: 14\r\ndate: D\r\n\r\n404 Not Found\n"
+        )
+    };
+    let resp = raw(
+        &srv.socket,
+        b"GET /x HTTP/1.0\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\n\r\n",
+    );
+    assert_eq!(undated(&resp), not_found("0", ""));
+    let resp = raw(
+        &srv.socket,
+        b"GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n\
+          GET /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc\
+          HEAD /x HTTP/1.1\r\n\r\n\
+          GET /x HTTP/1.1\r\nconnection: Close\r\n\r\nGET /never HTTP/1.1\r\n\r\n",
+    );
+    let head_only = not_found("1", "").replace("404 Not Found\n", "");
+    assert_eq!(
+        undated(&resp),
+        not_found("0", "Connection: keep-alive\r\n")
+            + &not_found("1", "")
+            + &head_only
+            + &not_found("1", "Connection: close\r\n")
+    );
+    let call = encode_call("supervisor.getVersion", &[]);
+    let resp = raw(
+        &srv.socket,
+        format!(
+            "POST /RPC2 HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n\
+             {:x}\r\n{call}\r\n0\r\n\r\n",
+            call.len()
+        )
+        .as_bytes(),
+    );
+    let text = undated(&resp);
+    assert!(
+        text.starts_with(
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\
+             Content-Length: 129\r\ndate: D\r\n\r\n<?xml"
+        ),
+        "{text}"
+    );
+    let bad =
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\ndate: D\r\n\r\n";
+    for req in [
+        &b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\nGET / HTTP/1.1\r\n\r\n"[..],
+        b"POST /RPC2 HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /RPC2 HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ] {
+        assert_eq!(undated(&raw(&srv.socket, req)), bad);
+    }
+    let resp = raw(&srv.socket, &post(&call, "Sec-Fetch-Site: cross-site\r\n"));
+    assert_eq!(
+        undated(&resp),
+        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\
+         Content-Length: 58\r\ndate: D\r\n\r\n403 Forbidden: a call from another site's page is refused\n"
+    );
+}
+
 #[test]
 fn keep_alive_serves_several_requests_on_one_connection() {
     let dir = tmp();

@@ -1,7 +1,8 @@
 //! The fuzz corpora (fuzz/corpus/, grown by cargo-fuzz runs) replayed on the stable toolchain, with
 //! the same checks as the fuzz targets: CI cannot fetch the nightly toolchain cargo-fuzz needs, but
 //! every input a fuzzer once found interesting (and every crash it found, once fixed) is run here.
-//! The HTTP target's corpus is replayed by `fuzz/` only: it needs the in-memory engine's server.
+//! The HTTP target's corpus goes through the request reader here; the fuzz target also sends it to a
+//! whole server over a socket.
 
 use std::path::PathBuf;
 
@@ -48,4 +49,9 @@ fn expand_corpus() {
 #[test]
 fn xmlrpc_corpus() {
     replay("xmlrpc", checks::xmlrpc);
+}
+
+#[test]
+fn http_corpus() {
+    replay("http", checks::http);
 }

@@ -1,6 +1,8 @@
-//! The HTTP front on arbitrary bytes: the real control server (hyper, auth, limits, routes, the
-//! XML-RPC methods) over a unix socket, serving the in-memory engine of the tests. Each input is
-//! one connection: written, half-closed, read to the end. The server must answer or close, never
+//! The HTTP front on arbitrary bytes: first our request reader alone (`checks::http`: heads and
+//! bodies as the server reads them, every accepted head written out again reads back the same),
+//! then the real control server (the reader, auth, limits, routes, the XML-RPC methods) over a unix
+//! socket, serving the in-memory engine of the tests. Each input is one connection: written,
+//! half-closed, read to the end. The server must answer or close, never
 //! panic (libFuzzer aborts on a panic in any thread), and keep accepting. /logtail streams until
 //! the client goes, so a read that times out after a second is not a failure.
 #![no_main]
@@ -14,6 +16,11 @@ use libfuzzer_sys::fuzz_target;
 #[allow(dead_code)]
 #[path = "../../tests/common/fake.rs"]
 mod fake;
+
+#[allow(dead_code)]
+mod checks {
+    include!("../checks.rs");
+}
 
 struct Served {
     _server: fake::TestServer,
@@ -49,6 +56,9 @@ fn server() -> &'static Served {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Err(e) = checks::http(data) {
+        panic!("{e}");
+    }
     let s = server();
     let mut c = UnixStream::connect(&s.socket).expect("the server keeps accepting");
     c.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
@@ -57,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     let mut out = Vec::new();
     let _ = c.read_to_end(&mut out);
     if !out.is_empty() {
-        // hyper answers an HTTP/1.0 request in HTTP/1.0.
+        // An HTTP/1.0 request is answered in HTTP/1.0.
         assert!(
             out.starts_with(b"HTTP/1.1 ") || out.starts_with(b"HTTP/1.0 "),
             "not an HTTP answer: {out:?}"

@@ -6,14 +6,9 @@ use std::io;
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::header::HeaderValue;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use crate::control::http::{self, Body};
 use crate::control::xmlrpc::{self, Fault, Value};
 
 /// Where the server is.
@@ -89,8 +84,11 @@ pub struct Client {
     pub password: Option<String>,
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Largest answer to a call that is read (supervisord's biggest, a full log read, is far smaller).
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
 
 impl Client {
     pub fn new(url: ServerUrl, username: Option<String>, password: Option<String>) -> Client {
@@ -110,67 +108,63 @@ impl Client {
         })
     }
 
-    fn host_header(&self) -> String {
-        match &self.url {
-            ServerUrl::Unix(_) => "localhost".into(),
-            ServerUrl::Http { host, port } => format!("{host}:{port}"),
+    /// Send `method path` with `extra` header lines and `body`; the answer's body and framing
+    /// once its status is 200.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &str,
+        body: &[u8],
+    ) -> Result<(http::Reader<Box<dyn Io>>, Body), CallError> {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}",
+            match &self.url {
+                ServerUrl::Unix(_) => "localhost".into(),
+                ServerUrl::Http { host, port } => format!("{host}:{port}"),
+            }
+        );
+        if let (Some(u), Some(p)) = (&self.username, &self.password) {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            req.push_str(&format!("Authorization: Basic {token}\r\n"));
         }
-    }
-
-    fn auth_header(&self) -> Option<String> {
-        match (&self.username, &self.password) {
-            (Some(u), Some(p)) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-            )),
-            _ => None,
+        if method == "POST" {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
-    }
-
-    async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, CallError> {
-        let stream = self.connect().await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| CallError::Io(io::Error::other(e)))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        sender
-            .send_request(req)
-            .await
-            .map_err(|e| CallError::Io(io::Error::other(e)))
+        req.push_str("\r\n");
+        let mut req = req.into_bytes();
+        req.extend_from_slice(body);
+        let mut conn = http::Reader::new(self.connect().await?);
+        conn.get_mut().write_all(&req).await?;
+        let broken = |e: http::Error| match e {
+            http::Error::Io(k) => CallError::Io(k.into()),
+            e => CallError::Io(io::Error::other(e.to_string())),
+        };
+        let head = http::parse_response(&conn.head().await.map_err(broken)?).map_err(broken)?;
+        let status = http::status_of(&head).unwrap_or(0);
+        if status != 200 {
+            return Err(CallError::Http {
+                status,
+                reason: head.first[2].trim().to_string(),
+            });
+        }
+        let framing = head.framing().map_err(broken)?.unwrap_or(Body::Close);
+        Ok((conn, framing))
     }
 
     /// Call `method(params…)`; a fault comes back as `CallError::Fault`.
     pub async fn call(&self, method: &str, params: &[Value]) -> Result<Value, CallError> {
         let body = xmlrpc::encode_call(method, params);
-        let mut req = Request::post("/RPC2")
-            .header("Host", self.host_header())
-            .header("Accept-Encoding", "identity")
-            .header("User-Agent", concat!("steward/", env!("CARGO_PKG_VERSION")))
-            .header("Content-Type", "text/xml")
-            .header("Accept", "text/xml")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| CallError::Decode(e.to_string()))?;
-        if let Some(a) = self.auth_header() {
-            if let Ok(v) = HeaderValue::from_str(&a) {
-                req.headers_mut().insert("Authorization", v);
-            }
-        }
-        let resp = self.send(req).await?;
-        let status = resp.status();
-        if status != hyper::StatusCode::OK {
-            return Err(CallError::Http {
-                status: status.as_u16(),
-                reason: status.canonical_reason().unwrap_or("").to_string(),
-            });
-        }
-        let bytes = resp
-            .into_body()
-            .collect()
+        let extra = concat!(
+            "Accept-Encoding: identity\r\nUser-Agent: steward/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\nContent-Type: text/xml\r\nAccept: text/xml\r\n"
+        );
+        let (mut conn, mut framing) = self.send("POST", "/RPC2", extra, body.as_bytes()).await?;
+        let bytes = conn
+            .body(&mut framing, MAX_ANSWER)
             .await
-            .map_err(|e| CallError::Io(io::Error::other(e)))?
-            .to_bytes();
+            .map_err(|e| CallError::Io(io::Error::other(e.to_string())))?;
         match xmlrpc::decode_response(&bytes) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(f)) => Err(CallError::Fault(f)),
@@ -180,30 +174,13 @@ impl Client {
 
     /// `GET path` and hand each body chunk to `each` until the server ends the stream.
     pub async fn stream(&self, path: &str, mut each: impl FnMut(&[u8])) -> Result<(), CallError> {
-        let mut req = Request::get(path)
-            .header("Host", self.host_header())
-            .header("Accept", "*/*")
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| CallError::Decode(e.to_string()))?;
-        if let Some(a) = self.auth_header() {
-            if let Ok(v) = HeaderValue::from_str(&a) {
-                req.headers_mut().insert("Authorization", v);
-            }
-        }
-        let resp = self.send(req).await?;
-        let status = resp.status();
-        if status != hyper::StatusCode::OK {
-            return Err(CallError::Http {
-                status: status.as_u16(),
-                reason: status.canonical_reason().unwrap_or("").to_string(),
-            });
-        }
-        let mut body = resp.into_body();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| CallError::Io(io::Error::other(e)))?;
-            if let Some(d) = frame.data_ref() {
-                each(d);
-            }
+        let (mut conn, mut framing) = self.send("GET", path, "Accept: */*\r\n", b"").await?;
+        while let Some(d) = conn
+            .data(&mut framing)
+            .await
+            .map_err(|e| CallError::Io(io::Error::other(e.to_string())))?
+        {
+            each(&d);
         }
         Ok(())
     }

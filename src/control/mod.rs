@@ -7,6 +7,8 @@
 //!   rather than `dxr`, see the module doc).
 //! * [`rpc`]: supervisord 4.3.0's 41 methods: namespecs resolved to process ids, `group:*` fan-out,
 //!   multicall, and the one mapping of `EngineError` to supervisord's fault codes and strings.
+//! * [`http`]: the little HTTP/1.1 both sides speak (heads, bodies, limits), in-house to keep the
+//!   binary small.
 //! * [`server`]: binding (supervisord's `<file>.<pid>` + hard link + stale-socket probe) and serving.
 //! * [`servers`]: the servers' lifetime beside the supervisor (bound before anything starts,
 //!   re-bound when a reload changes them, socket files removed at exit).
@@ -18,6 +20,7 @@
 //! not be `Send`.
 
 pub mod client;
+pub mod http;
 pub mod metrics;
 pub mod rpc;
 pub mod server;

@@ -6,29 +6,21 @@
 //! expected, 503 otherwise. Every path sits behind HTTP Basic auth when a username is set.
 //! Hostile clients get an HTTP error and their connection closed; nobody else is affected.
 
-use std::convert::Infallible;
+use std::borrow::Cow;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Body, Frame, Incoming};
-use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use sha1::Digest as _;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
+use crate::control::http::{self, Body, Head};
 use crate::control::rpc;
 use crate::control::{metrics, web, xmlrpc};
 use crate::engine::api::{Engine, EngineError, ProcessId, Stream};
@@ -38,7 +30,8 @@ use crate::engine::api::{Engine, EngineError, ProcessId, Stream};
 pub struct Limits {
     /// Largest accepted request body; larger gets 413 (supervisorctl's requests are < 1 KiB).
     pub max_body: usize,
-    /// Time allowed to send the request headers (also bounds idle keep-alive connections).
+    /// Time allowed to send the request line and headers, from the end of the previous answer
+    /// (so it also bounds idle keep-alive connections).
     pub header_timeout: Duration,
     /// Time allowed to send the body once the headers are in.
     pub body_timeout: Duration,
@@ -60,7 +53,33 @@ impl Default for Limits {
     }
 }
 
-type RespBody = UnsyncBoxBody<Bytes, Infallible>;
+/// A connection's stream, unix or TCP: one type, so the HTTP code is there once.
+trait Io: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
+type Conn = http::Reader<Box<dyn Io>>;
+
+/// What the server answers.
+struct Response {
+    status: u16,
+    /// Sent in this order, before the framing headers.
+    headers: Vec<(&'static str, &'static str)>,
+    body: Payload,
+}
+
+enum Payload {
+    Full(Cow<'static, [u8]>),
+    /// Chunked to an HTTP/1.1 client, until the close to an HTTP/1.0 one: the log tail streams.
+    Stream(mpsc::Receiver<Vec<u8>>),
+}
+
+/// A request being answered: its head, and its body as far as it has been read.
+struct Exchange<'a> {
+    head: Head,
+    path: String,
+    body: Body,
+    conn: &'a mut Conn,
+}
 
 /// One configured server (unix or inet): the engine it serves, credentials and limits.
 pub struct Server<B> {
@@ -145,7 +164,7 @@ impl<B: Engine + 'static> Server<B> {
                     let open = open.clone();
                     tokio::task::spawn_local(async move {
                         tokio::select! {
-                            _ = me.serve_connection(stream, idle) => {}
+                            _ = me.serve_connection(Box::new(stream), idle) => {}
                             _ = evicted => {}
                         }
                         open.borrow_mut().remove(id);
@@ -161,100 +180,135 @@ impl<B: Engine + 'static> Server<B> {
     }
 
     /// `idle` is when the connection last had no request in progress (`None` while a request is
-    /// being answered: its headers are in).
-    async fn serve_connection<S>(self: Rc<Self>, stream: S, idle: Idle)
-    where
-        S: AsyncRead + AsyncWrite + Unpin + 'static,
-    {
-        let me = self.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let (me, idle) = (me.clone(), idle.clone());
-            async move {
-                idle.set(None);
-                let resp = me.handle(req, &idle).await;
-                idle.set(Some(std::time::Instant::now()));
-                Ok::<_, Infallible>(resp)
+    /// being answered: its headers are in). Errors end the connection: they are the client's (bad
+    /// bytes, hang-ups, timeouts), and there is nothing else to do.
+    async fn serve_connection(self: Rc<Self>, stream: Box<dyn Io>, idle: Idle) {
+        let mut conn = http::Reader::new(stream);
+        loop {
+            let head = match tokio::time::timeout(self.limits.header_timeout, conn.head()).await {
+                Ok(Ok(bytes)) => http::parse_request(&bytes),
+                Ok(Err(e)) => Err(e),
+                Err(_) => return,
+            };
+            // HTTP/1.0 knows no chunks: a Transfer-Encoding there is a smuggling attempt.
+            let head = head.and_then(|h| {
+                if h.first[2] == "HTTP/1.0" && h.has_header("transfer-encoding") {
+                    return Err(http::Error::Malformed("Transfer-Encoding in HTTP/1.0"));
+                }
+                Ok(h)
+            });
+            let (head, body) = match head.and_then(|h| Ok((h.framing()?, h))) {
+                Ok((framing, head)) => (head, framing.unwrap_or(Body::Length(0))),
+                Err(http::Error::Closed | http::Error::Io(_)) => return,
+                Err(e) => {
+                    let status = if e == http::Error::TooLarge { 431 } else { 400 };
+                    if conn.get_mut().write_all(&bare_error(status)).await.is_ok() {
+                        linger(&mut conn).await;
+                    }
+                    return;
+                }
+            };
+            idle.set(None);
+            // parse_request took only these two.
+            let minor = u8::from(head.first[2] == "HTTP/1.1");
+            let head_only = head.first[0] == "HEAD";
+            let wants_close = if minor == 1 {
+                head.has_token("connection", "close")
+            } else {
+                !head.has_token("connection", "keep-alive")
+            };
+            let mut ex = Exchange {
+                path: http::path_of(&head.first[1]).to_string(),
+                head,
+                body,
+                conn: &mut conn,
+            };
+            let resp = self.handle(&mut ex, &idle).await;
+            let mut body = ex.body;
+            idle.set(Some(std::time::Instant::now()));
+            if !respond(conn.get_mut(), minor, head_only, wants_close, resp).await {
+                linger(&mut conn).await;
+                return;
             }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_timeout)
-            .keep_alive(true)
-            .title_case_headers(true)
-            // Clients that shut down their write side after the request still get the answer.
-            .half_close(true)
-            .serve_connection(TokioIo::new(stream), service);
-        // Errors here are the client's (bad bytes, hang-ups, timeouts): nothing to do but close.
-        let _ = conn.await;
+            // What the answer did not need of the body is read and dropped, so that the next
+            // request starts where it should.
+            if !matches!(body, Body::Done | Body::Length(0)) {
+                let drain = conn.body(&mut body, self.limits.max_body);
+                if !matches!(
+                    tokio::time::timeout(self.limits.body_timeout, drain).await,
+                    Ok(Ok(_))
+                ) {
+                    linger(&mut conn).await;
+                    return;
+                }
+            }
+        }
     }
 
-    async fn handle(&self, req: Request<Incoming>, idle: &Idle) -> Response<RespBody> {
+    async fn handle(&self, req: &mut Exchange<'_>, idle: &Idle) -> Response {
         metrics::REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if !self.authorized(&req) {
+        if !self.authorized(&req.head) {
             // Read the body first: clients such as Python's send it in a second write, and
             // closing before it arrives makes them fail with EPIPE instead of seeing the 401.
             let _ = self.read_body(req, idle).await;
             return unauthorized();
         }
-        let path = req.uri().path().to_string();
+        let method = req.head.first[0].as_str();
+        let path = req.path.as_str();
         if path.starts_with("/RPC2") {
-            if req.method() != Method::POST {
-                return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n");
+            if method != "POST" {
+                return plain(400, "400 Bad Request\n");
             }
-            if cross_site(&req) {
+            if cross_site(&req.head) {
                 return close(plain(
-                    StatusCode::FORBIDDEN,
+                    403,
                     "403 Forbidden: a call from another site's page is refused\n",
                 ));
             }
             return self.rpc(req, idle).await;
         }
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            return plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
+        if method != "GET" && method != "HEAD" {
+            return plain(405, "405 Method Not Allowed\n");
         }
         if path == "/healthz" {
             let problems = rpc::health(&*self.engine).await;
             return if problems.is_empty() {
-                plain(StatusCode::OK, "ok\n")
+                plain(200, "ok\n")
             } else {
                 let mut body = String::from("unhealthy\n");
                 for p in problems {
                     body.push_str(&p);
                     body.push('\n');
                 }
-                plain(StatusCode::SERVICE_UNAVAILABLE, &body)
+                plain(503, &body)
             };
         }
         if path == "/metrics" {
             let m = self.engine.metrics().await;
-            let mut r = Response::new(full(metrics::render(&m, crate::clock::epoch())));
-            r.headers_mut().insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            return full(
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                metrics::render(&m, crate::clock::epoch()).into_bytes(),
             );
-            return r;
         }
         if path == "/mainlogtail" {
             return self.tail_stream(Followed::Main).await;
         }
         if let Some(rest) = path.strip_prefix("/logtail/") {
-            return self.logtail(rest).await;
+            let rest = rest.to_string();
+            return self.logtail(&rest).await;
         }
-        match web::asset(&path) {
+        match web::asset(path) {
             Some(a) => page(a),
             None => not_found(),
         }
     }
 
-    fn authorized(&self, req: &Request<Incoming>) -> bool {
+    fn authorized(&self, req: &Head) -> bool {
         let Some(creds) = &self.auth else {
             return true;
         };
-        let Some(value) = req
-            .headers()
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        else {
+        let Some(value) = req.header("authorization") else {
             return false;
         };
         let Some(encoded) = value
@@ -277,55 +331,47 @@ impl<B: Engine + 'static> Server<B> {
     /// may be closed to make room once it has taken more than the grace period.
     async fn read_body(
         &self,
-        req: Request<Incoming>,
+        req: &mut Exchange<'_>,
         idle: &Idle,
-    ) -> Result<Result<Bytes, Box<dyn std::error::Error + Send + Sync>>, tokio::time::error::Elapsed>
-    {
+    ) -> Result<Result<Vec<u8>, http::Error>, tokio::time::error::Elapsed> {
         idle.set(Some(std::time::Instant::now()));
-        let body = Limited::new(req.into_body(), self.limits.max_body);
-        let read = tokio::time::timeout(self.limits.body_timeout, body.collect()).await;
+        let read = tokio::time::timeout(self.limits.body_timeout, async {
+            // Clients that ask (curl, for larger bodies) wait for this before sending the body.
+            if req.head.first[2] == "HTTP/1.1"
+                && req.head.has_token("expect", "100-continue")
+                && !matches!(req.body, Body::Done | Body::Length(0))
+            {
+                req.conn
+                    .get_mut()
+                    .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    .await?;
+            }
+            req.conn.body(&mut req.body, self.limits.max_body).await
+        })
+        .await;
         idle.set(None);
-        read.map(|r| r.map(|c| c.to_bytes()))
+        read
     }
 
-    async fn rpc(&self, req: Request<Incoming>, idle: &Idle) -> Response<RespBody> {
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.limits.max_body as u64) {
-            return too_large();
-        }
+    async fn rpc(&self, req: &mut Exchange<'_>, idle: &Idle) -> Response {
         let bytes = match self.read_body(req, idle).await {
-            Err(_) => {
-                return close(plain(StatusCode::REQUEST_TIMEOUT, "408 Request Timeout\n"));
-            }
-            Ok(Err(e)) => {
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some()
-                {
-                    return too_large();
-                }
-                return close(plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"));
-            }
+            Err(_) => return close(plain(408, "408 Request Timeout\n")),
+            Ok(Err(http::Error::TooLarge)) => return too_large(),
+            Ok(Err(_)) => return close(plain(400, "400 Bad Request\n")),
             Ok(Ok(b)) => b,
         };
         let call = match xmlrpc::decode_call(&bytes) {
             Ok(c) => c,
-            Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"),
+            Err(_) => return plain(400, "400 Bad Request\n"),
         };
         let body = match rpc::dispatch(&*self.engine, &call).await {
             Ok(v) => xmlrpc::encode_response(&v),
             Err(f) => xmlrpc::encode_fault(&f),
         };
-        let mut resp = Response::new(full(body));
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-        resp
+        full(200, "text/xml", body.into_bytes())
     }
 
-    async fn logtail(&self, rest: &str) -> Response<RespBody> {
+    async fn logtail(&self, rest: &str) -> Response {
         let rest = percent_decode(rest);
         let (name, stream) = match rest.rsplit_once('/') {
             Some((n, "stdout")) => (n.to_string(), Stream::Stdout),
@@ -345,12 +391,12 @@ impl<B: Engine + 'static> Server<B> {
     /// followed from its new start. 404 when there is nothing to follow: an unknown process, a log
     /// file that does not exist, a main log that is not a file (as supervisord); a stream without a
     /// file (console only, NONE) is followed in the supervisor's in-memory tail.
-    async fn tail_stream(&self, log: Followed) -> Response<RespBody> {
+    async fn tail_stream(&self, log: Followed) -> Response {
         // A zero-byte read answers exactly "is there something to follow" with the read faults.
         if log.read(&*self.engine, -1, 0).await.is_err() {
             return not_found();
         }
-        let (tx, rx) = mpsc::channel::<Bytes>(8);
+        let (tx, rx) = mpsc::channel::<Vec<u8>>(8);
         let poll = self.limits.tail_poll;
         let engine = self.engine.clone();
         tokio::task::spawn_local(async move {
@@ -373,7 +419,7 @@ impl<B: Engine + 'static> Server<B> {
                     // An in-memory tail may no longer hold the oldest of these bytes, and a file may
                     // have been cleared meanwhile: move on either way rather than ask again.
                     offset += want;
-                    if !data.is_empty() && tx.send(Bytes::from(data)).await.is_err() {
+                    if !data.is_empty() && tx.send(data).await.is_err() {
                         return;
                     }
                     continue;
@@ -384,14 +430,14 @@ impl<B: Engine + 'static> Server<B> {
                 }
             }
         });
-        let mut resp = Response::new(UnsyncBoxBody::new(ChannelBody { rx }));
-        let h = resp.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain;charset=utf-8"),
-        );
-        h.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
-        resp
+        Response {
+            status: 200,
+            headers: vec![
+                ("Content-Type", "text/plain;charset=utf-8"),
+                ("X-Accel-Buffering", "no"),
+            ],
+            body: Payload::Stream(rx),
+        }
     }
 }
 
@@ -520,25 +566,113 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A response body fed by a channel: the log tail streams.
-struct ChannelBody {
-    rx: mpsc::Receiver<Bytes>,
-}
-
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
+/// Write `resp` (its head only for HEAD); whether the connection may serve another request. The
+/// headers go out as hyper, which served here before, wrote them: the response's own, `Connection`,
+/// the framing, `date`.
+async fn respond(
+    io: &mut Box<dyn Io>,
+    minor: u8,
+    head_only: bool,
+    wants_close: bool,
+    resp: Response,
+) -> bool {
+    let closing = resp.headers.contains(&("Connection", "close"));
+    // An HTTP/1.0 stream ends with the connection.
+    let close_delimited = matches!(resp.body, Payload::Stream(_)) && minor == 0 && !head_only;
+    let keep = !(wants_close || closing || close_delimited);
+    let mut out = format!(
+        "HTTP/1.{minor} {} {}\r\n",
+        resp.status,
+        http::reason(resp.status)
+    );
+    for (name, value) in &resp.headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
     }
+    if minor == 1 && wants_close && !closing {
+        out.push_str("Connection: close\r\n");
+    } else if minor == 0 && keep {
+        out.push_str("Connection: keep-alive\r\n");
+    }
+    match &resp.body {
+        Payload::Full(b) => out.push_str(&format!("Content-Length: {}\r\n", b.len())),
+        Payload::Stream(_) if minor == 1 && !head_only => {
+            out.push_str("Transfer-Encoding: chunked\r\n")
+        }
+        Payload::Stream(_) => {}
+    }
+    out.push_str(&format!(
+        "date: {}\r\n\r\n",
+        http::date(crate::clock::epoch())
+    ));
+    let mut out = out.into_bytes();
+    let mut rx = match resp.body {
+        Payload::Full(b) => {
+            if !head_only {
+                out.extend_from_slice(&b);
+            }
+            return io.write_all(&out).await.is_ok() && keep;
+        }
+        Payload::Stream(_) if head_only => return io.write_all(&out).await.is_ok() && keep,
+        Payload::Stream(rx) => rx,
+    };
+    if io.write_all(&out).await.is_err() {
+        return false;
+    }
+    while let Some(data) = rx.recv().await {
+        let framed = if minor == 1 {
+            let mut c = format!("{:x}\r\n", data.len()).into_bytes();
+            c.extend_from_slice(&data);
+            c.extend_from_slice(b"\r\n");
+            c
+        } else {
+            data
+        };
+        if io.write_all(&framed).await.is_err() {
+            return false;
+        }
+    }
+    minor == 1 && io.write_all(b"0\r\n\r\n").await.is_ok() && keep
 }
 
-fn full(body: impl Into<Bytes>) -> RespBody {
-    UnsyncBoxBody::new(Full::new(body.into()))
+/// Close after an answer the way that lets the client read it: the write side first, then take in
+/// (a bounded amount of) what the client still sends. Closing a socket with unread input resets the
+/// connection, and a reset can destroy the answer before the client has read it.
+async fn linger(conn: &mut Conn) {
+    if conn.get_mut().shutdown().await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut taken = 0;
+        while taken < LINGER_BYTES {
+            match conn.discard().await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => taken += n,
+            }
+        }
+    })
+    .await;
+}
+
+/// How long, and for how many bytes, [`linger`] waits for the client to finish sending.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// The answer to a request that could not be read: no body, and the connection closed after it.
+fn bare_error(status: u16) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\ndate: {}\r\n\r\n",
+        http::reason(status),
+        http::date(crate::clock::epoch())
+    )
+    .into_bytes()
+}
+
+fn full(status: u16, content_type: &'static str, body: impl Into<Cow<'static, [u8]>>) -> Response {
+    Response {
+        status,
+        headers: vec![("Content-Type", content_type)],
+        body: Payload::Full(body.into()),
+    }
 }
 
 /// Whether a call to `/RPC2` comes from a page of another site in a browser (CSRF): the browser says so
@@ -546,17 +680,12 @@ fn full(body: impl Into<Bytes>) -> RespBody {
 /// page may send cross-site without asking first. Any other type needs a CORS preflight, which steward
 /// never grants, so the browser never sends such a call. supervisorctl and XML-RPC libraries send no
 /// `Origin`; steward's own page sends `text/xml` from its own origin.
-fn cross_site(req: &Request<Incoming>) -> bool {
-    let header = |name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase())
-    };
+fn cross_site(req: &Head) -> bool {
+    let header = |name| req.header(name).map(|v| v.trim().to_ascii_lowercase());
     if header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none") {
         return true;
     }
-    if req.headers().get(hyper::header::ORIGIN).is_none() {
+    if !req.has_header("origin") {
         return false;
     }
     let kind = header("content-type").unwrap_or_default();
@@ -567,52 +696,35 @@ fn cross_site(req: &Request<Incoming>) -> bool {
     )
 }
 
-fn plain(status: StatusCode, text: &str) -> Response<RespBody> {
-    let mut r = Response::new(full(text.to_string()));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+fn plain(status: u16, text: &str) -> Response {
+    full(status, "text/plain", text.as_bytes().to_vec())
+}
+
+fn page(a: web::Asset) -> Response {
+    let mut r = full(200, a.content_type, a.body);
+    r.headers.extend_from_slice(web::HEADERS);
     r
 }
 
-fn page(a: web::Asset) -> Response<RespBody> {
-    let mut r = Response::new(full(a.body));
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(a.content_type));
-    for (k, v) in web::HEADERS {
-        h.insert(*k, HeaderValue::from_static(v));
-    }
+fn close(mut r: Response) -> Response {
+    r.headers.push(("Connection", "close"));
     r
 }
 
-fn close(mut r: Response<RespBody>) -> Response<RespBody> {
-    r.headers_mut()
-        .insert(CONNECTION, HeaderValue::from_static("close"));
-    r
+fn not_found() -> Response {
+    plain(404, "404 Not Found\n")
 }
 
-fn not_found() -> Response<RespBody> {
-    plain(StatusCode::NOT_FOUND, "404 Not Found\n")
+fn too_large() -> Response {
+    close(plain(413, "413 Payload Too Large\n"))
 }
 
-fn too_large() -> Response<RespBody> {
-    close(plain(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "413 Payload Too Large\n",
-    ))
-}
-
-fn unauthorized() -> Response<RespBody> {
+fn unauthorized() -> Response {
     let body = "<html><head><title>Unauthorized</title></head>\
                 <body><h1>401 Unauthorized</h1></body></html>\n";
-    let mut r = Response::new(full(body));
-    *r.status_mut() = StatusCode::UNAUTHORIZED;
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-    h.insert(
-        hyper::header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"default\""),
-    );
+    let mut r = full(401, "text/html", body.as_bytes());
+    r.headers
+        .push(("Www-Authenticate", "Basic realm=\"default\""));
     close(r)
 }
 
