@@ -1,191 +1,332 @@
 //! Command-line parsing, and the argv[0] aliases: the binary is also `supervisord`, `supervisorctl`,
 //! `tini` and `dumb-init`.
+//!
+//! One small parser serves every steward mode, driven by a table of options per mode (names, value,
+//! help line, what the option sets); the help pages are rendered from the same tables. tini's and
+//! dumb-init's command lines are getopt's, not this one's: single.rs parses them.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::single;
 
 /// `steward [-c FILE] [supervisord flags]` / `supervisord [flags]`: run the supervisor.
-#[derive(Debug, Clone, Default, Parser)]
-#[command(name = "steward", disable_version_flag = true)]
+#[derive(Debug, Clone, Default)]
 pub struct RunArgs {
-    /// Configuration file (INI or TOML).
-    #[arg(short = 'c', long = "configuration")]
     pub configuration: Option<PathBuf>,
-    /// Stay in the foreground (steward never daemonizes; accepted for compatibility).
-    #[arg(short = 'n', long)]
     pub nodaemon: bool,
-    /// Do not echo steward's log to stdout.
-    #[arg(short = 's', long)]
     pub silent: bool,
-    /// Print the version and exit.
-    #[arg(short = 'v', long)]
     pub version: bool,
-    /// Run as this user (from root), as `[supervisord] user=`.
-    #[arg(short = 'u', long)]
     pub user: Option<String>,
-    /// umask for steward and its programs (octal, e.g. 022).
-    #[arg(short = 'm', long)]
     pub umask: Option<String>,
-    /// Change to this directory at start.
-    #[arg(short = 'd', long)]
     pub directory: Option<PathBuf>,
-    /// steward's own log file.
-    #[arg(short = 'l', long)]
     pub logfile: Option<String>,
-    /// Rotate steward's log at this size (e.g. 50MB).
-    #[arg(short = 'y', long = "logfile_maxbytes")]
     pub logfile_maxbytes: Option<String>,
-    /// Rotated copies of steward's log to keep.
-    #[arg(short = 'z', long = "logfile_backups")]
     pub logfile_backups: Option<String>,
-    /// critical, error, warn, info, debug, trace or blather.
-    #[arg(short = 'e', long)]
     pub loglevel: Option<String>,
-    /// Write steward's pid here.
-    #[arg(short = 'j', long)]
     pub pidfile: Option<PathBuf>,
-    /// The identifier the RPC interface reports.
-    #[arg(short = 'i', long)]
     pub identifier: Option<String>,
-    /// Directory for AUTO child log files.
-    #[arg(short = 'q', long)]
     pub childlogdir: Option<PathBuf>,
-    /// Keep stale AUTO child logs at start.
-    #[arg(short = 'k', long)]
     pub nocleanup: bool,
-    /// Raise the open-files limit to at least this.
-    #[arg(short = 'a', long)]
     pub minfds: Option<String>,
-    /// Strip ANSI escapes from child logs.
-    #[arg(short = 't', long = "strip_ansi")]
     pub strip_ansi: bool,
-    /// Raise the process limit to at least this.
-    #[arg(long)]
     pub minprocs: Option<String>,
-    /// Start each line programs write to the console with the local time (steward's;
-    /// `[supervisord] console_timestamps`).
-    #[arg(long)]
     pub timestamps: bool,
-    /// Accepted for compatibility; ignored.
-    #[arg(long = "profile_options")]
     pub profile_options: Option<String>,
-    /// supervisord's other spelling of -h.
-    #[arg(short = '?', action = clap::ArgAction::Help, hide = true)]
-    pub help_alias: Option<bool>,
 }
+
+const RUN_OPTS: &[Opt<RunArgs>] = &[
+    Opt::new(
+        "-c, --configuration <CONFIGURATION>",
+        "Configuration file (INI or TOML)",
+        Value(|a, v| path(v).map(|p| a.configuration = Some(p))),
+    ),
+    Opt::new(
+        "-n, --nodaemon",
+        "Stay in the foreground (steward never daemonizes; accepted for compatibility)",
+        Flag(|a| a.nodaemon = true),
+    ),
+    Opt::new(
+        "-s, --silent",
+        "Do not echo steward's log to stdout",
+        Flag(|a| a.silent = true),
+    ),
+    Opt::new(
+        "-v, --version",
+        "Print the version and exit",
+        Flag(|a| a.version = true),
+    ),
+    Opt::new(
+        "-u, --user <USER>",
+        "Run as this user (from root), as `[supervisord] user=`",
+        Value(|a, v| text(v).map(|s| a.user = Some(s))),
+    ),
+    Opt::new(
+        "-m, --umask <UMASK>",
+        "umask for steward and its programs (octal, e.g. 022)",
+        Value(|a, v| text(v).map(|s| a.umask = Some(s))),
+    ),
+    Opt::new(
+        "-d, --directory <DIRECTORY>",
+        "Change to this directory at start",
+        Value(|a, v| path(v).map(|p| a.directory = Some(p))),
+    ),
+    Opt::new(
+        "-l, --logfile <LOGFILE>",
+        "steward's own log file",
+        Value(|a, v| text(v).map(|s| a.logfile = Some(s))),
+    ),
+    Opt::new(
+        "-y, --logfile_maxbytes <LOGFILE_MAXBYTES>",
+        "Rotate steward's log at this size (e.g. 50MB)",
+        Value(|a, v| text(v).map(|s| a.logfile_maxbytes = Some(s))),
+    ),
+    Opt::new(
+        "-z, --logfile_backups <LOGFILE_BACKUPS>",
+        "Rotated copies of steward's log to keep",
+        Value(|a, v| text(v).map(|s| a.logfile_backups = Some(s))),
+    ),
+    Opt::new(
+        "-e, --loglevel <LOGLEVEL>",
+        "critical, error, warn, info, debug, trace or blather",
+        Value(|a, v| text(v).map(|s| a.loglevel = Some(s))),
+    ),
+    Opt::new(
+        "-j, --pidfile <PIDFILE>",
+        "Write steward's pid here",
+        Value(|a, v| path(v).map(|p| a.pidfile = Some(p))),
+    ),
+    Opt::new(
+        "-i, --identifier <IDENTIFIER>",
+        "The identifier the RPC interface reports",
+        Value(|a, v| text(v).map(|s| a.identifier = Some(s))),
+    ),
+    Opt::new(
+        "-q, --childlogdir <CHILDLOGDIR>",
+        "Directory for AUTO child log files",
+        Value(|a, v| path(v).map(|p| a.childlogdir = Some(p))),
+    ),
+    Opt::new(
+        "-k, --nocleanup",
+        "Keep stale AUTO child logs at start",
+        Flag(|a| a.nocleanup = true),
+    ),
+    Opt::new(
+        "-a, --minfds <MINFDS>",
+        "Raise the open-files limit to at least this",
+        Value(|a, v| text(v).map(|s| a.minfds = Some(s))),
+    ),
+    Opt::new(
+        "-t, --strip_ansi",
+        "Strip ANSI escapes from child logs",
+        Flag(|a| a.strip_ansi = true),
+    ),
+    Opt::new(
+        "--minprocs <MINPROCS>",
+        "Raise the process limit to at least this",
+        Value(|a, v| text(v).map(|s| a.minprocs = Some(s))),
+    ),
+    Opt::new(
+        "--timestamps",
+        "Start each line programs write to the console with the local time (steward's; \
+         `[supervisord] console_timestamps`)",
+        Flag(|a| a.timestamps = true),
+    ),
+    Opt::new(
+        "--profile_options <PROFILE_OPTIONS>",
+        "Accepted for compatibility; ignored",
+        Value(|a, v| text(v).map(|s| a.profile_options = Some(s))),
+    ),
+];
+
+const RUN: Spec<RunArgs> = Spec {
+    usage: "[OPTIONS]",
+    opts: RUN_OPTS,
+    aliases: &[],
+    conflicts: &[],
+    command: false,
+    help: |prog| {
+        if prog == "steward" {
+            overview()
+        } else {
+            run_page(prog)
+        }
+    },
+};
 
 /// `steward -f Procfile [OPTIONS]`: the programs of a Procfile, as foreman and honcho run them.
-#[derive(Debug, Clone, Default, Parser)]
-#[command(
-    name = "steward -f Procfile",
-    disable_version_flag = true,
-    after_help = PROCFILE_AFTER_HELP
-)]
+#[derive(Debug, Clone)]
 pub struct ProcfileArgs {
-    /// The Procfile (`name: command` lines). Without -c and -f, ./Procfile is used when no
-    /// supervisord.conf or steward.toml is found.
-    #[arg(short = 'f', long = "procfile", value_name = "FILE")]
     pub procfile: Option<PathBuf>,
-    /// Where the programs run and the default .env is read (default: the Procfile's directory).
-    #[arg(short = 'd', long = "root", alias = "app-root", value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Environment files to read instead of <root>/.env, comma-separated.
-    #[arg(short = 'e', long = "env", value_name = "FILE[,FILE]")]
     pub env: Option<String>,
-    /// Base port: each program gets PORT = base + 100 per Procfile entry + 1 per copy (default:
-    /// PORT from the env files, else $PORT, else 5000).
-    #[arg(short = 'p', long = "port")]
     pub port: Option<u16>,
-    /// Copies of each program: web=2,worker=1; all=N for the rest (0 leaves one out).
-    #[arg(
-        short = 'm',
-        long = "formation",
-        alias = "concurrency",
-        value_name = "NAME=N,..."
-    )]
     pub formation: Option<String>,
-    /// When a program ends, restart it (autorestart=true) and keep the others running, instead of
-    /// stopping everything and exiting with its status.
-    #[arg(long = "keep-running")]
     pub keep_running: bool,
-    /// Seconds a program gets to stop after SIGTERM before SIGKILL.
-    #[arg(short = 't', long = "timeout", default_value_t = crate::config::procfile::DEFAULT_TIMEOUT)]
     pub timeout: u64,
-    /// critical, error, warn, info, debug, trace or blather.
-    #[arg(long)]
     pub loglevel: Option<String>,
-    /// Do not echo steward's own log lines (program output still shows).
-    #[arg(short = 's', long)]
     pub silent: bool,
-    /// Start each program's console line with the time (as `[supervisord] console_timestamps`).
-    #[arg(long)]
     pub timestamps: bool,
 }
 
-const PROCFILE_AFTER_HELP: &str = "\
-Each program runs as `sh -c COMMAND` with the env files' variables and its PORT; its output is on the
-console, prefixed with its name. When one program ends, the others are stopped and steward exits with
-its status (unless --keep-running). The control socket needs no config: `steward ctl status`,
-`steward ctl restart web`, `steward ctl tail -f web` from the Procfile's directory find it
-($XDG_RUNTIME_DIR/steward/ when set, else .steward.sock next to the Procfile).
+impl Default for ProcfileArgs {
+    fn default() -> Self {
+        ProcfileArgs {
+            procfile: None,
+            root: None,
+            env: None,
+            port: None,
+            formation: None,
+            keep_running: false,
+            timeout: crate::config::procfile::DEFAULT_TIMEOUT,
+            loglevel: None,
+            silent: false,
+            timestamps: false,
+        }
+    }
+}
 
-Example: steward -f Procfile -m web=2,worker=1 -p 8000";
+const PROCFILE_OPTS: &[Opt<ProcfileArgs>] = &[
+    Opt::new(
+        "-f, --procfile <FILE>",
+        "The Procfile (`name: command` lines). Without -c and -f, ./Procfile is used when no \
+         supervisord.conf or steward.toml is found",
+        Value(|a, v| path(v).map(|p| a.procfile = Some(p))),
+    ),
+    Opt::new(
+        "-d, --root <DIR>",
+        "Where the programs run and the default .env is read (default: the Procfile's directory)",
+        Value(|a, v| path(v).map(|p| a.root = Some(p))),
+    ),
+    Opt::new(
+        "-e, --env <FILE[,FILE]>",
+        "Environment files to read instead of <root>/.env, comma-separated",
+        Value(|a, v| text(v).map(|s| a.env = Some(s))),
+    ),
+    Opt::new(
+        "-p, --port <PORT>",
+        "Base port: each program gets PORT = base + 100 per Procfile entry + 1 per copy (default: \
+         PORT from the env files, else $PORT, else 5000)",
+        Value(|a, v| number(v, u16::MAX.into()).map(|n| a.port = Some(n as u16))),
+    ),
+    Opt::new(
+        "-m, --formation <NAME=N,...>",
+        "Copies of each program: web=2,worker=1; all=N for the rest (0 leaves one out)",
+        Value(|a, v| text(v).map(|s| a.formation = Some(s))),
+    ),
+    Opt::new(
+        "--keep-running",
+        "When a program ends, restart it (autorestart=true) and keep the others running, instead \
+         of stopping everything and exiting with its status",
+        Flag(|a| a.keep_running = true),
+    ),
+    Opt::new(
+        "-t, --timeout <TIMEOUT>",
+        "Seconds a program gets to stop after SIGTERM before SIGKILL [default: 5]",
+        Value(|a, v| number(v, u64::MAX).map(|n| a.timeout = n)),
+    ),
+    Opt::new(
+        "--loglevel <LOGLEVEL>",
+        "critical, error, warn, info, debug, trace or blather",
+        Value(|a, v| text(v).map(|s| a.loglevel = Some(s))),
+    ),
+    Opt::new(
+        "-s, --silent",
+        "Do not echo steward's own log lines (program output still shows)",
+        Flag(|a| a.silent = true),
+    ),
+    Opt::new(
+        "--timestamps",
+        "Start each program's console line with the time (as `[supervisord] console_timestamps`)",
+        Flag(|a| a.timestamps = true),
+    ),
+];
+
+const PROCFILE: Spec<ProcfileArgs> = Spec {
+    usage: "-f Procfile [OPTIONS]",
+    opts: PROCFILE_OPTS,
+    aliases: &[("app-root", "root"), ("concurrency", "formation")],
+    conflicts: &[],
+    command: false,
+    help: |_| procfile_page(),
+};
 
 /// `steward [OPTIONS] [--] CMD ARGS…`: one program, as tini or dumb-init would run it.
-#[derive(Debug, Clone, Default, Parser)]
-#[command(name = "steward", disable_version_flag = true)]
+#[derive(Debug, Clone, Default)]
 pub struct SingleArgs {
-    /// Send signals to the child's whole process group, not just the child (tini -g). When the child
-    /// exits, what is left of its group gets SIGTERM.
-    #[arg(short = 'g', long = "group")]
     pub group: bool,
-    /// Start the child in a new session and signal its whole group (dumb-init's default mode).
-    #[arg(long = "setsid", conflicts_with = "single_child")]
     pub setsid: bool,
-    /// Signal only the child itself (the default; dumb-init -c).
-    #[arg(short = 'c', long = "single-child", conflicts_with = "group")]
     pub single_child: bool,
-    /// Forward signal FROM as TO (names or numbers); TO=0 drops FROM. Repeatable: -r TERM:QUIT.
-    #[arg(short = 'r', long = "rewrite", value_name = "FROM:TO", value_parser = parse_rewrite)]
     pub rewrite: Vec<(i32, i32)>,
-    /// Exit 0 when the child's status (its exit code, or 128+N for signal N) is CODE. Repeatable.
-    #[arg(short = 'e', long = "remap-exit", value_name = "CODE", value_parser = clap::value_parser!(u8))]
     pub remap_exit: Vec<u8>,
-    /// Get SIG (then forwarded like any other) when steward's parent dies.
-    #[arg(short = 'p', long = "pdeathsig", value_name = "SIG", value_parser = parse_signal)]
     pub pdeathsig: Option<i32>,
-    /// Print a line for every orphan reaped.
-    #[arg(short = 'w', long = "warn-reap")]
     pub warn_reap: bool,
-    /// More output on stderr (spawn, exit, each signal); repeatable.
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Register as a child subreaper (steward always does when it is not PID 1; with -s, failing is
-    /// an error).
-    #[arg(short = 's', long = "subreaper")]
     pub subreaper: bool,
     /// The program and its arguments.
-    #[arg(
-        value_name = "CMD",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
     pub command: Vec<OsString>,
 }
 
-fn parse_rewrite(s: &str) -> Result<(i32, i32), String> {
-    single::parse_rewrite(s)
-}
+const SINGLE_OPTS: &[Opt<SingleArgs>] = &[
+    Opt::new(
+        "-g, --group",
+        "Send signals to the child's whole process group, not just the child (tini -g). When the \
+         child exits, what is left of its group gets SIGTERM",
+        Flag(|a| a.group = true),
+    ),
+    Opt::new(
+        "--setsid",
+        "Start the child in a new session and signal its whole group (dumb-init's default mode)",
+        Flag(|a| a.setsid = true),
+    ),
+    Opt::new(
+        "-c, --single-child",
+        "Signal only the child itself (the default; dumb-init -c)",
+        Flag(|a| a.single_child = true),
+    ),
+    Opt::new(
+        "-r, --rewrite <FROM:TO>",
+        "Forward signal FROM as TO (names or numbers); TO=0 drops FROM. Repeatable: -r TERM:QUIT",
+        Value(|a, v| text(v).and_then(|s| single::parse_rewrite(&s)).map(|r| a.rewrite.push(r))),
+    ),
+    Opt::new(
+        "-e, --remap-exit <CODE>",
+        "Exit 0 when the child's status (its exit code, or 128+N for signal N) is CODE. Repeatable",
+        Value(|a, v| number(v, u8::MAX.into()).map(|n| a.remap_exit.push(n as u8))),
+    ),
+    Opt::new(
+        "-p, --pdeathsig <SIG>",
+        "Get SIG (then forwarded like any other) when steward's parent dies",
+        Value(|a, v| text(v).and_then(|s| single::parse_signal(&s)).map(|n| a.pdeathsig = Some(n))),
+    ),
+    Opt::new(
+        "-w, --warn-reap",
+        "Print a line for every orphan reaped",
+        Flag(|a| a.warn_reap = true),
+    ),
+    Opt::new(
+        "-v, --verbose",
+        "More output on stderr (spawn, exit, each signal); repeatable",
+        Flag(|a| a.verbose = a.verbose.saturating_add(1)),
+    ),
+    Opt::new(
+        "-s, --subreaper",
+        "Register as a child subreaper (steward always does when it is not PID 1; with -s, failing \
+         is an error)",
+        Flag(|a| a.subreaper = true),
+    ),
+];
 
-fn parse_signal(s: &str) -> Result<i32, String> {
-    single::parse_signal(s)
-}
+const SINGLE: Spec<SingleArgs> = Spec {
+    usage: "[OPTIONS] [--] CMD [ARGS...]",
+    opts: SINGLE_OPTS,
+    aliases: &[],
+    conflicts: &[("setsid", "single-child"), ("group", "single-child")],
+    command: true,
+    help: |_| single_page(),
+};
 
 impl SingleArgs {
     pub fn options(&self) -> single::Options {
@@ -204,58 +345,115 @@ impl SingleArgs {
 }
 
 /// `steward check [-c FILE] [--json] [--strict]`.
-#[derive(Debug, Clone, Default, Parser)]
-#[command(
-    name = "steward check",
-    after_help = "Example: steward check --strict -c /etc/supervisord.conf"
-)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckArgs {
-    #[arg(short = 'c', long = "configuration")]
     pub configuration: Option<PathBuf>,
-    /// Check a Procfile (and its .env) instead of a supervisord config.
-    #[arg(
-        short = 'f',
-        long = "procfile",
-        value_name = "FILE",
-        conflicts_with = "configuration"
-    )]
     pub procfile: Option<PathBuf>,
-    /// Print the resolved model as JSON.
-    #[arg(long)]
     pub json: bool,
-    /// Treat warnings as errors: print them as errors and exit 2 (for CI that lints images).
-    #[arg(long)]
     pub strict: bool,
 }
 
+const CHECK_OPTS: &[Opt<CheckArgs>] = &[
+    Opt::new(
+        "-c, --configuration <CONFIGURATION>",
+        "Configuration file (INI or TOML)",
+        Value(|a, v| path(v).map(|p| a.configuration = Some(p))),
+    ),
+    Opt::new(
+        "-f, --procfile <FILE>",
+        "Check a Procfile (and its .env) instead of a supervisord config",
+        Value(|a, v| path(v).map(|p| a.procfile = Some(p))),
+    ),
+    Opt::new(
+        "--json",
+        "Print the resolved model as JSON",
+        Flag(|a| a.json = true),
+    ),
+    Opt::new(
+        "--strict",
+        "Treat warnings as errors: print them as errors and exit 2 (for CI that lints images)",
+        Flag(|a| a.strict = true),
+    ),
+];
+
+const CHECK: Spec<CheckArgs> = Spec {
+    usage: "[OPTIONS]",
+    opts: CHECK_OPTS,
+    aliases: &[],
+    conflicts: &[("configuration", "procfile")],
+    command: false,
+    help: |prog| {
+        page(
+            "Validate a config and print its processes.",
+            prog,
+            &CHECK,
+            "Example: steward check --strict -c /etc/supervisord.conf",
+        )
+    },
+};
+
 /// `steward ctl [options] COMMAND…` / `supervisorctl [options] COMMAND…`.
-#[derive(Debug, Clone, Default, Parser)]
-#[command(name = "steward ctl", disable_version_flag = true, after_help = CTL_AFTER_HELP)]
+#[derive(Debug, Clone, Default)]
 pub struct CtlArgs {
-    #[arg(short = 'c', long = "configuration")]
     pub configuration: Option<PathBuf>,
-    /// unix:///path/to/sock or http://host:port
-    #[arg(short = 's', long = "serverurl")]
     pub serverurl: Option<String>,
-    /// Username for the server's Basic auth.
-    #[arg(short = 'u', long)]
     pub username: Option<String>,
-    /// Password for the server's Basic auth.
-    #[arg(short = 'p', long)]
     pub password: Option<String>,
-    /// The interactive shell (what no COMMAND gives too); with COMMAND, shutdown and reload ask first.
-    #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Keep the shell's history in this file.
-    #[arg(short = 'r', long = "history_file")]
     pub history_file: Option<PathBuf>,
-    /// supervisorctl's other spelling of -h.
-    #[arg(short = '?', action = clap::ArgAction::Help, hide = true)]
-    pub help_alias: Option<bool>,
     /// The command and its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
+
+const CTL_OPTS: &[Opt<CtlArgs>] = &[
+    Opt::new(
+        "-c, --configuration <CONFIGURATION>",
+        "The config file whose [supervisorctl] section to use",
+        Value(|a, v| path(v).map(|p| a.configuration = Some(p))),
+    ),
+    Opt::new(
+        "-s, --serverurl <SERVERURL>",
+        "unix:///path/to/sock or http://host:port",
+        Value(|a, v| text(v).map(|s| a.serverurl = Some(s))),
+    ),
+    Opt::new(
+        "-u, --username <USERNAME>",
+        "Username for the server's Basic auth",
+        Value(|a, v| text(v).map(|s| a.username = Some(s))),
+    ),
+    Opt::new(
+        "-p, --password <PASSWORD>",
+        "Password for the server's Basic auth",
+        Value(|a, v| text(v).map(|s| a.password = Some(s))),
+    ),
+    Opt::new(
+        "-i, --interactive",
+        "The interactive shell (what no COMMAND gives too); with COMMAND, shutdown and reload ask \
+         first",
+        Flag(|a| a.interactive = true),
+    ),
+    Opt::new(
+        "-r, --history_file <HISTORY_FILE>",
+        "Keep the shell's history in this file",
+        Value(|a, v| path(v).map(|p| a.history_file = Some(p))),
+    ),
+];
+
+const CTL: Spec<CtlArgs> = Spec {
+    usage: "[OPTIONS] [COMMAND]...",
+    opts: CTL_OPTS,
+    aliases: &[],
+    conflicts: &[],
+    command: true,
+    help: |prog| {
+        page(
+            "Control a running steward (or supervisord), as supervisorctl.",
+            prog,
+            &CTL,
+            CTL_AFTER_HELP,
+        )
+    },
+};
 
 #[derive(Debug, Clone)]
 pub enum Mode {
@@ -268,8 +466,312 @@ pub enum Mode {
     SingleAlias(single::Personality, Vec<OsString>),
     Check(CheckArgs),
     Ctl(CtlArgs),
-    /// `steward help [TOPIC]`: the text to print on stdout.
+    /// `--help`, `steward help [TOPIC]`: the text to print on stdout.
     Help(String),
+}
+
+/// A command line steward cannot take: the whole message for stderr (exit status 2).
+#[derive(Debug)]
+pub struct Error {
+    kind: Kind,
+    /// How many of the words were read when it was found.
+    at: usize,
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A word the mode does not know (an option, or a word where none is taken).
+    Unknown,
+    /// A known option with a bad or missing value, or two that cannot go together.
+    Value,
+    /// Single-command options but no command.
+    NoCommand,
+}
+
+impl Error {
+    /// `message` with the usage line and where to read more, as every mode's errors end.
+    fn usage<T>(kind: Kind, at: usize, prog: &str, spec: &Spec<T>, message: &str) -> Error {
+        Error {
+            kind,
+            at,
+            text: format!(
+                "error: {message}\n\nUsage: {prog} {}\n\n\
+                 For more information, try '{prog} --help'.\n",
+                spec.usage
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// One option of a mode's table.
+struct Opt<T> {
+    /// Its names as help shows them, with the value it takes if any: `-c, --configuration <FILE>`,
+    /// `--json`.
+    names: &'static str,
+    help: &'static str,
+    set: Set<T>,
+}
+
+/// What an option does to the mode's arguments. Given twice, it does it twice: the last value wins,
+/// a list grows, a count counts.
+enum Set<T> {
+    Flag(fn(&mut T)),
+    Value(fn(&mut T, &OsStr) -> Result<(), String>),
+}
+
+use Set::{Flag, Value};
+
+impl<T> Opt<T> {
+    const fn new(names: &'static str, help: &'static str, set: Set<T>) -> Opt<T> {
+        Opt { names, help, set }
+    }
+
+    /// The letter of its short name: `c` for `-c, --configuration`.
+    fn short(&self) -> Option<u8> {
+        match self.names.as_bytes() {
+            [b'-', c, ..] if *c != b'-' => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// How errors name it: `--port <PORT>`.
+    fn name(&self) -> &'static str {
+        self.names
+            .find("--")
+            .map_or(self.names, |i| &self.names[i..])
+    }
+
+    /// Its long name without the dashes: `port`.
+    fn long(&self) -> &'static str {
+        let name = self.name().trim_start_matches('-');
+        name.split(' ').next().unwrap_or(name)
+    }
+}
+
+/// A mode's command line.
+struct Spec<T: 'static> {
+    /// What follows the program's name in the usage line.
+    usage: &'static str,
+    opts: &'static [Opt<T>],
+    /// Other long names of options: (alias, long name).
+    aliases: &'static [(&'static str, &'static str)],
+    /// Pairs of options (long names) that cannot be given together.
+    conflicts: &'static [(&'static str, &'static str)],
+    /// Whether words follow the options (a command): from the first word that is not an option, or
+    /// after `--`, every word is the command's.
+    command: bool,
+    /// The help page, for the program's name.
+    help: fn(&str) -> String,
+}
+
+/// What a mode's command line asked for.
+enum Parsed<T> {
+    /// The options, and the command's words (none for a mode without one).
+    Args(T, Vec<OsString>),
+    /// `-h`, `--help` or `-?`: this page.
+    Help(String),
+}
+
+/// Parse `args` (the words after the program's name and subcommand) by `spec`. `prog` is how errors
+/// and help name the program: `steward check`, `supervisorctl`.
+///
+/// As getopt does: `-abc` is three flags; a short option's value may be attached (`-cFILE`,
+/// `-c=FILE`) or the next word, a long one's `--name=VALUE` or the next word. A next word that
+/// looks like an option (`-x`, `--`, but not `-` or `-1`) is no value.
+fn parse_with<T: Default>(
+    spec: &Spec<T>,
+    prog: &str,
+    args: &[OsString],
+) -> Result<Parsed<T>, Error> {
+    let mut out = T::default();
+    let mut given = vec![false; spec.opts.len()];
+    let mut i = 0;
+    let err = |kind: Kind, at: usize, msg: String| Error::usage(kind, at, prog, spec, &msg);
+    let mut command = Vec::new();
+    while let Some(arg) = args.get(i) {
+        i += 1;
+        let b = arg.as_bytes();
+        if b == b"--" || b.len() < 2 || b[0] != b'-' {
+            let from = if b == b"--" { i } else { i - 1 };
+            command = args[from..].to_vec();
+            break;
+        }
+        // The option (index into the table) and its value, if it came attached.
+        let mut found: Vec<(usize, Option<&OsStr>)> = Vec::new();
+        if let Some(long) = b.strip_prefix(b"--") {
+            let (name, attached) = match long.iter().position(|&c| c == b'=') {
+                Some(p) => (&long[..p], Some(OsStr::from_bytes(&long[p + 1..]))),
+                None => (long, None),
+            };
+            if name == b"help" {
+                return Ok(Parsed::Help((spec.help)(prog)));
+            }
+            let long = match spec.aliases.iter().find(|(a, _)| a.as_bytes() == name) {
+                Some((_, long)) => long.as_bytes(),
+                None => name,
+            };
+            let Some(k) = spec.opts.iter().position(|o| o.long().as_bytes() == long) else {
+                let shown = String::from_utf8_lossy(name);
+                let names = spec.opts.iter().map(Opt::long);
+                let hint = closest(&shown, names.chain(spec.aliases.iter().map(|(a, _)| *a)))
+                    .map(|m| format!("; did you mean '--{m}'?"))
+                    .unwrap_or_default();
+                return Err(err(
+                    Kind::Unknown,
+                    i,
+                    format!("unexpected argument '--{shown}' found{hint}"),
+                ));
+            };
+            if let (Flag(_), Some(v)) = (&spec.opts[k].set, attached) {
+                return Err(err(
+                    Kind::Value,
+                    i,
+                    format!(
+                        "unexpected value '{}' for '{}': it takes none",
+                        v.to_string_lossy(),
+                        spec.opts[k].name()
+                    ),
+                ));
+            }
+            found.push((k, attached));
+        } else {
+            // Short options in a cluster: one that takes a value takes the rest of the word, if any
+            for (j, &c) in b.iter().enumerate().skip(1) {
+                if c == b'h' || c == b'?' {
+                    return Ok(Parsed::Help((spec.help)(prog)));
+                }
+                let Some(k) = spec.opts.iter().position(|o| o.short() == Some(c)) else {
+                    let shown = if c.is_ascii() {
+                        char::from(c).to_string()
+                    } else {
+                        String::from_utf8_lossy(&b[j..]).into_owned()
+                    };
+                    return Err(err(
+                        Kind::Unknown,
+                        i,
+                        format!("unexpected argument '-{shown}' found"),
+                    ));
+                };
+                if let Flag(_) = spec.opts[k].set {
+                    found.push((k, None));
+                    continue;
+                }
+                let rest = &b[j + 1..];
+                let attached = match rest.strip_prefix(b"=") {
+                    Some(r) => Some(r),
+                    None => (!rest.is_empty()).then_some(rest),
+                };
+                found.push((k, attached.map(OsStr::from_bytes)));
+                break;
+            }
+        }
+        for (k, attached) in found {
+            given[k] = true;
+            let opt = &spec.opts[k];
+            let set = match opt.set {
+                Flag(set) => {
+                    set(&mut out);
+                    continue;
+                }
+                Value(set) => set,
+            };
+            let value = match attached {
+                Some(v) => v,
+                None => match args.get(i).filter(|v| is_value(v)) {
+                    Some(v) => {
+                        i += 1;
+                        v.as_os_str()
+                    }
+                    None => {
+                        return Err(err(
+                            Kind::Value,
+                            i,
+                            format!(
+                                "a value is required for '{}' but none was supplied",
+                                opt.name()
+                            ),
+                        ))
+                    }
+                },
+            };
+            set(&mut out, value).map_err(|e| {
+                err(
+                    Kind::Value,
+                    i,
+                    format!(
+                        "invalid value '{}' for '{}': {e}",
+                        value.to_string_lossy(),
+                        opt.name()
+                    ),
+                )
+            })?;
+        }
+    }
+    for (a, b) in spec.conflicts {
+        let is_given = |n: &str| {
+            spec.opts
+                .iter()
+                .zip(&given)
+                .any(|(o, g)| *g && o.long() == n)
+        };
+        if is_given(a) && is_given(b) {
+            return Err(err(
+                Kind::Value,
+                args.len(),
+                format!("the argument '--{a}' cannot be used with '--{b}'"),
+            ));
+        }
+    }
+    if !spec.command {
+        if let Some(w) = command.first() {
+            return Err(err(
+                Kind::Unknown,
+                args.len() - command.len() + 1,
+                format!("unexpected argument '{}' found", w.to_string_lossy()),
+            ));
+        }
+    }
+    Ok(Parsed::Args(out, command))
+}
+
+/// Whether `word` can be an option's value: not `-x` or `--x`, while `-` and `-1` can.
+fn is_value(word: &OsString) -> bool {
+    match word.as_bytes() {
+        [b'-', c, ..] => c.is_ascii_digit(),
+        _ => true,
+    }
+}
+
+/// An option's value as a path: any bytes.
+fn path(v: &OsStr) -> Result<PathBuf, String> {
+    Ok(v.into())
+}
+
+/// An option's value as text.
+fn text(v: &OsStr) -> Result<String, String> {
+    v.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "not valid UTF-8".to_string())
+}
+
+/// An option's value as a whole number from 0 to `max`.
+fn number(v: &OsStr, max: u64) -> Result<u64, String> {
+    let s = text(v)?;
+    let digits = s.strip_prefix('-').unwrap_or(&s);
+    match s.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("{s} is not in 0..={max}"))
+        }
+        _ => Err("expected a whole number".to_string()),
+    }
 }
 
 /// What the binary was invoked as.
@@ -283,87 +785,116 @@ pub fn invoked_as(argv0: &Path) -> &str {
     }
 }
 
+/// `steward ctl`'s words: the options, and the command, which must be text (it is sent as a line).
+fn ctl(prog: &str, args: &[OsString]) -> Result<Mode, Error> {
+    match parse_with(&CTL, prog, args)? {
+        Parsed::Help(h) => Ok(Mode::Help(h)),
+        Parsed::Args(mut a, words) => {
+            for w in words {
+                match w.into_string() {
+                    Ok(w) => a.command.push(w),
+                    Err(w) => {
+                        let msg =
+                            format!("the command is not valid UTF-8: '{}'", w.to_string_lossy());
+                        return Err(Error::usage(Kind::Value, args.len(), prog, &CTL, &msg));
+                    }
+                }
+            }
+            Ok(Mode::Ctl(a))
+        }
+    }
+}
+
+/// A mode without a command: its options, or its help.
+fn mode<T: Default>(
+    spec: &Spec<T>,
+    prog: &str,
+    args: &[OsString],
+    wrap: fn(T) -> Mode,
+) -> Result<Mode, Error> {
+    Ok(match parse_with(spec, prog, args)? {
+        Parsed::Args(a, _) => wrap(a),
+        Parsed::Help(h) => Mode::Help(h),
+    })
+}
+
+/// Single-command mode's words: the options and the command, which is required.
+fn single_mode(args: &[OsString]) -> Result<Mode, Error> {
+    match parse_with(&SINGLE, "steward", args)? {
+        Parsed::Help(h) => Ok(Mode::Help(h)),
+        Parsed::Args(_, words) if words.is_empty() => Err(Error::usage(
+            Kind::NoCommand,
+            args.len(),
+            "steward",
+            &SINGLE,
+            "no command to run: CMD is required",
+        )),
+        Parsed::Args(mut a, words) => {
+            a.command = words;
+            Ok(Mode::Single(a))
+        }
+    }
+}
+
 /// Parse the whole command line (argv[0] included).
-pub fn parse(args: Vec<OsString>) -> Result<Mode, clap::Error> {
+pub fn parse(args: Vec<OsString>) -> Result<Mode, Error> {
     let argv0 = args.first().cloned().unwrap_or_else(|| "steward".into());
+    let rest = &args[1.min(args.len())..];
     match invoked_as(Path::new(&argv0)) {
-        "supervisord" => return Ok(Mode::Run(RunArgs::try_parse_from(&args)?)),
-        "supervisorctl" => return Ok(Mode::Ctl(CtlArgs::try_parse_from(&args)?)),
+        "supervisord" => return mode(&RUN, "supervisord", rest, Mode::Run),
+        "supervisorctl" => return ctl("supervisorctl", rest),
         "tini" => return Ok(Mode::SingleAlias(single::Personality::Tini, args)),
         "dumb-init" => return Ok(Mode::SingleAlias(single::Personality::DumbInit, args)),
         _ => {}
     }
-    let rest = &args[1.min(args.len())..];
     let first = rest.first().and_then(|a| a.to_str());
-    let single = |words: &[OsString]| {
-        let mut v = vec![OsString::from("steward")];
-        v.extend(words.iter().cloned());
-        SingleArgs::try_parse_from(v).map(Mode::Single)
-    };
     match first {
         Some("help") => help(rest.get(1).map(|t| t.to_string_lossy())),
-        Some("check") => {
-            let mut v = vec![OsString::from("steward check")];
-            v.extend(rest[1..].iter().cloned());
-            Ok(Mode::Check(CheckArgs::try_parse_from(v)?))
-        }
-        Some("ctl") => {
-            let mut v = vec![OsString::from("steward ctl")];
-            v.extend(rest[1..].iter().cloned());
-            Ok(Mode::Ctl(CtlArgs::try_parse_from(v)?))
-        }
+        Some("check") => mode(&CHECK, "steward check", &rest[1..], Mode::Check),
+        Some("ctl") => ctl("steward ctl", &rest[1..]),
         // Anything that is not an option starts a single command: `steward nginx -g 'daemon off;'`,
         // unless it is no program at all but a misspelt subcommand.
         Some(a) if !a.starts_with('-') => match misspelt(a) {
-            Some(meant) => Err(clap::Error::raw(
-                clap::error::ErrorKind::InvalidSubcommand,
-                format!(
-                    "`{a}` is not a program on PATH; did you mean `steward {meant}`?\n\nFor more information, try 'steward --help'.\n"
+            Some(meant) => Err(Error {
+                kind: Kind::Unknown,
+                at: 0,
+                text: format!(
+                    "error: `{a}` is not a program on PATH; did you mean `steward {meant}`?\n\nFor more information, try 'steward --help'.\n"
                 ),
-            )),
-            None => single(rest),
+            }),
+            None => single_mode(rest),
         },
         // Single-command options end with `--`: `steward -g -r TERM:QUIT -- cmd`.
-        _ if rest.iter().any(|a| a == "--") => single(rest),
-        _ if procfile_run(&argv0, rest) != Procfile::No => {
-            let mut v = vec![OsString::from("steward")];
-            v.extend(rest.iter().cloned());
-            let parsed = procfile_command()
-                .try_get_matches_from(v)
-                .and_then(|m| ProcfileArgs::from_arg_matches(&m));
-            match (parsed, procfile_run(&argv0, rest)) {
-                (Ok(a), _) => Ok(Mode::Procfile(a)),
-                (Err(e), Procfile::Named) => Err(e),
-                // A ./Procfile nobody asked for: flags it does not take mean another mode.
-                (Err(_), _) => parse_options(&args, rest),
+        _ if rest.iter().any(|a| a == "--") => single_mode(rest),
+        _ => match procfile_run(&argv0, rest) {
+            Procfile::No => run_or_single(rest),
+            Procfile::Named => mode(&PROCFILE, "steward", rest, Mode::Procfile),
+            // A ./Procfile nobody asked for: flags it does not take mean another mode.
+            Procfile::Found => {
+                mode(&PROCFILE, "steward", rest, Mode::Procfile).or_else(|_| run_or_single(rest))
             }
-        }
-        _ => parse_options(&args, rest),
+        },
     }
 }
 
 /// Options alone: run mode's, else single-command ones (`steward -g sleep 9`).
-fn parse_options(args: &[OsString], rest: &[OsString]) -> Result<Mode, clap::Error> {
-    match run_command().try_get_matches_from(args) {
-        Ok(m) => Ok(Mode::Run(RunArgs::from_arg_matches(&m)?)),
-        // Not the supervisor's flags: perhaps single-command ones, `steward -g sleep 9`.
-        Err(e) => {
-            let mut v = vec![OsString::from("steward")];
-            v.extend(rest.iter().cloned());
-            match SingleArgs::try_parse_from(v).map(Mode::Single) {
-                // A misspelt supervisor flag is not a command.
-                Ok(Mode::Single(a))
-                    if a.command
-                        .first()
-                        .is_some_and(|c| c.as_bytes().starts_with(b"-")) =>
-                {
-                    Err(e)
-                }
-                Ok(m) => Ok(m),
-                Err(se) if is_value_error(&se) => Err(se),
-                Err(_) => Err(e),
-            }
+fn run_or_single(rest: &[OsString]) -> Result<Mode, Error> {
+    let run_err = match mode(&RUN, "steward", rest, Mode::Run) {
+        Ok(m) => return Ok(m),
+        Err(e) => e,
+    };
+    match single_mode(rest) {
+        Ok(m) => Ok(m),
+        // The single-command reading was meant: its flags were understood but a value was bad, or
+        // run mode stumbled on a word it read past (no command after them is such a case).
+        Err(e) if e.kind == Kind::Value => Err(e),
+        Err(e)
+            if run_err.kind == Kind::Unknown
+                && (e.at > run_err.at || e.kind == Kind::NoCommand) =>
+        {
+            Err(e)
         }
+        Err(_) => Err(run_err),
     }
 }
 
@@ -404,23 +935,6 @@ enum Procfile {
     No,
 }
 
-/// clap's command for a Procfile run.
-fn procfile_command() -> clap::Command {
-    ProcfileArgs::command().help_template(
-        "Procfile mode: steward -f Procfile [OPTIONS]\nRuns the programs of a Procfile as foreman \
-         and honcho do.\n\nOptions:\n{options}\n{after-help}",
-    )
-}
-
-/// A flag that was understood but given a bad value (so the single-command reading was meant).
-fn is_value_error(e: &clap::Error) -> bool {
-    use clap::error::ErrorKind;
-    matches!(
-        e.kind(),
-        ErrorKind::ValueValidation | ErrorKind::InvalidValue | ErrorKind::ArgumentConflict
-    )
-}
-
 /// The commands `steward ctl` knows, for its help and the shell's completion.
 pub const CTL_COMMANDS: &[&str] = &[
     "add", "avail", "clear", "exit", "fg", "health", "help", "maintail", "open", "pid", "quit",
@@ -438,6 +952,15 @@ the [supervisorctl] section of the first supervisord.conf found where supervisor
 unix socket of a steward or supervisord running in this PID namespace; else http://localhost:9001.
 
 Example: steward ctl restart web";
+
+const PROCFILE_AFTER_HELP: &str = "\
+Each program runs as `sh -c COMMAND` with the env files' variables and its PORT; its output is on the
+console, prefixed with its name. When one program ends, the others are stopped and steward exits with
+its status (unless --keep-running). The control socket needs no config: `steward ctl status`,
+`steward ctl restart web`, `steward ctl tail -f web` from the Procfile's directory find it
+($XDG_RUNTIME_DIR/steward/ when set, else .steward.sock next to the Procfile).
+
+Example: steward -f Procfile -m web=2,worker=1 -p 8000";
 
 /// The top of `steward --help`: every mode, one example each.
 const OVERVIEW: &str = "\
@@ -464,13 +987,76 @@ Usage:
       ln -s steward /usr/local/bin/supervisorctl && supervisorctl status
 ";
 
-/// clap's command for run mode, whose help is also `steward --help`.
-fn run_command() -> clap::Command {
-    RunArgs::command()
-        .help_template(format!(
-            "{OVERVIEW}\nOptions (run mode; supervisord's):\n{{options}}\n{{after-help}}"
-        ))
-        .after_help(single_help())
+/// A table's options as help lines, `-h, --help` last. The help goes beside the names, or under
+/// them when the names take more than 40 columns.
+fn options_help<T>(opts: &[Opt<T>]) -> String {
+    let mut rows: Vec<(String, &str)> = opts
+        .iter()
+        .map(|o| match o.short() {
+            Some(_) => (o.names.to_string(), o.help),
+            None => (format!("    {}", o.names), o.help),
+        })
+        .collect();
+    rows.push(("-h, --help".to_string(), "Print help"));
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (names, help) in rows {
+        if width > 40 {
+            out.push_str(&format!("  {names}\n          {help}\n"));
+        } else {
+            out.push_str(&format!("  {names:width$}  {help}\n"));
+        }
+    }
+    out
+}
+
+/// A mode's help page: what it does, its usage line, options, and the text after them.
+fn page<T>(about: &str, prog: &str, spec: &Spec<T>, after: &str) -> String {
+    format!(
+        "{about}\n\nUsage: {prog} {}\n\nOptions:\n{}\n{after}\n",
+        spec.usage,
+        options_help(spec.opts)
+    )
+}
+
+/// `steward --help`: the overview, run mode's options and single-command mode's.
+fn overview() -> String {
+    format!(
+        "{OVERVIEW}\nOptions (run mode; supervisord's):\n{}\n\n{}",
+        options_help(RUN_OPTS),
+        single_page()
+    )
+}
+
+/// `steward help run`, `supervisord --help`.
+fn run_page(prog: &str) -> String {
+    page(
+        "Run the programs of a supervisord.conf (or steward.toml), in the foreground.",
+        prog,
+        &RUN,
+        "Without -c: <exe>/../etc/, <exe>/../, ./, ./etc/, /etc/, /etc/supervisor/, steward.toml \
+         before supervisord.conf in each; when none is there, a ./Procfile runs as `steward -f \
+         Procfile` would (steward help procfile).\n\nExample: steward -c /etc/supervisord.conf",
+    )
+}
+
+/// `steward help procfile`, `steward -f Procfile --help`.
+fn procfile_page() -> String {
+    format!(
+        "Procfile mode: steward -f Procfile [OPTIONS]\nRuns the programs of a Procfile as foreman \
+         and honcho do.\n\nOptions:\n{}\n\n{PROCFILE_AFTER_HELP}\n",
+        options_help(PROCFILE_OPTS)
+    )
+}
+
+/// The single-command flags, also at the end of `steward --help`.
+fn single_page() -> String {
+    format!(
+        "Single-command mode: steward [OPTIONS] [--] CMD [ARGS...]\n\
+         Runs CMD as the only child (as tini or dumb-init would; steward answers to those names too):\n\
+         forwards every signal, reaps orphans, exits with CMD's status or 128+N.\n{}",
+        options_help(SINGLE_OPTS)
+    )
 }
 
 /// The help topics, with the names people may use for them.
@@ -489,41 +1075,32 @@ const TOPICS: &[(&str, &str)] = &[
 ];
 
 /// `steward help [TOPIC]`.
-fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, clap::Error> {
+fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, Error> {
     let Some(topic) = topic else {
-        return Ok(Mode::Help(run_command().render_help().to_string()));
+        return Ok(Mode::Help(overview()));
     };
     let text = match TOPICS.iter().find(|(t, _)| *t == topic).map(|(_, t)| *t) {
-        Some("run") => RunArgs::command()
-            .about("Run the programs of a supervisord.conf (or steward.toml), in the foreground.")
-            .after_help(
-                "Without -c: <exe>/../etc/, <exe>/../, ./, ./etc/, /etc/, /etc/supervisor/, \
-                 steward.toml before supervisord.conf in each; when none is there, a ./Procfile \
-                 runs as `steward -f Procfile` would (steward help procfile).\n\n\
-                 Example: steward -c /etc/supervisord.conf",
-            )
-            .render_help()
-            .to_string(),
+        Some("run") => run_page("steward"),
         Some("single") => format!(
             "{}\nExample: steward -g -r TERM:QUIT -- nginx -g 'daemon off;'\n",
-            single_help()
+            single_page()
         ),
-        Some("procfile") => procfile_command().render_help().to_string(),
-        Some("check") => CheckArgs::command().render_help().to_string(),
-        Some("ctl") => CtlArgs::command().render_help().to_string(),
+        Some("procfile") => procfile_page(),
+        Some("check") => (CHECK.help)("steward check"),
+        Some("ctl") => (CTL.help)("steward ctl"),
         _ => match crate::ctl::help_text(&topic) {
             Some(t) => format!("steward ctl {t}\n"),
             None => {
-                let known: Vec<&str> = TOPICS.iter().map(|(t, _)| *t).collect();
-                let hint = closest(&topic, &known)
+                let hint = closest(&topic, TOPICS.iter().map(|(t, _)| *t))
                     .map(|m| format!("; did you mean `{m}`?"))
                     .unwrap_or_default();
-                return Err(clap::Error::raw(
-                    clap::error::ErrorKind::InvalidSubcommand,
-                    format!(
-                        "no help topic `{topic}`{hint}\n\nTopics: run, procfile, single, check, ctl, or a ctl command (status, start, tail, ...).\n"
+                return Err(Error {
+                    kind: Kind::Unknown,
+                    at: 1,
+                    text: format!(
+                        "error: no help topic `{topic}`{hint}\n\nTopics: run, procfile, single, check, ctl, or a ctl command (status, start, tail, ...).\n"
                     ),
-                ));
+                });
             }
         },
     };
@@ -536,7 +1113,7 @@ fn misspelt(word: &str) -> Option<String> {
     if word.contains('/') || on_path(word) {
         return None;
     }
-    if let Some(m) = closest(word, &["check", "ctl", "help"]) {
+    if let Some(m) = closest(word, ["check", "ctl", "help"]) {
         return Some(m.to_string());
     }
     CTL_COMMANDS.contains(&word).then(|| format!("ctl {word}"))
@@ -544,10 +1121,10 @@ fn misspelt(word: &str) -> Option<String> {
 
 /// The candidate within a small edit distance of `word` (one edit, two for words of five letters or
 /// more), ignoring case.
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let w = word.to_lowercase();
     let limit = if w.chars().count() >= 5 { 2 } else { 1 };
-    crate::suggest::nearest(&w, candidates.iter().copied(), limit)
+    crate::suggest::nearest(&w, candidates, limit)
 }
 
 /// Whether execvp would find `name` on PATH (an executable regular file).
@@ -564,42 +1141,52 @@ fn on_path(name: &str) -> bool {
             .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     })
 }
-
-/// The single-command flags, appended to `steward --help`.
-fn single_help() -> String {
-    let opts = SingleArgs::command()
-        .help_template("{options}")
-        .render_help()
-        .to_string();
-    format!(
-        "Single-command mode: steward [OPTIONS] [--] CMD [ARGS...]\n\
-         Runs CMD as the only child (as tini or dumb-init would; steward answers to those names too):\n\
-         forwards every signal, reaps orphans, exits with CMD's status or 128+N.\n{opts}"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
     fn p(v: &[&str]) -> Mode {
-        parse(v.iter().map(OsString::from).collect()).unwrap()
+        parse(os(v)).unwrap()
+    }
+
+    /// The error text for a command line that must fail.
+    fn fails(v: &[&str]) -> String {
+        match parse(os(v)) {
+            Ok(m) => panic!("{v:?} gave {m:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn run(v: &[&str]) -> RunArgs {
+        match p(v) {
+            Mode::Run(a) => a,
+            m => panic!("{v:?} gave {m:?}"),
+        }
+    }
+
+    fn single(v: &[&str]) -> SingleArgs {
+        match p(v) {
+            Mode::Single(a) => a,
+            m => panic!("{v:?} gave {m:?}"),
+        }
     }
 
     #[test]
     fn modes() {
-        assert!(
-            matches!(p(&["steward", "-c", "x.conf"]), Mode::Run(a) if a.configuration == Some("x.conf".into()))
+        assert_eq!(
+            run(&["steward", "-c", "x.conf"]).configuration,
+            Some("x.conf".into())
         );
-        assert!(
-            matches!(p(&["/usr/bin/supervisord", "-n", "-c", "x"]), Mode::Run(a) if a.nodaemon)
+        assert!(run(&["/usr/bin/supervisord", "-n", "-c", "x"]).nodaemon);
+        assert_eq!(
+            single(&["steward", "--", "sh", "-c", "exit 3"]).command,
+            ["sh", "-c", "exit 3"]
         );
-        assert!(
-            matches!(p(&["steward", "--", "sh", "-c", "exit 3"]), Mode::Single(a) if a.command == ["sh", "-c", "exit 3"])
-        );
-        assert!(
-            matches!(p(&["steward", "sleep", "1"]), Mode::Single(a) if a.command == ["sleep", "1"])
-        );
+        assert_eq!(single(&["steward", "sleep", "1"]).command, ["sleep", "1"]);
         assert!(matches!(p(&["steward", "check", "--json"]), Mode::Check(a) if a.json));
         assert!(matches!(p(&["steward", "check", "--strict"]), Mode::Check(a) if a.strict));
         assert!(
@@ -608,7 +1195,7 @@ mod tests {
         assert!(
             matches!(p(&["supervisorctl", "tail", "-f", "web"]), Mode::Ctl(a) if a.command == ["tail", "-f", "web"])
         );
-        assert!(parse(vec!["steward".into(), "--bogus".into()]).is_err());
+        assert!(fails(&["steward", "--bogus"]).contains("unexpected argument '--bogus'"));
     }
 
     #[test]
@@ -626,13 +1213,288 @@ mod tests {
             ("nginx", None),
             ("checkers", None),
         ] {
-            assert_eq!(closest(typo, &subs), meant, "{typo}");
+            assert_eq!(closest(typo, subs), meant, "{typo}");
         }
     }
 
     #[test]
+    fn every_way_to_give_a_value() {
+        for v in [
+            &["steward", "-c", "x.conf"][..],
+            &["steward", "-cx.conf"],
+            &["steward", "-c=x.conf"],
+            &["steward", "--configuration", "x.conf"],
+            &["steward", "--configuration=x.conf"],
+            &["steward", "-nscx.conf"],
+            &["steward", "-ns", "-c", "x.conf"],
+        ] {
+            assert_eq!(run(v).configuration, Some("x.conf".into()), "{v:?}");
+        }
+        let a = run(&["steward", "-nsk", "-c", "-", "--minprocs=9", "--timestamps"]);
+        assert!(a.nodaemon && a.silent && a.nocleanup && a.timestamps);
+        assert_eq!(
+            (a.configuration, a.minprocs),
+            (Some("-".into()), Some("9".into()))
+        );
+        // A value may contain `=` and start with a digit after a dash; the last of two wins.
+        let a = run(&[
+            "steward",
+            "--identifier=a=b",
+            "-c",
+            "a",
+            "-c",
+            "b",
+            "-u",
+            "-1",
+        ]);
+        assert_eq!(a.identifier.as_deref(), Some("a=b"));
+        assert_eq!(a.configuration, Some("b".into()));
+        assert_eq!(a.user.as_deref(), Some("-1"));
+    }
+
+    #[test]
+    fn errors_name_the_option_and_suggest_one() {
+        for (args, want) in [
+            (
+                &["steward", "-c"][..],
+                "a value is required for '--configuration <CONFIGURATION>'",
+            ),
+            (
+                &["steward", "-c", "-n"],
+                "a value is required for '--configuration <CONFIGURATION>'",
+            ),
+            (
+                &["steward", "--user"],
+                "a value is required for '--user <USER>'",
+            ),
+            (
+                &["steward", "--nodaemon=yes"],
+                "unexpected value 'yes' for '--nodaemon': it takes none",
+            ),
+            (
+                &["steward", "-e", "256", "--", "x"],
+                "invalid value '256' for '--remap-exit <CODE>': 256 is not in 0..=255",
+            ),
+            (
+                &["steward", "-e", "-1", "--", "x"],
+                "invalid value '-1' for '--remap-exit <CODE>': -1 is not in 0..=255",
+            ),
+            (
+                &["steward", "-e", "x", "--", "x"],
+                "invalid value 'x' for '--remap-exit <CODE>': expected a whole number",
+            ),
+            (
+                &["steward", "-r", "TERM", "--", "x"],
+                "invalid value 'TERM' for '--rewrite <FROM:TO>'",
+            ),
+            (
+                &["steward", "-p", "NOPE", "--", "x"],
+                "invalid value 'NOPE' for '--pdeathsig <SIG>'",
+            ),
+            (
+                &["steward", "-f", "P", "-p", "65536"],
+                "invalid value '65536' for '--port <PORT>': 65536 is not in 0..=65535",
+            ),
+            (
+                &["steward", "-f", "P", "-t", "soon"],
+                "invalid value 'soon' for '--timeout <TIMEOUT>'",
+            ),
+            (
+                &["steward", "--setsid", "-c", "--", "x"],
+                "the argument '--setsid' cannot be used with '--single-child'",
+            ),
+            (
+                &["steward", "check", "-f", "P", "-c", "x"],
+                "the argument '--configuration' cannot be used with '--procfile'",
+            ),
+            (
+                &["steward", "--confguration", "x"][..],
+                "unexpected argument '--confguration' found; did you mean '--configuration'?",
+            ),
+            (
+                &["steward", "--grup", "--", "x"],
+                "unexpected argument '--grup' found; did you mean '--group'?",
+            ),
+            (
+                &["steward", "-f", "P", "--keep-runing"],
+                "did you mean '--keep-running'?",
+            ),
+            (
+                &["steward", "-f", "P", "--concurency=web=2"],
+                "did you mean '--concurrency'?",
+            ),
+            (&["steward", "check", "--jsn"], "did you mean '--json'?"),
+            (
+                &["steward", "ctl", "--srverurl", "x"],
+                "did you mean '--serverurl'?",
+            ),
+            (&["steward", "-x"], "unexpected argument '-x' found\n"),
+            (&["steward", "-nx"], "unexpected argument '-x' found\n"),
+            (
+                &["steward", "--zzzzzz"],
+                "unexpected argument '--zzzzzz' found\n",
+            ),
+            (
+                &["steward", "check", "extra"],
+                "unexpected argument 'extra' found\n",
+            ),
+            // What run mode does not take, single-command mode may: the error is the reading that
+            // went further.
+            (
+                &["steward", "-g", "--bogus"],
+                "unexpected argument '--bogus' found",
+            ),
+            (
+                &["steward", "-w", "-v"],
+                "no command to run: CMD is required",
+            ),
+            (&["steward", "--"], "no command to run: CMD is required"),
+        ] {
+            let e = fails(args);
+            assert!(
+                e.starts_with("error: ") && e.contains(want),
+                "{args:?}: {e}"
+            );
+            assert!(e.contains("\n\nUsage: steward"), "{args:?}: {e}");
+            assert!(e.ends_with("--help'.\n"), "{args:?}: {e}");
+        }
+        assert!(fails(&["steward", "check", "--strict", "x"])
+            .contains("Usage: steward check [OPTIONS]"));
+        assert!(
+            fails(&["supervisorctl", "-s"]).contains("Usage: supervisorctl [OPTIONS] [COMMAND]...")
+        );
+    }
+
+    #[test]
+    fn help_for_each_mode() {
+        let help = |v: &[&str]| match p(v) {
+            Mode::Help(h) => h,
+            m => panic!("{v:?} gave {m:?}"),
+        };
+        for v in [
+            &["steward", "-h"][..],
+            &["steward", "--help"],
+            &["steward", "-?"],
+            &["steward", "-n", "-h"],
+            &["steward", "help"],
+        ] {
+            let h = help(v);
+            assert!(
+                h.starts_with("steward: a supervisord-compatible") && h.contains("--remap-exit"),
+                "{v:?}"
+            );
+        }
+        assert!(help(&["supervisord", "-?"]).contains("Usage: supervisord [OPTIONS]"));
+        assert!(help(&["steward", "-f", "P", "--help"]).starts_with("Procfile mode:"));
+        assert!(help(&["steward", "-g", "-h"]).starts_with("Single-command mode:"));
+        assert!(help(&["steward", "check", "-h"]).contains("Usage: steward check [OPTIONS]"));
+        assert!(
+            help(&["steward", "ctl", "-?"]).contains("Usage: steward ctl [OPTIONS] [COMMAND]...")
+        );
+        assert!(help(&["supervisorctl", "--help"]).contains("Usage: supervisorctl [OPTIONS]"));
+        // After the command, -h is the command's.
+        assert!(
+            matches!(p(&["steward", "ctl", "tail", "-h"]), Mode::Ctl(a) if a.command[1] == "-h")
+        );
+        assert!(matches!(
+            p(&["steward", "--", "ls", "--help"]),
+            Mode::Single(_)
+        ));
+    }
+
+    #[test]
+    fn help_lists_every_option_aligned() {
+        fn check<T>(opts: &[Opt<T>]) {
+            let text = options_help(opts);
+            // Each option's names then its help: beside them in one column for all, or under them.
+            let indent = if text.contains("\n          ") { 10 } else { 0 };
+            let mut column = None;
+            let rows = opts.iter().map(|o| (o.names, o.help, o.short().is_none()));
+            for (names, help, long_only) in rows.chain([("-h, --help", "Print help", false)]) {
+                let at = text
+                    .find(&format!("{names}  "))
+                    .or_else(|| text.find(&format!("{names}\n")));
+                let at = at.unwrap_or_else(|| panic!("{names} not in\n{text}"));
+                let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                assert_eq!(at - line_start, if long_only { 6 } else { 2 }, "{names}");
+                let help_at = text[at..].find(help).unwrap_or_else(|| panic!("{help}")) + at;
+                let help_line = text[..help_at].rfind('\n').map_or(0, |i| i + 1);
+                if indent == 0 {
+                    assert_eq!(help_line, line_start, "{names}");
+                    assert_eq!(
+                        *column.get_or_insert(help_at - line_start),
+                        help_at - line_start,
+                        "{names}"
+                    );
+                } else {
+                    assert_eq!(help_at - help_line, indent, "{names}");
+                }
+            }
+        }
+        check(RUN_OPTS);
+        check(PROCFILE_OPTS);
+        check(SINGLE_OPTS);
+        check(CHECK_OPTS);
+        check(CTL_OPTS);
+        // Run mode's names are wide: help goes under them.
+        assert!(options_help(RUN_OPTS)
+            .contains("  -c, --configuration <CONFIGURATION>\n          Configuration file"));
+        assert!(options_help(SINGLE_OPTS).contains("  -g, --group              Send signals"));
+    }
+
+    /// The tables themselves: a value name exactly for options that take one, no name twice in a
+    /// mode, and aliases and conflicts that name real options.
+    #[test]
+    fn tables_are_consistent() {
+        fn check<T>(spec: &Spec<T>) {
+            let mut seen = Vec::new();
+            for o in spec.opts {
+                assert_eq!(
+                    o.names.contains('<'),
+                    matches!(o.set, Value(_)),
+                    "{}",
+                    o.names
+                );
+                assert!(
+                    o.long().len() > 1 && o.name().starts_with("--"),
+                    "{}",
+                    o.names
+                );
+                if let Some(c) = o.short() {
+                    assert!(c.is_ascii_alphanumeric() && c != b'h', "{}", o.names);
+                    assert!(
+                        o.names.starts_with(&format!("-{}, --", char::from(c))),
+                        "{}",
+                        o.names
+                    );
+                    seen.push(format!("-{}", char::from(c)));
+                }
+                seen.push(o.long().to_string());
+            }
+            seen.extend(spec.aliases.iter().map(|(a, _)| a.to_string()));
+            let n = seen.len();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), n, "a name twice: {seen:?}");
+            for name in spec
+                .aliases
+                .iter()
+                .map(|(_, l)| l)
+                .chain(spec.conflicts.iter().flat_map(|(a, b)| [a, b]))
+            {
+                assert!(spec.opts.iter().any(|o| o.long() == *name), "{name}");
+            }
+        }
+        check(&RUN);
+        check(&PROCFILE);
+        check(&SINGLE);
+        check(&CHECK);
+        check(&CTL);
+    }
+
+    #[test]
     fn single_command_flags() {
-        let Mode::Single(a) = p(&[
+        let a = single(&[
             "steward",
             "-g",
             "-r",
@@ -644,58 +1506,54 @@ mod tests {
             "-p",
             "KILL",
             "-vv",
+            "--verbose",
             "--",
             "sh",
             "-c",
             "x",
-        ]) else {
-            panic!()
-        };
+        ]);
         let o = a.options();
         assert!(o.group && !o.setsid && o.term_group_at_exit && o.restore_signals);
         assert_eq!(o.rewrite.get(&15), Some(&3));
         assert_eq!(o.rewrite.get(&1), Some(&0));
         assert_eq!(o.remap_exit, [143]);
         assert_eq!(o.pdeathsig, Some(9));
-        assert_eq!(o.verbosity, 3);
-        // Without `--`, options that are not the supervisor's still start a command.
-        assert!(
-            matches!(p(&["steward", "-g", "sleep", "9"]), Mode::Single(a) if a.group && a.command == ["sleep", "9"])
+        assert_eq!(o.verbosity, 4);
+        assert_eq!(a.command, ["sh", "-c", "x"]);
+        // Attached values, and everything after `--` or the first word is the command's.
+        let a = single(&[
+            "steward",
+            "-e3",
+            "--remap-exit=4",
+            "-rTERM:QUIT",
+            "--",
+            "-x",
+            "--",
+            "y",
+        ]);
+        assert_eq!(
+            (a.remap_exit, a.rewrite, a.command),
+            (vec![3, 4], vec![(15, 3)], os(&["-x", "--", "y"]))
         );
-        assert!(matches!(p(&["steward", "-v"]), Mode::Run(a) if a.version));
-        assert!(parse(vec!["steward".into(), "-g".into(), "--bogus".into()]).is_err());
-        assert!(matches!(p(&["steward", "-s", "-c", "x.conf"]), Mode::Run(a) if a.silent));
+        let a = single(&["steward", "-gw", "sleep", "-g", "--", "9"]);
+        assert!(a.group && a.warn_reap && !a.subreaper);
+        assert_eq!(a.command, ["sleep", "-g", "--", "9"]);
+        assert!(single(&["steward", "--setsid", "--", "x"]).options().setsid);
+        // Without `--`, options that are not the supervisor's still start a command.
+        assert!(single(&["steward", "-g", "sleep", "9"]).group);
+        assert!(run(&["steward", "-v"]).version);
+        assert!(run(&["steward", "-s", "-c", "x.conf"]).silent);
         for bad in [
             &["steward", "-e", "256", "--", "x"][..],
             &["steward", "-r", "TERM", "--", "x"],
             &["steward", "-r", "KILL:TERM", "x"],
             &["steward", "--setsid", "-c", "--", "x"],
+            &["steward", "-g", "-c", "--", "x"],
             &["steward", "--"],
+            &["steward", "-x", "--", "x"],
         ] {
-            assert!(
-                parse(bad.iter().map(OsString::from).collect()).is_err(),
-                "{bad:?}"
-            );
+            assert!(parse(os(bad)).is_err(), "{bad:?}");
         }
-        assert!(matches!(
-            p(&["steward", "-f", "Procfile", "-m", "web=2", "-p", "9000", "-e", "a.env"]),
-            Mode::Procfile(a) if a.formation.as_deref() == Some("web=2") && a.port == Some(9000)
-                && a.env.as_deref() == Some("a.env") && !a.keep_running && a.timeout == 5
-        ));
-        assert!(matches!(
-            p(&["steward", "--procfile=P", "--keep-running", "-d", "app"]),
-            Mode::Procfile(a) if a.keep_running && a.root == Some(PathBuf::from("app"))
-        ));
-        // -f names a Procfile run: its flags, not supervisord's (-m is not umask there).
-        assert!(parse(
-            ["steward", "-f", "P", "-u", "x"]
-                .map(OsString::from)
-                .to_vec()
-        )
-        .is_err());
-        assert!(
-            matches!(p(&["steward", "-c", "x.conf", "-m", "022"]), Mode::Run(a) if a.umask.as_deref() == Some("022"))
-        );
         assert!(matches!(
             p(&["/sbin/tini", "-g", "x"]),
             Mode::SingleAlias(single::Personality::Tini, _)
@@ -704,5 +1562,170 @@ mod tests {
             p(&["dumb-init", "x"]),
             Mode::SingleAlias(single::Personality::DumbInit, _)
         ));
+    }
+
+    #[test]
+    fn procfile_flags() {
+        let procfile = |v: &[&str]| match p(v) {
+            Mode::Procfile(a) => a,
+            m => panic!("{v:?} gave {m:?}"),
+        };
+        let a = procfile(&[
+            "steward", "-f", "Procfile", "-m", "web=2", "-p", "9000", "-e", "a.env",
+        ]);
+        assert_eq!(
+            (a.formation.as_deref(), a.port, a.env.as_deref()),
+            (Some("web=2"), Some(9000), Some("a.env"))
+        );
+        assert!(!a.keep_running && a.timeout == crate::config::procfile::DEFAULT_TIMEOUT);
+        let a = procfile(&[
+            "steward",
+            "--procfile=P",
+            "--keep-running",
+            "-d",
+            "app",
+            "-t0",
+            "--loglevel",
+            "debug",
+            "-s",
+        ]);
+        assert!(a.keep_running && a.silent && a.timeout == 0);
+        assert_eq!(
+            (a.root, a.loglevel.as_deref()),
+            (Some(PathBuf::from("app")), Some("debug"))
+        );
+        // foreman's and honcho's spellings.
+        let a = procfile(&["steward", "-fP", "--app-root=x", "--concurrency", "all=1"]);
+        assert_eq!(
+            (a.root, a.formation.as_deref()),
+            (Some(PathBuf::from("x")), Some("all=1"))
+        );
+        // -f names a Procfile run: its flags, not supervisord's (-m is not umask there).
+        assert!(fails(&["steward", "-f", "P", "-u", "x"]).contains("unexpected argument '-u'"));
+        assert_eq!(
+            run(&["steward", "-c", "x.conf", "-m", "022"])
+                .umask
+                .as_deref(),
+            Some("022")
+        );
+    }
+
+    #[test]
+    fn ctl_flags() {
+        let Mode::Ctl(a) = p(&[
+            "steward",
+            "ctl",
+            "-cx",
+            "--serverurl=unix:///s",
+            "-u",
+            "u",
+            "-pp",
+            "-i",
+            "-r",
+            "h",
+            "tail",
+            "-f",
+            "web",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(
+            (a.configuration, a.serverurl.as_deref()),
+            (Some(PathBuf::from("x")), Some("unix:///s"))
+        );
+        assert_eq!(
+            (a.username.as_deref(), a.password.as_deref()),
+            (Some("u"), Some("p"))
+        );
+        assert!(a.interactive && a.history_file == Some(PathBuf::from("h")));
+        assert_eq!(a.command, ["tail", "-f", "web"]);
+        assert!(matches!(p(&["steward", "ctl"]), Mode::Ctl(a) if a.command.is_empty()));
+        assert!(matches!(p(&["steward", "ctl", "--", "-x"]), Mode::Ctl(a) if a.command == ["-x"]));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || OsString::from_vec(vec![b'a', 0xff]);
+        let with = |words: &[&str], extra: OsString| {
+            let mut v = os(words);
+            v.push(extra);
+            parse(v)
+        };
+        // Paths and a command's words pass through as they are.
+        let Ok(Mode::Run(a)) = with(&["steward", "-c"], bad()) else {
+            panic!()
+        };
+        assert_eq!(a.configuration, Some(PathBuf::from(bad())));
+        let Ok(Mode::Single(a)) = with(&["steward", "--", "printf"], bad()) else {
+            panic!()
+        };
+        assert_eq!(a.command[1], bad());
+        // Text values, option names and ctl's command say so.
+        let e = with(&["steward", "-u"], bad()).unwrap_err().to_string();
+        assert!(
+            e.contains("invalid value 'a\u{fffd}' for '--user <USER>': not valid UTF-8"),
+            "{e}"
+        );
+        let e = with(&["steward", "ctl", "status"], bad())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the command is not valid UTF-8"), "{e}");
+        for word in [
+            b"--\xff".to_vec(),
+            b"-\xff".to_vec(),
+            b"-n\xff".to_vec(),
+            b"--conf\xff=x".to_vec(),
+        ] {
+            let e = with(&["steward"], OsString::from_vec(word.clone()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("unexpected argument '-"), "{word:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        let n = |s: &str, max| number(OsStr::new(s), max);
+        assert_eq!(n("0", 255), Ok(0));
+        assert_eq!(n("255", 255), Ok(255));
+        assert_eq!(n("256", 255), Err("256 is not in 0..=255".into()));
+        assert_eq!(
+            n("99999999999999999999999", 255),
+            Err("99999999999999999999999 is not in 0..=255".into())
+        );
+        for bad in ["", "-", "+", "1x", " 1", "0x10"] {
+            assert_eq!(
+                n(bad, 255),
+                Err("expected a whole number".into()),
+                "{bad:?}"
+            );
+        }
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any words at all, in any mode: a mode, help or an error, never a panic.
+        #[test]
+        fn never_panics(words in proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(vec![
+                    "-", "--", "-c", "-cx", "-c=", "--configuration", "--configuration=", "-?",
+                    "-h",
+                    "-e", "-1", "x", "-nsk", "-r", "TERM:QUIT", "--setsid", "-g", "help", "check",
+                    "ctl", "-f", "P", "--procfile=", "=", "--=", "-=", "--help=x", "-vvv", "-p",
+                ]).prop_map(OsString::from),
+                proptest::collection::vec(any::<u8>(), 0..6)
+                    .prop_map(std::os::unix::ffi::OsStringExt::from_vec),
+            ],
+            0..6,
+        ), argv0 in proptest::sample::select(vec!["steward", "supervisord", "supervisorctl"])) {
+            let mut v = vec![OsString::from(argv0)];
+            v.extend(words);
+            if let Err(e) = parse(v) {
+                prop_assert!(e.to_string().starts_with("error: "));
+            }
+        }
     }
 }

@@ -6,9 +6,9 @@ fn main() -> ExitCode {
     let mode = match cli::parse(std::env::args_os().collect()) {
         Ok(m) => m,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+            // As for help below: a closed stderr is no reason to fail louder than the exit status.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), e.to_string().as_bytes());
+            return ExitCode::from(2);
         }
     };
     let code = match mode {

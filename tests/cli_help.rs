@@ -205,3 +205,37 @@ fn no_config_lists_every_path_tried() {
     .collect();
     assert_eq!(looked.split(", ").collect::<Vec<_>>(), want);
 }
+
+#[test]
+fn a_bad_option_is_a_usage_error_that_says_what_is_wrong() {
+    let dir = common::tempdir();
+    for (args, want) in [
+        (
+            &["--confguration", "x.conf"][..],
+            "did you mean '--configuration'?",
+        ),
+        (&["check", "--strct"], "did you mean '--strict'?"),
+        (
+            &["ctl", "--srverurl=unix:///x", "status"],
+            "did you mean '--serverurl'?",
+        ),
+        (
+            &["-f", "Procfile", "-p", "http"],
+            "invalid value 'http' for '--port <PORT>'",
+        ),
+        (
+            &["-c"],
+            "a value is required for '--configuration <CONFIGURATION>'",
+        ),
+    ] {
+        let o = steward(args, dir.path(), None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = text(&o.stderr);
+        assert!(
+            err.starts_with("error: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("\nUsage: steward"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
