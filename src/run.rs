@@ -292,6 +292,7 @@ pub fn main_procfile(args: &ProcfileArgs) -> i32 {
 
 /// Everything after the config is loaded: logs, servers, limits, privileges, the supervisor.
 fn run_config(config: Config, reloader: Reloader, prog: &str) -> i32 {
+    crate::engine::spawn::prepare_for_spawning();
     // Opened now, while we may still be root (before `[supervisord] user=` takes effect).
     let main_log = mainlog::install(&config.supervisord);
     for w in &config.warnings {

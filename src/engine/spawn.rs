@@ -1,14 +1,20 @@
-//! Fork/exec of one process with `std::process::Command` + `pre_exec`.
+//! Starting one process: `posix_spawn` in the common case, `std::process::Command` + `pre_exec` (fork)
+//! when the child must change user or umask, which posix_spawn cannot do.
 //!
 //! Everything that can fail in an explainable way (command lookup, user, directory, argv) is resolved in
-//! the parent, so the spawn error reads like supervisord's. The child only makes async-signal-safe calls
-//! on data prepared beforehand. `Command::spawn` waits until exec succeeded (or reports why it failed and
-//! reaps that child itself), so by the time it returns the pid is a running program in its own process
-//! group. Nobody here ever waits for a child: that is `reaper`'s job.
+//! the parent, so the spawn error reads like supervisord's. Both ways return once exec succeeded (or say
+//! why it failed, the failed child already reaped), so the pid is a running program in its own process
+//! group with default signal dispositions, an empty mask and only fds 0-2. Nobody here ever waits for a
+//! child: that is `reaper`'s job.
+//!
+//! Why two ways: fork copies steward's page tables and write-protects its memory, so every later write by
+//! any of steward's threads faults and flushes the other CPUs' TLBs until the child has exec'd. With
+//! 200 programs started at once that was half of steward's CPU. posix_spawn (the C library's vfork-like
+//! clone) shares the memory until exec and costs none of it.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -381,6 +387,9 @@ pub fn spawn_process_fd0(
             (r, Some(w))
         }
     };
+    if creds.is_none() && spec.umask.is_none() {
+        return posix_spawn_process(spec, &filename, env, dir.as_deref(), stdin, stdin_w);
+    }
     let mut cmd = Command::new(&filename);
     cmd.arg0(program)
         .args(&spec.argv[1..])
@@ -462,6 +471,155 @@ pub fn spawn_process_fd0(
         stdout: out_r,
         stderr: err_r,
     })
+}
+
+/// `fd`, moved above 2 if it is one of 0-2 (steward started with those closed): the child's dup2 onto
+/// 0, 1 and 2 must not overwrite a source it has yet to copy.
+fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, SpawnError> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    let moved = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
+        .map_err(|e| SpawnError::Other(format!("couldn't dup pipe: {e:?}")))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(moved) })
+}
+
+fn c_string(bytes: &[u8], what: &str) -> Result<CString, SpawnError> {
+    CString::new(bytes)
+        .map_err(|_| SpawnError::NotExecutable(format!("{what} contains a NUL byte")))
+}
+
+/// [`spawn_process_fd0`] without `user=` and `umask`: the same child, started by posix_spawn.
+fn posix_spawn_process(
+    spec: &ProcessSpec,
+    filename: &std::path::Path,
+    env: Vec<(OsString, OsString)>,
+    dir: Option<&std::ffi::CStr>,
+    stdin: OwnedFd,
+    stdin_w: Option<OwnedFd>,
+) -> Result<Spawned, SpawnError> {
+    use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
+    use nix::sys::signal::SigSet;
+
+    let path = c_string(filename.as_os_str().as_bytes(), "the command")?;
+    let argv = std::iter::once(spec.argv[0].as_str())
+        .chain(spec.argv[1..].iter().map(String::as_str))
+        .map(|a| c_string(a.as_bytes(), "the command line"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envp = env
+        .iter()
+        .map(|(k, v)| {
+            c_string(
+                &[k.as_bytes(), b"=", v.as_bytes()].concat(),
+                "the environment",
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let stdin = above_stdio(stdin)?;
+    let (out_r, out_w) = pipe()?;
+    let out_w = above_stdio(out_w)?;
+    let (err_r, err_w) = if spec.redirect_stderr {
+        (None, None)
+    } else {
+        let (r, w) = pipe()?;
+        (Some(r), Some(above_stdio(w)?))
+    };
+
+    let failed = |e: Errno| SpawnError::Other(format!("couldn't start: {e:?}"));
+    let mut actions = PosixSpawnFileActions::init().map_err(failed)?;
+    actions.add_dup2(stdin.as_raw_fd(), 0).map_err(failed)?;
+    actions.add_dup2(out_w.as_raw_fd(), 1).map_err(failed)?;
+    let err_fd = err_w.as_ref().unwrap_or(&out_w).as_raw_fd();
+    actions.add_dup2(err_fd, 2).map_err(failed)?;
+    if let Some(d) = dir {
+        let fa =
+            &mut actions as *mut PosixSpawnFileActions as *mut libc::posix_spawn_file_actions_t;
+        // SAFETY: PosixSpawnFileActions is repr(transparent) over the initialised
+        // posix_spawn_file_actions_t, and `d` outlives the posix_spawn call below.
+        Errno::result(unsafe { libc::posix_spawn_file_actions_addchdir_np(fa, d.as_ptr()) })
+            .map_err(failed)?;
+    }
+    let mut attr = PosixSpawnAttr::init().map_err(failed)?;
+    attr.set_flags(
+        PosixSpawnFlags::POSIX_SPAWN_SETPGROUP
+            | PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK
+            | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF,
+    )
+    .map_err(failed)?;
+    attr.set_pgroup(nix::unistd::Pid::from_raw(0))
+        .map_err(failed)?;
+    attr.set_sigmask(&SigSet::empty()).map_err(failed)?;
+    attr.set_sigdefault(&every_signal()).map_err(failed)?;
+
+    // Every fd steward opens is close-on-exec (`prepare_for_spawning` marked the ones it inherited), so
+    // the child gets exactly the three dup2'd above.
+    let pid =
+        nix::spawn::posix_spawn(path.as_c_str(), &actions, &attr, &argv, &envp).map_err(|e| {
+            let errno = format!("{e:?}");
+            SpawnError::Other(match (&spec.directory, dir) {
+                (Some(d), Some(c))
+                    if nix::unistd::access(c, nix::unistd::AccessFlags::X_OK).is_err() =>
+                {
+                    format!("couldn't chdir to {}: {errno}", d.display())
+                }
+                _ => format!("couldn't exec {}: {errno}", filename.display()),
+            })
+        })?;
+    Ok(Spawned {
+        pid: pid.as_raw(),
+        stdin: stdin_w,
+        stdout: out_r,
+        stderr: err_r,
+    })
+}
+
+/// Every signal, the C library's own (32-34) included: its sigfillset leaves those out, and glibc's
+/// posix_spawn then gives them to the child ignored.
+fn every_signal() -> nix::sys::signal::SigSet {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigset_t is a plain bit array on Linux; all bits set is every signal, and the write
+    // initialises the whole value before it is read.
+    unsafe {
+        std::ptr::write_bytes(set.as_mut_ptr(), 0xff, 1);
+        nix::sys::signal::SigSet::from_sigset_t_unchecked(set.assume_init())
+    }
+}
+
+/// Once at start, what posix_spawn cannot do per child: mark every fd steward inherited above 2
+/// close-on-exec (everything steward opens itself is already), so programs get exactly 0-2; and put
+/// back to default the signals from 32 up that steward inherited ignored. posix_spawn resets every
+/// other signal for the child, but not the C library's own (32-34), and an ignored disposition is the
+/// one thing exec keeps.
+pub fn prepare_for_spawning() {
+    cloexec_from_3();
+    for sig in 32..=64 {
+        let mut old = [0u64; 4];
+        // SAFETY: rt_sigaction only reads the current disposition into our buffer (the kernel's
+        // layout: handler, flags, restorer, mask) with the kernel's sigset size.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                std::ptr::null::<u64>(),
+                old.as_mut_ptr(),
+                8usize,
+            )
+        };
+        if rc == 0 && old[0] == libc::SIG_IGN as u64 {
+            // SAFETY: as in SignalReset::apply: a zeroed kernel sigaction is SIG_DFL.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    KERNEL_SIGACTION_DFL.as_ptr(),
+                    std::ptr::null_mut::<u64>(),
+                    8usize,
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
