@@ -100,14 +100,20 @@ async fn splice_loop(stream: &StreamLogs, fd: &AsyncFd<OwnedFd>) {
             }
             Ok(Splice::Eof) => return,
             Ok(Splice::Unavailable) | Ok(Splice::WouldBlock) => {
-                if buf.is_empty() {
+                // A lazy AUTO file is not open until its first output, and most programs reach EOF
+                // without any: reading that first chunk small costs no 128 KiB buffer (an mmap and a
+                // munmap with musl) per stream at every stop. Once the file is open, splice carries the
+                // rest; only a file splice cannot serve needs the big buffer.
+                if buf.is_empty() && !lock(file).never_opened() {
                     buf = vec![0; READ_BUF];
                 }
-                match read_chunk(fd, &mut buf).await {
+                let mut first = [0u8; 512];
+                let b: &mut [u8] = if buf.is_empty() { &mut first } else { &mut buf };
+                match read_chunk(fd, b).await {
                     Ok(0) => return,
                     Ok(n) => {
                         stream.bytes.fetch_add(n as u64, Relaxed);
-                        let report = lock(file).write_all(&buf[..n]);
+                        let report = lock(file).write_all(&b[..n]);
                         if let Some(r) = report {
                             super::log_report(&r);
                         }

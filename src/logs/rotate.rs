@@ -132,6 +132,11 @@ impl RotatingFile {
         self.size
     }
 
+    /// Whether this (lazy) writer has not tried to open its file yet.
+    pub fn never_opened(&self) -> bool {
+        !self.opened
+    }
+
     /// Whether the file is currently open.
     pub fn is_open(&self) -> bool {
         self.file.is_some()
