@@ -260,6 +260,21 @@ struct SignalReset {
 /// the raw syscall also resets 32 and 33, which glibc's wrapper refuses to touch.
 const KERNEL_SIGACTION_DFL: [u64; 4] = [0; 4];
 
+/// `sig` back to SIG_DFL. Async-signal-safe (the fork child calls it).
+fn set_default(sig: i32) {
+    // SAFETY: rt_sigaction with a valid, zeroed kernel sigaction and the kernel's sigset size
+    // (8 bytes); errors (SIGKILL, SIGSTOP) are harmless and ignored.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            KERNEL_SIGACTION_DFL.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
+    }
+}
+
 impl SignalReset {
     fn new() -> SignalReset {
         // SAFETY: sigemptyset only writes to our zeroed local.
@@ -276,17 +291,7 @@ impl SignalReset {
             if sig == libc::SIGKILL || sig == libc::SIGSTOP {
                 continue;
             }
-            // SAFETY: rt_sigaction with a valid, zeroed kernel sigaction and the kernel's sigset size
-            // (8 bytes); errors are harmless and ignored.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_rt_sigaction,
-                    sig,
-                    KERNEL_SIGACTION_DFL.as_ptr(),
-                    std::ptr::null_mut::<u64>(),
-                    8usize,
-                );
-            }
+            set_default(sig);
         }
         // SAFETY: sets the mask from a set prepared in the parent.
         unsafe {
@@ -608,16 +613,7 @@ pub fn prepare_for_spawning() {
             )
         };
         if rc == 0 && old[0] == libc::SIG_IGN as u64 {
-            // SAFETY: as in SignalReset::apply: a zeroed kernel sigaction is SIG_DFL.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_rt_sigaction,
-                    sig,
-                    KERNEL_SIGACTION_DFL.as_ptr(),
-                    std::ptr::null_mut::<u64>(),
-                    8usize,
-                );
-            }
+            set_default(sig);
         }
     }
 }
