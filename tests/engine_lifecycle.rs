@@ -229,7 +229,8 @@ fn child_environment_credentials_and_hygiene() {
          startsecs=0\nuser=nobody\numask=027\ndirectory=/tmp\nenvironment=BOTH=prog\n\
          [program:sig]\ncommand=grep -E ^Sig(Blk|Ign) /proc/self/status\nstartsecs=0\nautorestart=false\n\
          stdout_logfile={dir}/sig\n\
-         [program:fds]\ncommand=ls /proc/self/fd\nstartsecs=0\nautorestart=false\nstdout_logfile={dir}/fds\n",
+         [program:fds]\ncommand=ls /proc/self/fd\nstartsecs=0\nautorestart=false\nstdout_logfile={dir}/fds\n\
+         [program:cwd]\ncommand=pwd\ndirectory=/usr\nstartsecs=0\nautorestart=false\nstdout_logfile={dir}/cwd\n",
     );
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
@@ -246,6 +247,8 @@ fn child_environment_credentials_and_hygiene() {
     let sig = wait_for_text(&dir.path().join("sig"), "SigIgn", T);
     assert!(sig.contains("SigBlk:\t0000000000000000"), "{sig}");
     assert!(sig.contains("SigIgn:\t0000000000000000"), "{sig}");
+    // Without user= and umask the program is started by posix_spawn; directory= still applies.
+    assert_eq!(wait_for_text(&dir.path().join("cwd"), "\n", T), "/usr\n");
     p.wait_stdout("exited: fds", T);
     let fds = std::fs::read_to_string(dir.path().join("fds")).unwrap();
     // 3 is the directory ls itself opened.
