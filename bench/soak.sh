@@ -17,7 +17,9 @@ bin=$STEWARD
 dir=$(mktemp -d /tmp/steward-soak.XXXXXX)
 ups="" hammer="" pid=""
 # steward first: killing unshare alone leaves it running.
-trap '[ -n "$hammer" ] && kill "$hammer" 2>/dev/null; [ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$ups" ] && kill "$ups" 2>/dev/null; rm -rf "$dir"' EXIT
+# Each kill may find its process gone already; under set -e a failing one ended the trap (exit 1, the
+# directory left behind) after a clean run.
+trap 'for p in "$hammer" "$pid" "$ups"; do [ -z "$p" ] || kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
 
 # A flooder writes numbered lines in bursts of 50 (about 5,000 lines/s); on TERM it records how
 # many it wrote and exits.
