@@ -508,8 +508,9 @@ fn posix_spawn_process(
     use nix::sys::signal::SigSet;
 
     let path = c_string(filename.as_os_str().as_bytes(), "the command")?;
-    let argv = std::iter::once(spec.argv[0].as_str())
-        .chain(spec.argv[1..].iter().map(String::as_str))
+    let argv = spec
+        .argv
+        .iter()
         .map(|a| c_string(a.as_bytes(), "the command line"))
         .collect::<Result<Vec<_>, _>>()?;
     let envp = env
