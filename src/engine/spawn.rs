@@ -392,32 +392,40 @@ pub fn spawn_process_fd0(
             (r, Some(w))
         }
     };
+    // Always a pipe, as in supervisord, even for `NONE`: the stream still has an in-memory tail and the
+    // debug copy in the main log, and no program depends on /dev/null existing.
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = if spec.redirect_stderr {
+        (None, None)
+    } else {
+        let (r, w) = pipe()?;
+        (Some(r), Some(w))
+    };
     if creds.is_none() && spec.umask.is_none() {
-        return posix_spawn_process(spec, &filename, env, dir.as_deref(), stdin, stdin_w);
+        let ends = (stdin, out_w, err_w);
+        let pid = posix_spawn_process(spec, &filename, env, dir.as_deref(), ends)?;
+        return Ok(Spawned {
+            pid,
+            stdin: stdin_w,
+            stdout: out_r,
+            stderr: err_r,
+        });
     }
+    let err_w = match err_w {
+        Some(w) => w,
+        None => out_w
+            .try_clone()
+            .map_err(|e| SpawnError::Other(format!("couldn't dup pipe: {e}")))?,
+    };
     let mut cmd = Command::new(&filename);
     cmd.arg0(program)
         .args(&spec.argv[1..])
         .env_clear()
         .envs(env)
         .process_group(0)
-        .stdin(Stdio::from(stdin));
-
-    // Always a pipe, as in supervisord, even for `NONE`: the stream still has an in-memory tail and the
-    // debug copy in the main log, and no program depends on /dev/null existing.
-    let (out_r, out_w) = pipe()?;
-    let mut err_r = None;
-    if spec.redirect_stderr {
-        let w2 = out_w
-            .try_clone()
-            .map_err(|e| SpawnError::Other(format!("couldn't dup pipe: {e}")))?;
-        cmd.stderr(Stdio::from(w2));
-    } else {
-        let (r, w) = pipe()?;
-        cmd.stderr(Stdio::from(w));
-        err_r = Some(r);
-    }
-    cmd.stdout(Stdio::from(out_w));
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w));
 
     let reset = SignalReset::new();
     let umask = spec.umask;
@@ -495,15 +503,15 @@ fn c_string(bytes: &[u8], what: &str) -> Result<CString, SpawnError> {
         .map_err(|_| SpawnError::NotExecutable(format!("{what} contains a NUL byte")))
 }
 
-/// [`spawn_process_fd0`] without `user=` and `umask`: the same child, started by posix_spawn.
+/// [`spawn_process_fd0`] without `user=` and `umask`: the same child, started by posix_spawn. `ends`
+/// are the child's stdin, stdout and stderr (`None`: stderr goes where stdout goes). Returns the pid.
 fn posix_spawn_process(
     spec: &ProcessSpec,
     filename: &std::path::Path,
     env: Vec<(OsString, OsString)>,
     dir: Option<&std::ffi::CStr>,
-    stdin: OwnedFd,
-    stdin_w: Option<OwnedFd>,
-) -> Result<Spawned, SpawnError> {
+    ends: (OwnedFd, OwnedFd, Option<OwnedFd>),
+) -> Result<i32, SpawnError> {
     use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
     use nix::sys::signal::SigSet;
 
@@ -522,22 +530,15 @@ fn posix_spawn_process(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-
-    let stdin = above_stdio(stdin)?;
-    let (out_r, out_w) = pipe()?;
-    let out_w = above_stdio(out_w)?;
-    let (err_r, err_w) = if spec.redirect_stderr {
-        (None, None)
-    } else {
-        let (r, w) = pipe()?;
-        (Some(r), Some(above_stdio(w)?))
-    };
+    let stdin = above_stdio(ends.0)?;
+    let out = above_stdio(ends.1)?;
+    let err = ends.2.map(above_stdio).transpose()?;
 
     let failed = |e: Errno| SpawnError::Other(format!("couldn't start: {e:?}"));
     let mut actions = PosixSpawnFileActions::init().map_err(failed)?;
     actions.add_dup2(stdin.as_raw_fd(), 0).map_err(failed)?;
-    actions.add_dup2(out_w.as_raw_fd(), 1).map_err(failed)?;
-    let err_fd = err_w.as_ref().unwrap_or(&out_w).as_raw_fd();
+    actions.add_dup2(out.as_raw_fd(), 1).map_err(failed)?;
+    let err_fd = err.as_ref().unwrap_or(&out).as_raw_fd();
     actions.add_dup2(err_fd, 2).map_err(failed)?;
     if let Some(d) = dir {
         let fa =
@@ -573,12 +574,7 @@ fn posix_spawn_process(
                 _ => format!("couldn't exec {}: {errno}", filename.display()),
             })
         })?;
-    Ok(Spawned {
-        pid: pid.as_raw(),
-        stdin: stdin_w,
-        stdout: out_r,
-        stderr: err_r,
-    })
+    Ok(pid.as_raw())
 }
 
 /// Every signal, the C library's own (32-34) included: its sigfillset leaves those out, and glibc's
