@@ -426,13 +426,9 @@ impl Logs {
                         continue;
                     }
                     let files = lock(&self.inner.files);
-                    auto_log_path(
-                        &self.inner.childlogdir,
-                        &spec.name,
-                        stream,
-                        &self.inner.identifier,
-                        |p| files.contains_key(p),
-                    )
+                    auto_log_path(dir, &spec.name, stream, &self.inner.identifier, |p| {
+                        files.contains_key(p)
+                    })
                 }
                 LogTarget::File(p) => p.clone(),
                 LogTarget::Stdout | LogTarget::Stderr => continue,
