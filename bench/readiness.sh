@@ -311,6 +311,8 @@ echo "- steward rows: one program, ready after 1.0 s + U(0, 200 ms), exits ${HOL
 echo "  steward's \"entered RUNNING\" timestamp minus the program's time.time() at the moment it became ready."
 echo "- supervisord row: the same with startsecs=1; negative = it said RUNNING before the program was ready."
 echo "- limit row: no supervisor; a python client tries connect() every 1 ms; its first success minus ready."
+echo "- main-log timestamps are truncated to the millisecond, so the steward and supervisord figures read"
+echo "  0-1 ms low: a negative notify figure means RUNNING came within 1 ms."
 echo
 echo "| Idle, ${WINDOW} s window | context switches | per second | threads |"
 echo "|---|---:|---:|---:|"
