@@ -604,3 +604,65 @@ fn a_log_ready_check_reads_only_what_the_new_child_writes() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn a_notify_liveness_check_is_a_watchdog_that_restarts_a_silent_program() {
+    let py = python();
+    let dir = tempdir();
+    // Ready, three pings half an interval apart, then silence. The second child is told apart by a
+    // marker file and keeps pinging, so the test ends on a healthy program.
+    write(
+        dir.path(),
+        "w.py",
+        "import os, socket, sys, time\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         s.connect(os.environ['NOTIFY_SOCKET'])\n\
+         usec = int(os.environ['WATCHDOG_USEC'])\n\
+         print('usec', usec, flush=True)\n\
+         s.send(b'READY=1')\n\
+         again = os.path.exists(sys.argv[1])\n\
+         open(sys.argv[1], 'w').close()\n\
+         n = 0\n\
+         while again or n < 3:\n\
+         \x20   s.send(b'WATCHDOG=1')\n\
+         \x20   n += 1\n\
+         \x20   time.sleep(usec / 2e6)\n\
+         time.sleep(1000)\n",
+    );
+    let (mut p, dir) = Pid1::in_dir(
+        dir,
+        "",
+        &format!(
+            "{SOCKET}[program:w]\ncommand={py} -u {{dir}}/w.py {{dir}}/again\n\
+             ready_check=notify\nhealth_check=notify\nhealth_interval=1\nhealth_retries=2\n\
+             stdout_logfile={{dir}}/w.log\n"
+        ),
+    );
+    p.wait_stdout(
+        "success: w entered RUNNING state, its ready check passed",
+        T,
+    );
+    wait_for_text(&dir.path().join("w.log"), "usec 1000000", T);
+    p.wait_stdout(
+        "health check of w failed (1 of 2): no WATCHDOG=1 within 1 s",
+        T,
+    );
+    let out = ctl(dir.path(), &["health"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("w RUNNING but unhealthy (1 failed health check: no WATCHDOG=1"),
+        "{}",
+        text(&out)
+    );
+    let log = p.wait_stdout("w failed 2 health checks in a row", T);
+    // Not restarted before the second failure.
+    let before = &log[..log.find("w failed 2 health checks").unwrap_or(0)];
+    assert_eq!(count(before, "spawned: 'w'"), 1, "{log}");
+    p.wait_count("success: w entered RUNNING state", 2, T);
+    // The new child pings: healthy, and no further failure is counted against it.
+    wait_for(T, "health to pass", || {
+        (ctl(dir.path(), &["health"]).status.code() == Some(0)).then_some(())
+    });
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}

@@ -42,20 +42,16 @@ pub fn parse_depends_on(items: &[String]) -> Result<Vec<Dependency>, String> {
 }
 
 /// `tcp:HOST:PORT`, `http://HOST:PORT/PATH`, `exec:COMMAND…`, `log:REGEX` (readiness only),
-/// `notify` (readiness only).
+/// `notify` (sd_notify's READY=1 for readiness, its watchdog for liveness).
 pub fn parse_check(text: &str, readiness: bool) -> Result<Check, String> {
     let t = text.trim();
     let forms = if readiness {
         "expected tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND, log:REGEX or notify"
     } else {
-        "expected tcp:HOST:PORT, http://HOST:PORT/PATH or exec:COMMAND"
+        "expected tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND or notify"
     };
     if t == "notify" {
-        return if readiness {
-            Ok(Check::Notify)
-        } else {
-            Err("notify is a readiness check only".into())
-        };
+        return Ok(Check::Notify);
     }
     if let Some(rest) = t.strip_prefix("tcp:") {
         let (host, port) = host_port(rest)?;
@@ -265,7 +261,7 @@ mod tests {
             Ok(Check::Exec(vec!["pg_isready".into(), "-q".into()]))
         );
         assert_eq!(parse_check("notify", true), Ok(Check::Notify));
-        assert!(parse_check("notify", false).is_err());
+        assert_eq!(parse_check("notify", false), Ok(Check::Notify));
         assert!(parse_check("log:ready", false).is_err());
         assert!(parse_check("log:(", true).is_err());
         assert!(parse_check("tcp:host", true).is_err());

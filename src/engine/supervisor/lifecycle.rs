@@ -520,12 +520,16 @@ impl Supervisor {
         }
     }
 
-    /// Before a spawn of `id`: what its environment needs in addition (sd_notify's socket).
+    /// Before a spawn of `id`: what its environment needs in addition (sd_notify's socket, the
+    /// watchdog's interval).
     pub(super) fn spawn_spec(&mut self, id: ProcessId) -> Option<ProcessSpec> {
         let spec = &self.table[id].spec;
-        let (k, v) = self.life.checks.prepare_spawn(id, spec)?;
+        let env = self.life.checks.prepare_spawn(id, spec);
+        if env.is_empty() {
+            return None;
+        }
         let mut s = spec.clone();
-        s.environment.push((k, v));
+        s.environment.extend(env);
         Some(s)
     }
 
