@@ -412,12 +412,31 @@ fn two_hundred_orphans_are_ended_within_the_grace() {
 
 #[test]
 fn a_program_that_daemonizes_itself_is_named_with_the_fix() {
-    let (mut p, _dir) = Pid1::with_conf(
-        "[program:nginx]\ncommand=sh -c 'sleep 1000 & exit 0'\nstartsecs=0\nautorestart=false\n",
+    // An "nginx" that forks a child holding its output and exits, started through a shell wrapper.
+    let dir = tempdir();
+    let script = write(
+        dir.path(),
+        "nginx",
+        "#!/bin/sh\nsleep 1000 &\necho $! > \"$1\"\nexit 0\n",
     );
-    let log = p.wait_stdout("runs in the background", T);
-    assert!(log.contains("nginx (pid "), "{log}");
-    assert!(log.contains("still holds its output"), "{log}");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (mut p, dir) = Pid1::in_dir(
+        dir,
+        "",
+        "[program:web]\ncommand=sh -c 'exec {dir}/nginx {dir}/held'\nstartsecs=0\n\
+         autorestart=false\n",
+    );
+    let log = p.wait_stdout("still holds its output", T);
+    let held = wait_for_text(&dir.path().join("held"), "\n", T);
+    let want =
+        "still holds its output: it runs in the background; start it in the foreground, e.g. \
+         nginx -g 'daemon off;' (or daemon off; in nginx.conf) (or set pidfile= to follow it)";
+    assert!(log.contains("web (pid "), "{log}");
+    assert!(
+        log.contains(&format!("but pid {} {want}", held.trim())),
+        "{log}"
+    );
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }

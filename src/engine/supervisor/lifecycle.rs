@@ -118,24 +118,6 @@ fn snapshot(id: ProcessId, e: &Entry) -> Snapshot<'_> {
     }
 }
 
-/// A hint for well-known daemons that fork into the background unless told not to.
-pub fn foreground_hint(argv0: &str) -> &'static str {
-    let base = argv0.rsplit('/').next().unwrap_or(argv0);
-    match base {
-        "nginx" => "nginx -g 'daemon off;'",
-        "php-fpm" | "php-fpm7" | "php-fpm8" => "php-fpm -F",
-        "redis-server" => "redis-server --daemonize no",
-        "apache2" | "httpd" | "apachectl" => "apache2 -DFOREGROUND",
-        "sshd" => "sshd -D",
-        "cron" => "cron -f",
-        "crond" => "crond -f",
-        "postfix" => "postfix start-fg",
-        "mysqld_safe" => "mysqld (without mysqld_safe)",
-        "memcached" => "memcached (without -d)",
-        _ => "its no-daemon or foreground option",
-    }
-}
-
 impl Supervisor {
     /// Process `id` went through `changes` (in order): follow up on what the lifecycle keys ask.
     pub(super) fn lifecycle_changed(
@@ -553,8 +535,9 @@ impl Supervisor {
             return;
         }
         let spec = &self.table[id].spec;
-        let argv0 = spec.argv.first().map(String::as_str).unwrap_or_default();
-        let (name, hint, inodes) = (spec.name.clone(), foreground_hint(argv0), inodes.clone());
+        let hint = crate::config::lifecycle::foreground_fix(&spec.argv)
+            .unwrap_or("its no-daemon or foreground option");
+        let (name, inodes) = (spec.name.clone(), inodes.clone());
         // Off the loop: reading every process's fds must not delay the pumps writing its last output.
         tokio::task::spawn_blocking(move || {
             let holders = crate::engine::cleanup::pipe_holders(&inodes);
