@@ -450,6 +450,15 @@ mod daemon_tests {
             "sh -c 'exec nginx'",
             "bash -c 'mkdir -p /run/sshd && sshd'",
             "redis-server --daemonize yes",
+            "php-fpm81",
+            "php-fpm82 --fpm-config /etc/php82/php-fpm.conf",
+            "/usr/sbin/php-fpm83",
+            "php-fpm7.4",
+            "sh -c 'exec php-fpm8.2'",
+            "postfix start",
+            "mysqld_safe --datadir=/var/lib/mysql",
+            "httpd",
+            "memcached -d -u nobody",
         ] {
             assert!(daemon_warning(&argv(bad)).is_some(), "{bad}");
         }
@@ -462,6 +471,12 @@ mod daemon_tests {
             "apache2 -DFOREGROUND",
             "sleep 1000",
             "sh -c 'exec nginx -g \"daemon off;\"'",
+            "php-fpm83 -F",
+            "php-fpm8.2 --nodaemonize",
+            "php-fpm-exporter",
+            "postfix start-fg",
+            "httpd -DFOREGROUND",
+            "memcached -u nobody",
         ] {
             assert_eq!(daemon_warning(&argv(good)), None, "{good}");
         }
