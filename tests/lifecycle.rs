@@ -531,7 +531,9 @@ fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
         "[program:a]\ncommand=sleep 1\nready_check=ping\n\
          [program:b]\ncommand=sleep 1\ndepends_on=a:up\n\
          [program:c]\ncommand=sleep 1\nhealth_check=log:ready\nhealth_retries=0\n\
-         [program:d]\ncommand=sleep 1\nready_timeout=soon\ncritical=maybe\n",
+         [program:d]\ncommand=sleep 1\nready_timeout=soon\ncritical=maybe\n\
+         [program:e]\ncommand=sleep 1\nready_timeout=0\nhealth_timeout=0\npidfile=\n\
+         [supervisord]\nshutdown_grace=-1\n",
     );
     let out = run(&["check", "-c", ini.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -567,13 +569,31 @@ fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
         "critical=maybe",
         "[program:d] critical: invalid value \"maybe\"",
     );
+    at(
+        "ready_timeout=0",
+        "[program:e] ready_timeout: invalid value 0: expected at least 1",
+    );
+    at(
+        "health_timeout=0",
+        "[program:e] health_timeout: invalid value 0: expected at least 1",
+    );
+    at(
+        "pidfile=",
+        "[program:e] pidfile: invalid value \"\": expected a file's path",
+    );
+    at(
+        "shutdown_grace=-1",
+        "[supervisord] shutdown_grace: invalid value \"-1\"",
+    );
 
     let toml = write(
         dir.path(),
         "s.toml",
         "[supervisord]\nlogfile = \"NONE\"\n\
          [program.db]\ncommand = \"sleep 1\"\nready_check = \"tcp:localhost\"\n\
-         [program.web]\ncommand = \"sleep 1\"\ndepends_on = [\"db\", \"cache\"]\ncritical = true\n",
+         [program.web]\ncommand = \"sleep 1\"\ndepends_on = [\"db\", \"cache\"]\ncritical = true\n\
+         [program.d]\ncommand = \"sleep 1\"\nready_timeout = 0\nhealth_check = \"notify\"\n\
+         health_interval = 0\nhealth_timeout = \"soon\"\nhealth_retries = -2\npidfile = \"\"\n",
     );
     let out = run(&["check", "-c", toml.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -592,6 +612,21 @@ fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
         )),
         "{err}"
     );
+    for (line, rest) in [
+        (12, "ready_timeout: invalid value 0: expected at least 1"),
+        (14, "health_interval: invalid value 0: expected at least 1"),
+        (15, "health_timeout: invalid value \"soon\""),
+        (
+            16,
+            "health_retries: invalid value \"-2\": expected a non-negative integer",
+        ),
+        (17, "pidfile: invalid value \"\": expected a file's path"),
+    ] {
+        let want = format!("{}:{line}: [program:d] {rest}", toml.display());
+        assert!(err.contains(&want), "{want}\nin:\n{err}");
+    }
+    // health_check = "notify" is valid.
+    assert!(!err.contains(":13:"), "{err}");
 }
 
 #[test]
