@@ -720,3 +720,39 @@ fn a_notify_liveness_check_is_a_watchdog_that_restarts_a_silent_program() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
+
+#[test]
+fn an_exec_ready_check_a_group_as_dependency_and_a_health_check_that_hangs() {
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "{SOCKET}[group:back]\nprograms=db\n\
+         [program:db]\ncommand=sleep 1000\nready_check=exec:test -f {{dir}}/db-ready\n\
+         [program:app]\ncommand=sleep 1000\nstartsecs=0\ndepends_on=back\n\
+         health_check=exec:sleep 100\nhealth_interval=1\nhealth_timeout=1\nhealth_retries=5\n"
+    ));
+    wait_for(T, "the control socket", || {
+        dir.path().join("s.sock").exists().then_some(())
+    });
+    // The exec check fails while the file is missing: db STARTING, app waits for the group.
+    let line = wait_for(T, "app waiting for its group", || {
+        let l = status_line(dir.path(), "app");
+        l.contains("waiting for").then_some(l)
+    });
+    assert!(line.contains("STOPPED"), "{line}");
+    assert!(status_line(dir.path(), "back:db").contains("STARTING"));
+    write(dir.path(), "db-ready", "");
+    p.wait_stdout(
+        "success: db entered RUNNING state, its ready check passed",
+        T,
+    );
+    let log = p.wait_stdout("spawned: 'app'", T);
+    let ready = times_of(&log, "success: db entered RUNNING")[0];
+    let spawned = times_of(&log, "spawned: 'app'")[0];
+    assert!(spawned >= ready, "{log}");
+    // `sleep 100` never answers: a failed check once health_timeout is over.
+    p.wait_stdout(
+        "health check of app failed (1 of 5): no answer within 1 s",
+        T,
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
