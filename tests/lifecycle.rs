@@ -755,4 +755,7 @@ fn an_exec_ready_check_a_group_as_dependency_and_a_health_check_that_hangs() {
     );
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
+    // The check's `sleep`, killed at the timeout, was reaped as the check's, not as a stranger.
+    let log = p.stdout();
+    assert!(!log.contains("reaped unknown pid"), "{log}");
 }

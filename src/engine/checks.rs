@@ -99,7 +99,9 @@ fn read_pidfile(path: &std::path::Path) -> Option<i32> {
     (alive && !zombie).then_some(pid)
 }
 
-type ExecWaits = Arc<Mutex<HashMap<i32, oneshot::Sender<ExitStatus>>>>;
+/// The running `exec:` check commands by pid: the check waiting for its status, or `None` once the
+/// check gave up on it (killed; the reaper still collects it, quietly).
+type ExecWaits = Arc<Mutex<HashMap<i32, Option<oneshot::Sender<ExitStatus>>>>>;
 
 /// The check tasks of one supervisor.
 pub struct Checks {
@@ -272,11 +274,14 @@ impl Checks {
         self.pings.clear();
     }
 
-    /// The reaper found `pid`: if an `exec:` check is waiting for it, hand it over.
+    /// The reaper found `pid`: if it is an `exec:` check's command, hand its status over (or drop it,
+    /// for a check that gave up on it). True when it was one.
     pub fn reaped(&self, pid: i32, status: ExitStatus) -> bool {
         match lock(&self.exec_waits).remove(&pid) {
             Some(tx) => {
-                let _ = tx.send(status);
+                if let Some(tx) = tx {
+                    let _ = tx.send(status);
+                }
                 true
             }
             None => false,
@@ -522,7 +527,7 @@ async fn probe_once(check: &Check, waits: &ExecWaits) -> Result<(), String> {
                 .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
             let pid = child.id() as i32;
             // Registered before the next await: the reaper runs on this same thread, later.
-            lock(waits).insert(pid, tx);
+            lock(waits).insert(pid, Some(tx));
             // Never waited on here: the one reaper collects it and hands the status over.
             drop(child);
             // Kills the command if this future is dropped (timeout, task aborted) before it ended.
@@ -539,12 +544,14 @@ async fn probe_once(check: &Check, waits: &ExecWaits) -> Result<(), String> {
     }
 }
 
-/// An `exec:` check that timed out (or whose task was aborted) is killed; the reaper collects it.
+/// An `exec:` check that timed out (or whose task was aborted) is killed; the reaper collects it. Its
+/// pid stays known (without a waiter), so that its end is not logged as an unknown process's.
 struct KillOnDrop(i32, ExecWaits);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if lock(&self.1).remove(&self.0).is_some() {
+        if let Some(tx) = lock(&self.1).get_mut(&self.0) {
+            tx.take();
             // SAFETY: kill(2) with integer arguments; the pid is our unreaped child (still in the map).
             unsafe {
                 libc::kill(self.0, libc::SIGKILL);
