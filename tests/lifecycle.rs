@@ -319,6 +319,24 @@ fn not_ready_in_time_is_a_failed_start_then_fatal() {
 }
 
 #[test]
+fn a_critical_program_that_is_never_ready_ends_steward_with_124() {
+    let port = free_port();
+    let (mut p, _dir) = Pid1::with_conf(&format!(
+        "[program:never]\ncommand=sleep 1000\nready_check=tcp:127.0.0.1:{port}\nready_timeout=1\n\
+         startretries=0\ncritical=true\n"
+    ));
+    assert_eq!(p.wait_exit(T), Some(124));
+    let log = p.stdout();
+    assert!(
+        log.contains(
+            "critical program never entered FATAL (it was never ready: not ready within 1 seconds \
+             (ready_timeout)): stopping everything, steward will exit 124"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_failing_liveness_check_restarts_after_the_retries_and_is_unhealthy_meanwhile() {
     let dir = tempdir();
     write(dir.path(), "healthy", "yes");
@@ -739,6 +757,19 @@ fn an_exec_ready_check_a_group_as_dependency_and_a_health_check_that_hangs() {
     });
     assert!(line.contains("STOPPED"), "{line}");
     assert!(status_line(dir.path(), "back:db").contains("STARTING"));
+    // Not yet up is not healthy: `ctl health` names both.
+    let out = ctl(dir.path(), &["health"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("unhealthy: app STOPPED"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("unhealthy: back:db STARTING"),
+        "{}",
+        text(&out)
+    );
     write(dir.path(), "db-ready", "");
     p.wait_stdout(
         "success: db entered RUNNING state, its ready check passed",

@@ -16,7 +16,7 @@ use crate::engine::api::{EngineError, ProcessId, ProcessState, Reply, Supervisor
 use crate::engine::checks::{Checks, Outcome, Report};
 use crate::engine::deps::{self, Snapshot, Verdict};
 use crate::engine::mainlog::emit;
-use crate::engine::process::{Event, ExitStatus, Level, Transition};
+use crate::engine::process::{Event, ExitStatus, Level, Transition, NOT_READY};
 
 /// How a process's last start ended, for a critical program's exit status.
 #[derive(Debug, Clone, Copy)]
@@ -166,9 +166,16 @@ impl Supervisor {
         if !for_good {
             return;
         }
-        let (code, why) = match self.life.ended.get(&id) {
-            Some(Ended::SpawnFailed) | None => (127, "it could not be spawned".to_string()),
-            Some(Ended::Exit(s)) => {
+        let never_ready = e
+            .proc
+            .spawnerr()
+            .filter(|m| state == ProcessState::Fatal && m.starts_with(NOT_READY));
+        let (code, why) = match (self.life.ended.get(&id), never_ready) {
+            // Killed by steward for it: 124 (timeout(1)'s "it timed out") rather than a 137 that
+            // would look like the program's own death.
+            (Some(Ended::Exit(_)), Some(m)) => (124, format!("it was never ready: {m}")),
+            (Some(Ended::SpawnFailed) | None, _) => (127, "it could not be spawned".to_string()),
+            (Some(Ended::Exit(s)), None) => {
                 // A FATAL program that kept exiting 0 too quickly still failed.
                 let code = match (state, s.shell_code()) {
                     (ProcessState::Fatal, 0) => 1,
