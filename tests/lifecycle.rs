@@ -682,7 +682,7 @@ fn a_notify_liveness_check_is_a_watchdog_that_restarts_a_silent_program() {
     let py = python();
     let dir = tempdir();
     // Ready, three pings half an interval apart, then silence. The second child is told apart by a
-    // marker file and keeps pinging, so the test ends on a healthy program.
+    // marker file: it asks for a restart once (WATCHDOG=trigger), then keeps pinging.
     write(
         dir.path(),
         "w.py",
@@ -696,7 +696,7 @@ fn a_notify_liveness_check_is_a_watchdog_that_restarts_a_silent_program() {
          open(sys.argv[1], 'w').close()\n\
          n = 0\n\
          while again or n < 3:\n\
-         \x20   s.send(b'WATCHDOG=1')\n\
+         \x20   s.send(b'WATCHDOG=trigger' if again and n == 2 else b'WATCHDOG=1')\n\
          \x20   n += 1\n\
          \x20   time.sleep(usec / 2e6)\n\
          time.sleep(1000)\n",
@@ -731,7 +731,12 @@ fn a_notify_liveness_check_is_a_watchdog_that_restarts_a_silent_program() {
     let before = &log[..log.find("w failed 2 health checks").unwrap_or(0)];
     assert_eq!(count(before, "spawned: 'w'"), 1, "{log}");
     p.wait_count("success: w entered RUNNING state", 2, T);
-    // The new child pings: healthy, and no further failure is counted against it.
+    p.wait_stdout(
+        "health check of w failed (1 of 2): it sent WATCHDOG=trigger",
+        T,
+    );
+    p.wait_stdout("health check of w passes again", T);
+    // The new child pings on: healthy.
     wait_for(T, "health to pass", || {
         (ctl(dir.path(), &["health"]).status.code() == Some(0)).then_some(())
     });
