@@ -561,3 +561,46 @@ fn check_warns_about_what_will_fail_at_spawn_and_strict_makes_it_fail() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_warns_about_a_daemon_started_without_its_foreground_flag_and_strict_fails() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let d = dir.path().display().to_string();
+    // Present and executable, so the only finding is the daemon's.
+    for name in ["nginx", "php-fpm83"] {
+        let f = write(&dir.path().join("bin"), name, "#!/bin/sh\n");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let p = write(
+        dir.path(),
+        "d.conf",
+        &format!(
+            "{HEAD}[program:web]\ncommand=sh -c 'mkdir -p /tmp && exec {d}/bin/nginx'\n\
+             [program:php]\ncommand={d}/bin/php-fpm83\n\
+             [program:fine]\ncommand={d}/bin/php-fpm83 -F\n"
+        ),
+    );
+    let f = p.display();
+    let expected = [
+        format!("warning: {f}:4: [program:web] command: nginx runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: nginx -g 'daemon off;' (or daemon off; in nginx.conf) (or, if it cannot, set pidfile= to follow it)"),
+        format!("warning: {f}:6: [program:php] command: php-fpm83 runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: php-fpm -F (or, if it cannot, set pidfile= to follow it)"),
+    ];
+    let out = run(&["check", "-c", p.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for e in &expected {
+        assert!(stderr.lines().any(|l| l == e), "missing {e}\nin:\n{stderr}");
+    }
+    assert_eq!(stderr.lines().count(), expected.len(), "{stderr}");
+    let out = run(&["check", "--strict", "-c", p.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for e in &expected {
+        let as_error = e.replacen("warning: ", "Error: ", 1);
+        assert!(
+            stderr.lines().any(|l| l == as_error),
+            "missing {as_error}\nin:\n{stderr}"
+        );
+    }
+}

@@ -319,6 +319,24 @@ fn not_ready_in_time_is_a_failed_start_then_fatal() {
 }
 
 #[test]
+fn a_critical_program_that_is_never_ready_ends_steward_with_124() {
+    let port = free_port();
+    let (mut p, _dir) = Pid1::with_conf(&format!(
+        "[program:never]\ncommand=sleep 1000\nready_check=tcp:127.0.0.1:{port}\nready_timeout=1\n\
+         startretries=0\ncritical=true\n"
+    ));
+    assert_eq!(p.wait_exit(T), Some(124));
+    let log = p.stdout();
+    assert!(
+        log.contains(
+            "critical program never entered FATAL (it was never ready: not ready within 1 seconds \
+             (ready_timeout)): stopping everything, steward will exit 124"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_failing_liveness_check_restarts_after_the_retries_and_is_unhealthy_meanwhile() {
     let dir = tempdir();
     write(dir.path(), "healthy", "yes");
@@ -412,12 +430,31 @@ fn two_hundred_orphans_are_ended_within_the_grace() {
 
 #[test]
 fn a_program_that_daemonizes_itself_is_named_with_the_fix() {
-    let (mut p, _dir) = Pid1::with_conf(
-        "[program:nginx]\ncommand=sh -c 'sleep 1000 & exit 0'\nstartsecs=0\nautorestart=false\n",
+    // An "nginx" that forks a child holding its output and exits, started through a shell wrapper.
+    let dir = tempdir();
+    let script = write(
+        dir.path(),
+        "nginx",
+        "#!/bin/sh\nsleep 1000 &\necho $! > \"$1\"\nexit 0\n",
     );
-    let log = p.wait_stdout("runs in the background", T);
-    assert!(log.contains("nginx (pid "), "{log}");
-    assert!(log.contains("still holds its output"), "{log}");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (mut p, dir) = Pid1::in_dir(
+        dir,
+        "",
+        "[program:web]\ncommand=sh -c 'exec {dir}/nginx {dir}/held'\nstartsecs=0\n\
+         autorestart=false\n",
+    );
+    let log = p.wait_stdout("still holds its output", T);
+    let held = wait_for_text(&dir.path().join("held"), "\n", T);
+    let want =
+        "still holds its output: it runs in the background; start it in the foreground, e.g. \
+         nginx -g 'daemon off;' (or daemon off; in nginx.conf) (or set pidfile= to follow it)";
+    assert!(log.contains("web (pid "), "{log}");
+    assert!(
+        log.contains(&format!("but pid {} {want}", held.trim())),
+        "{log}"
+    );
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }
@@ -512,7 +549,9 @@ fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
         "[program:a]\ncommand=sleep 1\nready_check=ping\n\
          [program:b]\ncommand=sleep 1\ndepends_on=a:up\n\
          [program:c]\ncommand=sleep 1\nhealth_check=log:ready\nhealth_retries=0\n\
-         [program:d]\ncommand=sleep 1\nready_timeout=soon\ncritical=maybe\n",
+         [program:d]\ncommand=sleep 1\nready_timeout=soon\ncritical=maybe\n\
+         [program:e]\ncommand=sleep 1\nready_timeout=0\nhealth_timeout=0\npidfile=\n\
+         [supervisord]\nshutdown_grace=-1\n",
     );
     let out = run(&["check", "-c", ini.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -548,13 +587,31 @@ fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
         "critical=maybe",
         "[program:d] critical: invalid value \"maybe\"",
     );
+    at(
+        "ready_timeout=0",
+        "[program:e] ready_timeout: invalid value 0: expected at least 1",
+    );
+    at(
+        "health_timeout=0",
+        "[program:e] health_timeout: invalid value 0: expected at least 1",
+    );
+    at(
+        "pidfile=",
+        "[program:e] pidfile: invalid value \"\": expected a file's path",
+    );
+    at(
+        "shutdown_grace=-1",
+        "[supervisord] shutdown_grace: invalid value \"-1\"",
+    );
 
     let toml = write(
         dir.path(),
         "s.toml",
         "[supervisord]\nlogfile = \"NONE\"\n\
          [program.db]\ncommand = \"sleep 1\"\nready_check = \"tcp:localhost\"\n\
-         [program.web]\ncommand = \"sleep 1\"\ndepends_on = [\"db\", \"cache\"]\ncritical = true\n",
+         [program.web]\ncommand = \"sleep 1\"\ndepends_on = [\"db\", \"cache\"]\ncritical = true\n\
+         [program.d]\ncommand = \"sleep 1\"\nready_timeout = 0\nhealth_check = \"notify\"\n\
+         health_interval = 0\nhealth_timeout = \"soon\"\nhealth_retries = -2\npidfile = \"\"\n",
     );
     let out = run(&["check", "-c", toml.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -573,6 +630,21 @@ fn bad_lifecycle_values_are_errors_with_file_and_line_in_ini_and_toml() {
         )),
         "{err}"
     );
+    for (line, rest) in [
+        (12, "ready_timeout: invalid value 0: expected at least 1"),
+        (14, "health_interval: invalid value 0: expected at least 1"),
+        (15, "health_timeout: invalid value \"soon\""),
+        (
+            16,
+            "health_retries: invalid value \"-2\": expected a non-negative integer",
+        ),
+        (17, "pidfile: invalid value \"\": expected a file's path"),
+    ] {
+        let want = format!("{}:{line}: [program:d] {rest}", toml.display());
+        assert!(err.contains(&want), "{want}\nin:\n{err}");
+    }
+    // health_check = "notify" is valid.
+    assert!(!err.contains(":13:"), "{err}");
 }
 
 #[test]
@@ -603,4 +675,123 @@ fn a_log_ready_check_reads_only_what_the_new_child_writes() {
     );
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn a_notify_liveness_check_is_a_watchdog_that_restarts_a_silent_program() {
+    let py = python();
+    let dir = tempdir();
+    // Ready, three pings half an interval apart, then silence. The second child is told apart by a
+    // marker file: it asks for a restart once (WATCHDOG=trigger), then keeps pinging.
+    write(
+        dir.path(),
+        "w.py",
+        "import os, socket, sys, time\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         s.connect(os.environ['NOTIFY_SOCKET'])\n\
+         usec = int(os.environ['WATCHDOG_USEC'])\n\
+         print('usec', usec, flush=True)\n\
+         s.send(b'READY=1')\n\
+         again = os.path.exists(sys.argv[1])\n\
+         open(sys.argv[1], 'w').close()\n\
+         n = 0\n\
+         while again or n < 3:\n\
+         \x20   s.send(b'WATCHDOG=trigger' if again and n == 2 else b'WATCHDOG=1')\n\
+         \x20   n += 1\n\
+         \x20   time.sleep(usec / 2e6)\n\
+         time.sleep(1000)\n",
+    );
+    let (mut p, dir) = Pid1::in_dir(
+        dir,
+        "",
+        &format!(
+            "{SOCKET}[program:w]\ncommand={py} -u {{dir}}/w.py {{dir}}/again\n\
+             ready_check=notify\nhealth_check=notify\nhealth_interval=1\nhealth_retries=2\n\
+             stdout_logfile={{dir}}/w.log\n"
+        ),
+    );
+    p.wait_stdout(
+        "success: w entered RUNNING state, its ready check passed",
+        T,
+    );
+    wait_for_text(&dir.path().join("w.log"), "usec 1000000", T);
+    p.wait_stdout(
+        "health check of w failed (1 of 2): no WATCHDOG=1 within 1 s",
+        T,
+    );
+    let out = ctl(dir.path(), &["health"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("w RUNNING but unhealthy (1 failed health check: no WATCHDOG=1"),
+        "{}",
+        text(&out)
+    );
+    let log = p.wait_stdout("w failed 2 health checks in a row", T);
+    // Not restarted before the second failure.
+    let before = &log[..log.find("w failed 2 health checks").unwrap_or(0)];
+    assert_eq!(count(before, "spawned: 'w'"), 1, "{log}");
+    p.wait_count("success: w entered RUNNING state", 2, T);
+    p.wait_stdout(
+        "health check of w failed (1 of 2): it sent WATCHDOG=trigger",
+        T,
+    );
+    p.wait_stdout("health check of w passes again", T);
+    // The new child pings on: healthy.
+    wait_for(T, "health to pass", || {
+        (ctl(dir.path(), &["health"]).status.code() == Some(0)).then_some(())
+    });
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+}
+
+#[test]
+fn an_exec_ready_check_a_group_as_dependency_and_a_health_check_that_hangs() {
+    let (mut p, dir) = Pid1::with_conf(&format!(
+        "{SOCKET}[group:back]\nprograms=db\n\
+         [program:db]\ncommand=sleep 1000\nready_check=exec:test -f {{dir}}/db-ready\n\
+         [program:app]\ncommand=sleep 1000\nstartsecs=0\ndepends_on=back\n\
+         health_check=exec:sleep 100\nhealth_interval=1\nhealth_timeout=1\nhealth_retries=5\n"
+    ));
+    wait_for(T, "the control socket", || {
+        dir.path().join("s.sock").exists().then_some(())
+    });
+    // The exec check fails while the file is missing: db STARTING, app waits for the group.
+    let line = wait_for(T, "app waiting for its group", || {
+        let l = status_line(dir.path(), "app");
+        l.contains("waiting for").then_some(l)
+    });
+    assert!(line.contains("STOPPED"), "{line}");
+    assert!(status_line(dir.path(), "back:db").contains("STARTING"));
+    // Not yet up is not healthy: `ctl health` names both.
+    let out = ctl(dir.path(), &["health"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("unhealthy: app STOPPED"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("unhealthy: back:db STARTING"),
+        "{}",
+        text(&out)
+    );
+    write(dir.path(), "db-ready", "");
+    p.wait_stdout(
+        "success: db entered RUNNING state, its ready check passed",
+        T,
+    );
+    let log = p.wait_stdout("spawned: 'app'", T);
+    let ready = times_of(&log, "success: db entered RUNNING")[0];
+    let spawned = times_of(&log, "spawned: 'app'")[0];
+    assert!(spawned >= ready, "{log}");
+    // `sleep 100` never answers: a failed check once health_timeout is over.
+    p.wait_stdout(
+        "health check of app failed (1 of 5): no answer within 1 s",
+        T,
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+    // The check's `sleep`, killed at the timeout, was reaped as the check's, not as a stranger.
+    let log = p.stdout();
+    assert!(!log.contains("reaped unknown pid"), "{log}");
 }

@@ -1483,8 +1483,12 @@ impl<'a> Builder<'a> {
         let health_interval = self.nonneg(at, "health_interval", vars, d.health_interval);
         let health_timeout = self.nonneg(at, "health_timeout", vars, d.health_timeout);
         let health_retries = self.small(at, "health_retries", vars, d.health_retries);
+        // 0 would fail every start at once (ready_timeout), check without pause (health_interval),
+        // never wait for an answer (health_timeout) or restart on no failure at all (health_retries).
         for (key, v) in [
+            ("ready_timeout", ready_timeout),
             ("health_interval", health_interval),
+            ("health_timeout", health_timeout),
             ("health_retries", u64::from(health_retries)),
         ] {
             if v == 0 {
@@ -1493,6 +1497,12 @@ impl<'a> Builder<'a> {
             }
         }
         let pidfile = match self.string(at, "pidfile", vars) {
+            // Empty would resolve to the working directory, which names no pid.
+            Ok(Some(v)) if v.trim().is_empty() => {
+                let e = self.lookup(at, "pidfile");
+                self.error(at, e, "invalid value \"\": expected a file's path".into());
+                None
+            }
             Ok(Some(v)) => Some(self.abs_path(v.trim())),
             _ => None,
         };

@@ -42,20 +42,16 @@ pub fn parse_depends_on(items: &[String]) -> Result<Vec<Dependency>, String> {
 }
 
 /// `tcp:HOST:PORT`, `http://HOST:PORT/PATH`, `exec:COMMAND…`, `log:REGEX` (readiness only),
-/// `notify` (readiness only).
+/// `notify` (sd_notify's READY=1 for readiness, its watchdog for liveness).
 pub fn parse_check(text: &str, readiness: bool) -> Result<Check, String> {
     let t = text.trim();
     let forms = if readiness {
         "expected tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND, log:REGEX or notify"
     } else {
-        "expected tcp:HOST:PORT, http://HOST:PORT/PATH or exec:COMMAND"
+        "expected tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND or notify"
     };
     if t == "notify" {
-        return if readiness {
-            Ok(Check::Notify)
-        } else {
-            Err("notify is a readiness check only".into())
-        };
+        return Ok(Check::Notify);
     }
     if let Some(rest) = t.strip_prefix("tcp:") {
         let (host, port) = host_port(rest)?;
@@ -265,7 +261,7 @@ mod tests {
             Ok(Check::Exec(vec!["pg_isready".into(), "-q".into()]))
         );
         assert_eq!(parse_check("notify", true), Ok(Check::Notify));
-        assert!(parse_check("notify", false).is_err());
+        assert_eq!(parse_check("notify", false), Ok(Check::Notify));
         assert!(parse_check("log:ready", false).is_err());
         assert!(parse_check("log:(", true).is_err());
         assert!(parse_check("tcp:host", true).is_err());
@@ -289,58 +285,145 @@ mod tests {
     }
 }
 
+/// A well-known daemon that forks into the background unless told not to.
+struct Daemon {
+    /// Its executable's name. Versioned names count too: `php-fpm` is also Alpine's `php-fpm83` and
+    /// Debian's `php-fpm8.2`.
+    name: &'static str,
+    /// Its arguments already keep it in the foreground (or, for an opt-in daemon, do not opt in).
+    stays: fn(&[String]) -> bool,
+    /// How to start it in the foreground instead.
+    fix: &'static str,
+}
+
+fn has(args: &[String], flag: &str) -> bool {
+    args.iter().any(|a| a == flag)
+}
+
+/// One table for `steward check`'s warning and the run-time message about a program that did put
+/// itself in the background.
+const DAEMONS: &[Daemon] = &[
+    Daemon {
+        name: "nginx",
+        stays: |a| a.join(" ").contains("daemon off"),
+        fix: "nginx -g 'daemon off;' (or daemon off; in nginx.conf)",
+    },
+    Daemon {
+        name: "php-fpm",
+        stays: |a| has(a, "-F") || has(a, "--nodaemonize"),
+        fix: "php-fpm -F",
+    },
+    Daemon {
+        name: "redis-server",
+        stays: |a| !a.join(" ").contains("--daemonize yes"),
+        fix: "redis-server --daemonize no",
+    },
+    Daemon {
+        name: "apache2",
+        stays: |a| has(a, "-DFOREGROUND"),
+        fix: "apache2 -DFOREGROUND",
+    },
+    Daemon {
+        name: "httpd",
+        stays: |a| has(a, "-DFOREGROUND"),
+        fix: "httpd -DFOREGROUND",
+    },
+    Daemon {
+        name: "apachectl",
+        stays: |_| false,
+        fix: "apache2 -DFOREGROUND (or httpd -DFOREGROUND) instead of apachectl",
+    },
+    Daemon {
+        name: "apache2ctl",
+        stays: |_| false,
+        fix: "apache2 -DFOREGROUND instead of apache2ctl",
+    },
+    Daemon {
+        name: "sshd",
+        stays: |a| has(a, "-D"),
+        fix: "sshd -D",
+    },
+    Daemon {
+        name: "cron",
+        stays: |a| has(a, "-f"),
+        fix: "cron -f",
+    },
+    Daemon {
+        name: "crond",
+        stays: |a| has(a, "-f") || has(a, "-n"),
+        fix: "crond -f",
+    },
+    Daemon {
+        name: "postfix",
+        stays: |a| has(a, "start-fg"),
+        fix: "postfix start-fg",
+    },
+    Daemon {
+        name: "mysqld_safe",
+        stays: |_| false,
+        fix: "mysqld itself (mysqld_safe is a supervisor of its own)",
+    },
+    Daemon {
+        name: "memcached",
+        stays: |a| !has(a, "-d"),
+        fix: "memcached without -d",
+    },
+];
+
+/// The commands a program runs: its argv, or each command of a `sh -c '[exec] CMD …'` wrapper's
+/// script (`a && b; exec c`).
+fn commands(argv: &[String]) -> Vec<Vec<String>> {
+    match argv {
+        [sh, c, script, ..] if is_shell(sh) && c == "-c" => {
+            let Ok(words) = values::split_command(script) else {
+                return vec![];
+            };
+            words
+                .split(|t| [";", "&&", "||", "|", "&"].contains(&t.as_str()))
+                .map(|cmd| match cmd.first() {
+                    Some(x) if x == "exec" => cmd[1..].to_vec(),
+                    _ => cmd.to_vec(),
+                })
+                .collect()
+        }
+        _ => vec![argv.to_vec()],
+    }
+}
+
+/// The well-known daemon a command starts, and its executable's name.
+fn known(words: &[String]) -> Option<(&'static Daemon, &str)> {
+    let base = words.first()?.rsplit('/').next()?;
+    let d = DAEMONS.iter().find(|d| {
+        base.strip_prefix(d.name).is_some_and(|v| {
+            v.is_empty()
+                || (d.name == "php-fpm" && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        })
+    })?;
+    Some((d, base))
+}
+
 /// `steward check` (and start-up) warning for a well-known daemon started without its foreground
 /// flag: it would fork into the background, exit 0 at once, and be restarted forever while the escaped
 /// copy keeps running. `argv` is the program's command; a `sh -c '[exec] CMD …'` wrapper is looked into.
 pub fn daemon_warning(argv: &[String]) -> Option<String> {
-    match argv {
-        [sh, c, script, ..] if is_shell(sh) && c == "-c" => {
-            let words = values::split_command(script).ok()?;
-            // Each command of the script: `a && b; exec c`.
-            words
-                .split(|t| [";", "&&", "||", "|", "&"].contains(&t.as_str()))
-                .find_map(|cmd| {
-                    let cmd = match cmd.first() {
-                        Some(x) if x == "exec" => &cmd[1..],
-                        _ => cmd,
-                    };
-                    daemon_command(cmd)
-                })
-        }
-        _ => daemon_command(argv),
-    }
+    commands(argv).iter().find_map(|cmd| {
+        let (d, base) = known(cmd)?;
+        (!(d.stays)(&cmd[1..])).then(|| {
+            format!(
+                "{base} runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: {} (or, if it cannot, set pidfile= to follow it)",
+                d.fix
+            )
+        })
+    })
 }
 
-fn daemon_command(words: &[String]) -> Option<String> {
-    let base = words.first()?.rsplit('/').next()?.to_string();
-    let args = &words[1..];
-    let has = |flag: &str| args.iter().any(|a| a == flag);
-    let joined = args.join(" ");
-    let fix = match base.as_str() {
-        "nginx" if !joined.contains("daemon off") => {
-            "nginx -g 'daemon off;' (or daemon off; in nginx.conf)"
-        }
-        "php-fpm" | "php-fpm7" | "php-fpm8" | "php-fpm8.2" | "php-fpm8.3"
-            if !has("-F") && !has("--nodaemonize") =>
-        {
-            "php-fpm -F"
-        }
-        "redis-server" if joined.contains("--daemonize yes") => "redis-server --daemonize no",
-        "apache2" | "httpd" if !has("-DFOREGROUND") => {
-            "apache2 -DFOREGROUND (or httpd -DFOREGROUND)"
-        }
-        "apachectl" | "apache2ctl" => "apache2 -DFOREGROUND instead of apachectl",
-        "sshd" if !has("-D") => "sshd -D",
-        "cron" if !has("-f") => "cron -f",
-        "crond" if !has("-f") && !has("-n") => "crond -f",
-        "postfix" if !has("start-fg") => "postfix start-fg",
-        "mysqld_safe" => "mysqld itself (mysqld_safe is a supervisor of its own)",
-        "memcached" if has("-d") => "memcached without -d",
-        _ => return None,
-    };
-    Some(format!(
-        "{base} runs in the background unless told otherwise, and steward would restart it forever; start it in the foreground: {fix} (or, if it cannot, set pidfile= to follow it)"
-    ))
+/// How to keep the well-known daemon that `argv` starts (directly or through a shell wrapper) in the
+/// foreground, whatever its arguments say: for a program that was seen to put itself in the background.
+pub fn foreground_fix(argv: &[String]) -> Option<&'static str> {
+    commands(argv)
+        .iter()
+        .find_map(|cmd| known(cmd))
+        .map(|(d, _)| d.fix)
 }
 
 fn is_shell(s: &str) -> bool {
@@ -349,7 +432,7 @@ fn is_shell(s: &str) -> bool {
 
 #[cfg(test)]
 mod daemon_tests {
-    use super::daemon_warning;
+    use super::{daemon_warning, foreground_fix};
 
     fn argv(s: &str) -> Vec<String> {
         crate::config::values::split_command(s).unwrap()
@@ -367,6 +450,15 @@ mod daemon_tests {
             "sh -c 'exec nginx'",
             "bash -c 'mkdir -p /run/sshd && sshd'",
             "redis-server --daemonize yes",
+            "php-fpm81",
+            "php-fpm82 --fpm-config /etc/php82/php-fpm.conf",
+            "/usr/sbin/php-fpm83",
+            "php-fpm7.4",
+            "sh -c 'exec php-fpm8.2'",
+            "postfix start",
+            "mysqld_safe --datadir=/var/lib/mysql",
+            "httpd",
+            "memcached -d -u nobody",
         ] {
             assert!(daemon_warning(&argv(bad)).is_some(), "{bad}");
         }
@@ -379,10 +471,35 @@ mod daemon_tests {
             "apache2 -DFOREGROUND",
             "sleep 1000",
             "sh -c 'exec nginx -g \"daemon off;\"'",
+            "php-fpm83 -F",
+            "php-fpm8.2 --nodaemonize",
+            "php-fpm-exporter",
+            "postfix start-fg",
+            "httpd -DFOREGROUND",
+            "memcached -u nobody",
         ] {
             assert_eq!(daemon_warning(&argv(good)), None, "{good}");
         }
         let w = daemon_warning(&argv("nginx")).unwrap();
         assert!(w.contains("nginx -g 'daemon off;'"), "{w}");
+    }
+
+    #[test]
+    fn the_run_time_fix_looks_into_shell_wrappers_and_ignores_the_flags() {
+        assert_eq!(
+            foreground_fix(&argv("sh -c 'exec /usr/sbin/nginx'")),
+            Some("nginx -g 'daemon off;' (or daemon off; in nginx.conf)")
+        );
+        // Daemonized anyway (daemonize yes in its config file): the fix is the same.
+        assert_eq!(
+            foreground_fix(&argv("redis-server /etc/redis.conf")),
+            Some("redis-server --daemonize no")
+        );
+        assert_eq!(
+            foreground_fix(&argv("bash -c 'mkdir -p /run/php && exec php-fpm8.2'")),
+            Some("php-fpm -F")
+        );
+        assert_eq!(foreground_fix(&argv("sh -c 'sleep 1000 & exit 0'")), None);
+        assert_eq!(foreground_fix(&argv("myd")), None);
     }
 }

@@ -99,7 +99,9 @@ fn read_pidfile(path: &std::path::Path) -> Option<i32> {
     (alive && !zombie).then_some(pid)
 }
 
-type ExecWaits = Arc<Mutex<HashMap<i32, oneshot::Sender<ExitStatus>>>>;
+/// The running `exec:` check commands by pid: the check waiting for its status, or `None` once the
+/// check gave up on it (killed; the reaper still collects it, quietly).
+type ExecWaits = Arc<Mutex<HashMap<i32, Option<oneshot::Sender<ExitStatus>>>>>;
 
 /// The check tasks of one supervisor.
 pub struct Checks {
@@ -109,6 +111,8 @@ pub struct Checks {
     /// sd_notify sockets bound before the spawn, waiting for their task.
     notify: HashMap<ProcessId, tokio::net::UnixDatagram>,
     notify_dir: Option<PathBuf>,
+    /// `WATCHDOG=1` of each notify-checked child, from its notify task to its liveness task.
+    pings: HashMap<ProcessId, Arc<tokio::sync::Notify>>,
     exec_waits: ExecWaits,
 }
 
@@ -140,6 +144,7 @@ impl Checks {
             tasks: HashMap::new(),
             notify: HashMap::new(),
             notify_dir: None,
+            pings: HashMap::new(),
             exec_waits: Arc::default(),
         }
     }
@@ -153,16 +158,29 @@ impl Checks {
         }
     }
 
-    /// Before spawning process `id`: bind its sd_notify socket if it uses one; returns the
-    /// `NOTIFY_SOCKET` variable for its environment.
-    pub fn prepare_spawn(&mut self, id: ProcessId, spec: &ProcessSpec) -> Option<(String, String)> {
-        if spec.lifecycle.ready_check != Some(Check::Notify) {
-            return None;
+    /// Before spawning process `id`: bind its sd_notify socket if it uses one (`ready_check=notify`,
+    /// `health_check=notify`, or both sharing it); returns the variables for its environment.
+    ///
+    /// A notify liveness check is systemd's watchdog: `WATCHDOG_USEC` tells the program how often to
+    /// send `WATCHDOG=1`. `WATCHDOG_PID` is left out: the pid is only known after the spawn, and
+    /// sd_watchdog_enabled() takes an unset `WATCHDOG_PID` as "this process".
+    pub fn prepare_spawn(&mut self, id: ProcessId, spec: &ProcessSpec) -> Vec<(String, String)> {
+        let l = &spec.lifecycle;
+        let watchdog = l.health_check == Some(Check::Notify);
+        if l.ready_check != Some(Check::Notify) && !watchdog {
+            return vec![];
         }
         let dir = match &self.notify_dir {
             Some(d) => d.clone(),
             None => {
-                let d = std::env::temp_dir().join(format!("steward-{}", std::process::id()));
+                // Not the pid alone: every steward that is PID 1 of its own namespace is pid 1, and
+                // two of them may share a /tmp.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or_default();
+                let d = std::env::temp_dir()
+                    .join(format!("steward-{}-{nanos:08x}", std::process::id()));
                 let _ = std::fs::create_dir_all(&d);
                 use std::os::unix::fs::PermissionsExt;
                 let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755));
@@ -178,14 +196,21 @@ impl Checks {
                 use std::os::unix::fs::PermissionsExt;
                 let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777));
                 self.notify.insert(id, sock);
-                Some(("NOTIFY_SOCKET".into(), path.to_string_lossy().into_owned()))
+                // A fresh one per child: a ping of the previous child must not count for this one.
+                self.pings.insert(id, Arc::default());
+                let mut env = vec![("NOTIFY_SOCKET".into(), path.to_string_lossy().into_owned())];
+                if watchdog {
+                    let usec = l.health_interval.max(1).saturating_mul(1_000_000);
+                    env.push(("WATCHDOG_USEC".into(), usec.to_string()));
+                }
+                env
             }
             Err(e) => {
                 crate::engine::mainlog::emit(
                     crate::engine::process::Level::Error,
                     &format!("cannot bind the notify socket of {}: {e}", spec.name),
                 );
-                None
+                vec![]
             }
         }
     }
@@ -212,7 +237,8 @@ impl Checks {
             Kind::Notify => {
                 alive
                     && matches!(state, ProcessState::Starting | ProcessState::Running)
-                    && l.ready_check == Some(Check::Notify)
+                    && (l.ready_check == Some(Check::Notify)
+                        || l.health_check == Some(Check::Notify))
             }
             Kind::Health => alive && state == ProcessState::Running && l.health_check.is_some(),
         };
@@ -235,6 +261,7 @@ impl Checks {
         }
         if !(alive || state == ProcessState::Starting) {
             self.notify.remove(&id);
+            self.pings.remove(&id);
         }
     }
 
@@ -244,13 +271,17 @@ impl Checks {
             h.abort();
         }
         self.notify.clear();
+        self.pings.clear();
     }
 
-    /// The reaper found `pid`: if an `exec:` check is waiting for it, hand it over.
+    /// The reaper found `pid`: if it is an `exec:` check's command, hand its status over (or drop it,
+    /// for a check that gave up on it). True when it was one.
     pub fn reaped(&self, pid: i32, status: ExitStatus) -> bool {
         match lock(&self.exec_waits).remove(&pid) {
             Some(tx) => {
-                let _ = tx.send(status);
+                if let Some(tx) = tx {
+                    let _ = tx.send(status);
+                }
                 true
             }
             None => false,
@@ -323,6 +354,10 @@ impl Checks {
             }
             Kind::Notify => {
                 let sock = self.notify.remove(&id)?;
+                let ready = l.ready_check == Some(Check::Notify);
+                let watchdog = (l.health_check == Some(Check::Notify))
+                    .then(|| self.pings.get(&id).cloned())
+                    .flatten();
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 4096];
                     loop {
@@ -330,10 +365,20 @@ impl Checks {
                             return;
                         };
                         for line in String::from_utf8_lossy(&buf[..n]).lines() {
-                            if line == "READY=1" {
-                                report(Outcome::Ready);
-                            } else if let Some(text) = line.strip_prefix("STATUS=") {
-                                report(Outcome::Status(text.to_string()));
+                            match (line, &watchdog) {
+                                ("READY=1", _) if ready => report(Outcome::Ready),
+                                ("WATCHDOG=1", Some(pings)) => {
+                                    pings.notify_one();
+                                    report(Outcome::Passed);
+                                }
+                                ("WATCHDOG=trigger", Some(_)) => {
+                                    report(Outcome::Failed("it sent WATCHDOG=trigger".into()));
+                                }
+                                _ => {
+                                    if let Some(text) = line.strip_prefix("STATUS=") {
+                                        report(Outcome::Status(text.to_string()));
+                                    }
+                                }
                             }
                         }
                     }
@@ -343,15 +388,29 @@ impl Checks {
                 let check = l.health_check.clone()?;
                 let every = Duration::from_secs(l.health_interval.max(1));
                 let timeout = Duration::from_secs(l.health_timeout.max(1));
-                tokio::spawn(async move {
-                    loop {
-                        tokio::time::sleep(every).await;
-                        report(match probe(&check, timeout, &waits).await {
-                            Ok(()) => Outcome::Passed,
-                            Err(why) => Outcome::Failed(why),
-                        });
-                    }
-                })
+                if check == Check::Notify {
+                    // The watchdog: each interval without a WATCHDOG=1 is a failed check, counted
+                    // from the last one (a ping restarts the clock, as systemd's does).
+                    let pings = self.pings.get(&id).cloned()?;
+                    let secs = every.as_secs();
+                    tokio::spawn(async move {
+                        loop {
+                            if tokio::time::timeout(every, pings.notified()).await.is_err() {
+                                report(Outcome::Failed(format!("no WATCHDOG=1 within {secs} s")));
+                            }
+                        }
+                    })
+                } else {
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::time::sleep(every).await;
+                            report(match probe(&check, timeout, &waits).await {
+                                Ok(()) => Outcome::Passed,
+                                Err(why) => Outcome::Failed(why),
+                            });
+                        }
+                    })
+                }
             }
         };
         Some(handle.abort_handle())
@@ -468,7 +527,7 @@ async fn probe_once(check: &Check, waits: &ExecWaits) -> Result<(), String> {
                 .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
             let pid = child.id() as i32;
             // Registered before the next await: the reaper runs on this same thread, later.
-            lock(waits).insert(pid, tx);
+            lock(waits).insert(pid, Some(tx));
             // Never waited on here: the one reaper collects it and hands the status over.
             drop(child);
             // Kills the command if this future is dropped (timeout, task aborted) before it ended.
@@ -485,12 +544,14 @@ async fn probe_once(check: &Check, waits: &ExecWaits) -> Result<(), String> {
     }
 }
 
-/// An `exec:` check that timed out (or whose task was aborted) is killed; the reaper collects it.
+/// An `exec:` check that timed out (or whose task was aborted) is killed; the reaper collects it. Its
+/// pid stays known (without a waiter), so that its end is not logged as an unknown process's.
 struct KillOnDrop(i32, ExecWaits);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if lock(&self.1).remove(&self.0).is_some() {
+        if let Some(tx) = lock(&self.1).get_mut(&self.0) {
+            tx.take();
             // SAFETY: kill(2) with integer arguments; the pid is our unreaped child (still in the map).
             unsafe {
                 libc::kill(self.0, libc::SIGKILL);

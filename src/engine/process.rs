@@ -174,6 +174,9 @@ pub enum Cause {
     Unhealthy,
 }
 
+/// How `spawnerr` begins for a start that failed because the ready check did not pass in time.
+pub const NOT_READY: &str = "not ready within";
+
 /// What a pending deadline is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
@@ -528,7 +531,7 @@ impl Process {
                 self.exitstatus = es;
                 self.spawnerr = Some(if self.not_ready {
                     format!(
-                        "not ready within {} seconds (ready_timeout)",
+                        "{NOT_READY} {} seconds (ready_timeout)",
                         spec.lifecycle.ready_timeout
                     )
                 } else {

@@ -16,7 +16,7 @@ use crate::engine::api::{EngineError, ProcessId, ProcessState, Reply, Supervisor
 use crate::engine::checks::{Checks, Outcome, Report};
 use crate::engine::deps::{self, Snapshot, Verdict};
 use crate::engine::mainlog::emit;
-use crate::engine::process::{Event, ExitStatus, Level, Transition};
+use crate::engine::process::{Event, ExitStatus, Level, Transition, NOT_READY};
 
 /// How a process's last start ended, for a critical program's exit status.
 #[derive(Debug, Clone, Copy)]
@@ -118,24 +118,6 @@ fn snapshot(id: ProcessId, e: &Entry) -> Snapshot<'_> {
     }
 }
 
-/// A hint for well-known daemons that fork into the background unless told not to.
-pub fn foreground_hint(argv0: &str) -> &'static str {
-    let base = argv0.rsplit('/').next().unwrap_or(argv0);
-    match base {
-        "nginx" => "nginx -g 'daemon off;'",
-        "php-fpm" | "php-fpm7" | "php-fpm8" => "php-fpm -F",
-        "redis-server" => "redis-server --daemonize no",
-        "apache2" | "httpd" | "apachectl" => "apache2 -DFOREGROUND",
-        "sshd" => "sshd -D",
-        "cron" => "cron -f",
-        "crond" => "crond -f",
-        "postfix" => "postfix start-fg",
-        "mysqld_safe" => "mysqld (without mysqld_safe)",
-        "memcached" => "memcached (without -d)",
-        _ => "its no-daemon or foreground option",
-    }
-}
-
 impl Supervisor {
     /// Process `id` went through `changes` (in order): follow up on what the lifecycle keys ask.
     pub(super) fn lifecycle_changed(
@@ -184,9 +166,16 @@ impl Supervisor {
         if !for_good {
             return;
         }
-        let (code, why) = match self.life.ended.get(&id) {
-            Some(Ended::SpawnFailed) | None => (127, "it could not be spawned".to_string()),
-            Some(Ended::Exit(s)) => {
+        let never_ready = e
+            .proc
+            .spawnerr()
+            .filter(|m| state == ProcessState::Fatal && m.starts_with(NOT_READY));
+        let (code, why) = match (self.life.ended.get(&id), never_ready) {
+            // Killed by steward for it: 124 (timeout(1)'s "it timed out") rather than a 137 that
+            // would look like the program's own death.
+            (Some(Ended::Exit(_)), Some(m)) => (124, format!("it was never ready: {m}")),
+            (Some(Ended::SpawnFailed) | None, _) => (127, "it could not be spawned".to_string()),
+            (Some(Ended::Exit(s)), None) => {
                 // A FATAL program that kept exiting 0 too quickly still failed.
                 let code = match (state, s.shell_code()) {
                     (ProcessState::Fatal, 0) => 1,
@@ -520,12 +509,16 @@ impl Supervisor {
         }
     }
 
-    /// Before a spawn of `id`: what its environment needs in addition (sd_notify's socket).
+    /// Before a spawn of `id`: what its environment needs in addition (sd_notify's socket, the
+    /// watchdog's interval).
     pub(super) fn spawn_spec(&mut self, id: ProcessId) -> Option<ProcessSpec> {
         let spec = &self.table[id].spec;
-        let (k, v) = self.life.checks.prepare_spawn(id, spec)?;
+        let env = self.life.checks.prepare_spawn(id, spec);
+        if env.is_empty() {
+            return None;
+        }
         let mut s = spec.clone();
-        s.environment.push((k, v));
+        s.environment.extend(env);
         Some(s)
     }
 
@@ -549,8 +542,9 @@ impl Supervisor {
             return;
         }
         let spec = &self.table[id].spec;
-        let argv0 = spec.argv.first().map(String::as_str).unwrap_or_default();
-        let (name, hint, inodes) = (spec.name.clone(), foreground_hint(argv0), inodes.clone());
+        let hint = crate::config::lifecycle::foreground_fix(&spec.argv)
+            .unwrap_or("its no-daemon or foreground option");
+        let (name, inodes) = (spec.name.clone(), inodes.clone());
         // Off the loop: reading every process's fds must not delay the pumps writing its last output.
         tokio::task::spawn_blocking(move || {
             let holders = crate::engine::cleanup::pipe_holders(&inodes);
