@@ -140,7 +140,18 @@ fn every_copied_file_is_in_the_repository_and_the_build_context() {
         }
     }
     // The big and local things stay out of the context.
-    for p in ["target/debug/steward", ".git/HEAD"] {
+    for p in [
+        "target/debug/steward",
+        ".git/HEAD",
+        // A tree that ran the fuzzer or the benches: gigabytes the image never reads.
+        "fuzz/target/release/config",
+        "fuzz/corpus/config/0a1b",
+        "fuzz/Cargo.toml",
+        "bench/logs.rs",
+        "tests/metrics.rs",
+        // Any cargo output directory, wherever a build ran.
+        "examples/target/debug/steward",
+    ] {
         assert!(
             ignore.excluded(Path::new(p)),
             "{p} would be sent as build context"
