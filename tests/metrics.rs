@@ -212,6 +212,13 @@ fn metrics_parse_and_follow_crashes_restarts_and_output() {
     assert!(s[&key("process_open_fds")] > 0.0);
     assert!(s[&key("steward_http_requests_total")] >= 3.0);
     assert_eq!(s[&key("steward_config_reloads_total")], 0.0);
+
+    // SIGHUP reloads the configuration (supervisord's restart of everything): counted once it is in force.
+    p.signal(libc::SIGHUP);
+    common::wait_for(T, "steward_config_reloads_total 1", || {
+        let (_, s) = scrape(&sock, &py);
+        (s[&key("steward_config_reloads_total")] == 1.0).then_some(())
+    });
     p.signal(libc::SIGTERM);
     let mut p = p;
     assert_eq!(p.wait_exit(T), Some(0));

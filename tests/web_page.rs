@@ -181,9 +181,14 @@ fn page_is_behind_the_same_auth_as_rpc() {
         http_get(port, "/")
     });
     assert!(r.starts_with("HTTP/1.1 401"), "{r}");
-    assert!(http_get(port, "/web/app.js")
-        .unwrap()
-        .starts_with("HTTP/1.1 401"));
+    for path in ["/web/app.js", "/metrics"] {
+        let r = http_get(port, path).unwrap();
+        assert!(r.starts_with("HTTP/1.1 401"), "{path}: {r}");
+    }
+    // The right credentials (u:p) open /metrics.
+    let r = http_get_with(port, "/metrics", "Authorization: Basic dTpw\r\n").unwrap();
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(r.contains("steward_uptime_seconds"), "{r}");
 }
 
 #[test]
