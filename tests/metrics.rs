@@ -175,7 +175,12 @@ fn metrics_parse_and_follow_crashes_restarts_and_output() {
 
     // slow has a child but is not past its startsecs: up, not ready.
     assert_eq!(
-        of(&s, "steward_process_state", "slow", &[("state", "STARTING")]),
+        of(
+            &s,
+            "steward_process_state",
+            "slow",
+            &[("state", "STARTING")]
+        ),
         1.0
     );
     assert!(of(&s, "steward_process_pid", "slow", &[]) > 0.0);
