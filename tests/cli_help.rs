@@ -183,18 +183,11 @@ fn no_config_lists_every_path_tried() {
     std::fs::create_dir(tree.path().join("bin")).unwrap();
     let exe = tree.path().join("bin/steward");
     std::os::unix::fs::symlink(common::bin(), &exe).unwrap();
-    let o = Command::new(&exe).current_dir(dir.path()).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = text(&o.stderr);
-    assert!(err.contains("No config file found"), "{err}");
-    let looked = err
-        .lines()
-        .find_map(|l| l.strip_prefix("Looked for: "))
-        .unwrap_or_else(|| panic!("no list of paths in\n{err}"));
-    let bin_dir = tree.path().join("bin");
+    // `<exe>/..` by name: the tree's root, written without `..`.
+    let root = tree.path().display().to_string();
     let want: Vec<String> = [
-        bin_dir.join("../etc").display().to_string(),
-        bin_dir.join("..").display().to_string(),
+        format!("{root}/etc"),
+        root.clone(),
         ".".into(),
         "./etc".into(),
         "/etc".into(),
@@ -203,7 +196,33 @@ fn no_config_lists_every_path_tried() {
     .iter()
     .flat_map(|d| [format!("{d}/steward.toml"), format!("{d}/supervisord.conf")])
     .collect();
-    assert_eq!(looked.split(", ").collect::<Vec<_>>(), want);
+    let mut bodies = Vec::new();
+    for args in [&[][..], &["check"]] {
+        let o = Command::new(&exe)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = text(&o.stderr);
+        let mut lines = err.lines();
+        assert_eq!(
+            lines.next(),
+            Some("Error: No config file found; looked for:"),
+            "{args:?}: {err}"
+        );
+        let looked: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim_start)
+            .collect();
+        assert_eq!(looked, want, "{args:?}: {err}");
+        assert!(!err.contains(".."), "{args:?}: {err}");
+        // The same text from run mode and check, up to the line that says where help is.
+        bodies.push(err[..err.find("For help, use").unwrap()].to_string());
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(bodies[0].contains("-c FILE") && bodies[0].contains("-f FILE"));
 }
 
 #[test]
