@@ -97,6 +97,49 @@ fn help_topics() {
 }
 
 #[test]
+fn help_pages_fit_in_100_columns() {
+    let dir = common::tempdir();
+    let mut pages = vec![
+        vec!["--help"],
+        vec!["-f", "Procfile", "--help"],
+        vec!["ctl", "--help"],
+    ];
+    for topic in ["run", "single", "check", "ctl", "procfile"] {
+        pages.push(vec!["help", topic]);
+    }
+    let commands = [
+        "add", "avail", "clear", "fg", "health", "maintail", "pid", "reload", "remove", "reread",
+        "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update", "version",
+    ];
+    for c in commands {
+        pages.push(vec!["help", c]);
+    }
+    for args in &pages {
+        let o = steward(args, dir.path(), None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let t = text(&o.stdout);
+        for line in t.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{args:?}: {} columns: {line}",
+                line.chars().count()
+            );
+        }
+    }
+    // A ctl command's page writes each way to call it as a steward command line.
+    for c in commands {
+        let o = steward(&["help", c], dir.path(), None);
+        let t = text(&o.stdout);
+        assert!(t.starts_with(&format!("steward ctl {c}")), "help {c}: {t}");
+        assert!(
+            !t.lines().any(|l| l == c || l.starts_with(&format!("{c} "))),
+            "help {c}: {t}"
+        );
+        assert!(!t.contains('\t'), "help {c}: {t:?}");
+    }
+}
+
+#[test]
 fn a_misspelt_subcommand_is_not_run() {
     let dir = common::tempdir();
     let path = std::env::var("PATH").unwrap_or_default();
