@@ -15,14 +15,8 @@ pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let found = config::locate(Path::new(&argv0));
     if found.is_none() {
-        let tried: Vec<String> = config::candidates(Path::new(&argv0))
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        eprintln!(
-            "Error: no config file found (looked for {}); use -c FILE",
-            tried.join(", ")
-        );
+        eprintln!("{}", config::not_found_message(Path::new(&argv0)));
+        eprintln!("For help, use steward help check");
     }
     found
 }

@@ -272,8 +272,8 @@ pub struct SingleArgs {
 const SINGLE_OPTS: &[Opt<SingleArgs>] = &[
     Opt::new(
         "-g, --group",
-        "Send signals to the child's whole process group, not just the child (tini -g). When the \
-         child exits, what is left of its group gets SIGTERM",
+        "Send signals to the child's whole process group, not just the child, as tini -g does. When \
+         the child exits, what is left of its group gets SIGTERM",
         Flag(|a| a.group = true),
     ),
     Opt::new(
@@ -977,7 +977,8 @@ Usage:
   steward check [-c FILE] [--json] [--strict]
                                          Validate a config and print its processes.
       steward check --strict -c /etc/supervisord.conf
-  steward ctl [OPTIONS] [COMMAND...]     Control a running steward (or supervisord), as supervisorctl.
+  steward ctl [OPTIONS] [COMMAND...]     Control a running steward (or supervisord), as
+                                         supervisorctl.
       steward ctl status
   steward help [run|single|check|ctl|procfile|CTL-COMMAND]
                                          Help for one mode.
@@ -987,8 +988,56 @@ Usage:
       ln -s steward /usr/local/bin/supervisorctl && supervisorctl status
 ";
 
+/// The widest line of a help page: 80-column terminals are rare now, 200-column lines are not
+/// readable anywhere.
+const HELP_WIDTH: usize = 100;
+
+/// `text`'s words in lines of at most [`HELP_WIDTH`] columns, the first starting at column `at` (what
+/// comes before it is already written), the others indented by `hang`. A word longer than a line
+/// gets a line of its own.
+fn fill(text: &str, at: usize, hang: usize) -> String {
+    let mut out = String::new();
+    let mut col = at;
+    let mut fresh = true;
+    for word in text.split_whitespace() {
+        let w = word.chars().count();
+        if !fresh && col + 1 + w > HELP_WIDTH {
+            out.push('\n');
+            out.push_str(&" ".repeat(hang));
+            col = hang;
+            fresh = true;
+        }
+        if !fresh {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += w;
+        fresh = false;
+    }
+    out
+}
+
+/// Free text with every line over [`HELP_WIDTH`] wrapped, its continuation lines as indented as it is.
+fn fill_lines(text: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.chars().count() <= HELP_WIDTH {
+            out.push_str(line);
+        } else {
+            let lead = line.len() - line.trim_start_matches(' ').len();
+            out.push_str(&line[..lead]);
+            out.push_str(&fill(line, lead, lead));
+        }
+    }
+    out
+}
+
 /// A table's options as help lines, `-h, --help` last. The help goes beside the names, or under
-/// them when the names take more than 40 columns.
+/// them when the names take more than 40 columns; either way wrapped to [`HELP_WIDTH`].
 fn options_help<T>(opts: &[Opt<T>]) -> String {
     let mut rows: Vec<(String, &str)> = opts
         .iter()
@@ -1002,8 +1051,9 @@ fn options_help<T>(opts: &[Opt<T>]) -> String {
     let mut out = String::new();
     for (names, help) in rows {
         if width > 40 {
-            out.push_str(&format!("  {names}\n          {help}\n"));
+            out.push_str(&format!("  {names}\n          {}\n", fill(help, 10, 10)));
         } else {
+            let help = fill(help, width + 4, width + 4);
             out.push_str(&format!("  {names:width$}  {help}\n"));
         }
     }
@@ -1013,9 +1063,10 @@ fn options_help<T>(opts: &[Opt<T>]) -> String {
 /// A mode's help page: what it does, its usage line, options, and the text after them.
 fn page<T>(about: &str, prog: &str, spec: &Spec<T>, after: &str) -> String {
     format!(
-        "{about}\n\nUsage: {prog} {}\n\nOptions:\n{}\n{after}\n",
+        "{about}\n\nUsage: {prog} {}\n\nOptions:\n{}\n{}\n",
         spec.usage,
-        options_help(spec.opts)
+        options_help(spec.opts),
+        fill_lines(after)
     )
 }
 
@@ -1044,19 +1095,60 @@ fn run_page(prog: &str) -> String {
 fn procfile_page() -> String {
     format!(
         "Procfile mode: steward -f Procfile [OPTIONS]\nRuns the programs of a Procfile as foreman \
-         and honcho do.\n\nOptions:\n{}\n\n{PROCFILE_AFTER_HELP}\n",
-        options_help(PROCFILE_OPTS)
+         and honcho do.\n\nOptions:\n{}\n\n{}\n",
+        options_help(PROCFILE_OPTS),
+        fill_lines(PROCFILE_AFTER_HELP)
     )
 }
 
 /// The single-command flags, also at the end of `steward --help`.
 fn single_page() -> String {
     format!(
-        "Single-command mode: steward [OPTIONS] [--] CMD [ARGS...]\n\
-         Runs CMD as the only child (as tini or dumb-init would; steward answers to those names too):\n\
-         forwards every signal, reaps orphans, exits with CMD's status or 128+N.\n{}",
+        "Single-command mode: steward [OPTIONS] [--] CMD [ARGS...]\n{}\n{}",
+        fill(
+            "Runs CMD as the only child (as tini or dumb-init would; steward answers to those names \
+             too): forwards every signal, reaps orphans, exits with CMD's status or 128+N.",
+            0,
+            0
+        ),
         options_help(SINGLE_OPTS)
     )
+}
+
+/// `steward help COMMAND` from supervisorctl's help for COMMAND (tab-separated usage and text): every
+/// usage line as a `steward ctl` command line, the texts in one column beside them.
+fn ctl_topic_page(command: &str, help: &str) -> String {
+    let rows: Vec<(String, &str)> = help
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (usage, text) = line.split_once('\t').unwrap_or((line, ""));
+            let usage = usage.trim_end();
+            let usage = if usage.split(' ').next() == Some(command) {
+                format!("steward ctl {usage}")
+            } else {
+                usage.to_string()
+            };
+            (usage, text.trim_start_matches('\t').trim())
+        })
+        .collect();
+    let width = rows
+        .iter()
+        .filter(|(u, t)| !t.is_empty() && !u.is_empty())
+        .map(|(u, _)| u.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (usage, text) in rows {
+        let line = if text.is_empty() {
+            usage
+        } else {
+            format!("{usage:width$}  {}", fill(text, width + 2, width + 2))
+        };
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// The help topics, with the names people may use for them.
@@ -1089,7 +1181,7 @@ fn help(topic: Option<std::borrow::Cow<'_, str>>) -> Result<Mode, Error> {
         Some("check") => (CHECK.help)("steward check"),
         Some("ctl") => (CTL.help)("steward ctl"),
         _ => match crate::ctl::help_text(&topic) {
-            Some(t) => format!("steward ctl {t}\n"),
+            Some(t) => ctl_topic_page(&topic, t),
             None => {
                 let hint = closest(&topic, TOPICS.iter().map(|(t, _)| *t))
                     .map(|m| format!("; did you mean `{m}`?"))
@@ -1403,11 +1495,37 @@ mod tests {
     }
 
     #[test]
+    fn fill_wraps_at_the_width_and_keeps_every_word() {
+        let words: Vec<String> = (0..80).map(|i| format!("w{i}")).collect();
+        let text = words.join(" ");
+        let out = fill(&text, 30, 8);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() > 3, "{out}");
+        assert!(lines[0].len() + 30 <= HELP_WIDTH, "{out}");
+        for l in &lines[1..] {
+            assert!(l.len() <= HELP_WIDTH && l.starts_with("        w"), "{l:?}");
+            // Each line is as full as the next word allows.
+        }
+        assert_eq!(out.split_whitespace().collect::<Vec<_>>(), words);
+        let long = "x".repeat(150);
+        assert_eq!(
+            fill(&format!("a {long} b"), 0, 2),
+            format!("a\n  {long}\n  b")
+        );
+        assert_eq!(fill_lines("  short\n"), "  short\n");
+    }
+
+    #[test]
     fn help_lists_every_option_aligned() {
         fn check<T>(opts: &[Opt<T>]) {
             let text = options_help(opts);
             // Each option's names then its help: beside them in one column for all, or under them.
-            let indent = if text.contains("\n          ") { 10 } else { 0 };
+            let widest = opts
+                .iter()
+                .map(|o| o.names.len() + if o.short().is_some() { 0 } else { 4 })
+                .max()
+                .unwrap_or(0);
+            let indent = if widest > 40 { 10 } else { 0 };
             let mut column = None;
             let rows = opts.iter().map(|o| (o.names, o.help, o.short().is_none()));
             for (names, help, long_only) in rows.chain([("-h, --help", "Print help", false)]) {
@@ -1417,7 +1535,9 @@ mod tests {
                 let at = at.unwrap_or_else(|| panic!("{names} not in\n{text}"));
                 let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
                 assert_eq!(at - line_start, if long_only { 6 } else { 2 }, "{names}");
-                let help_at = text[at..].find(help).unwrap_or_else(|| panic!("{help}")) + at;
+                // The first words (a long help is wrapped).
+                let head = help.split(' ').take(3).collect::<Vec<_>>().join(" ");
+                let help_at = text[at..].find(&head).unwrap_or_else(|| panic!("{help}")) + at;
                 let help_line = text[..help_at].rfind('\n').map_or(0, |i| i + 1);
                 if indent == 0 {
                     assert_eq!(help_line, line_start, "{names}");

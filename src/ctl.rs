@@ -581,7 +581,10 @@ impl Ctl {
             "health" => self.do_health(arg).await,
             "help" => {
                 if arg.is_empty() {
+                    // supervisorctl's table byte for byte (scripts compare it), then steward's own
+                    // commands in a table of their own, in the same shape.
                     out("\ndefault commands (type help <topic>):\n=====================================\nadd    exit      open  reload  restart   start   tail   \navail  fg        pid   remove  shutdown  status  update \nclear  maintail  quit  reread  signal    stop    version\n");
+                    out("steward commands (type help <topic>):\n=====================================\nhealth\n");
                 } else {
                     help(arg);
                 }

@@ -197,14 +197,7 @@ pub fn main(args: &RunArgs) -> i32 {
         None => match config::locate(Path::new(&argv0)) {
             Some(p) => p,
             None => {
-                eprintln!(
-                    "Error: No config file found at default paths; use the -c option to specify a config file at a different path (or -f for a Procfile)"
-                );
-                let tried: Vec<String> = config::candidates(Path::new(&argv0))
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect();
-                eprintln!("Looked for: {}", tried.join(", "));
+                eprintln!("{}", config::not_found_message(Path::new(&argv0)));
                 eprintln!("For help, use {prog} -h");
                 return 2;
             }

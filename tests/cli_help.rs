@@ -97,6 +97,49 @@ fn help_topics() {
 }
 
 #[test]
+fn help_pages_fit_in_100_columns() {
+    let dir = common::tempdir();
+    let mut pages = vec![
+        vec!["--help"],
+        vec!["-f", "Procfile", "--help"],
+        vec!["ctl", "--help"],
+    ];
+    for topic in ["run", "single", "check", "ctl", "procfile"] {
+        pages.push(vec!["help", topic]);
+    }
+    let commands = [
+        "add", "avail", "clear", "fg", "health", "maintail", "pid", "reload", "remove", "reread",
+        "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update", "version",
+    ];
+    for c in commands {
+        pages.push(vec!["help", c]);
+    }
+    for args in &pages {
+        let o = steward(args, dir.path(), None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let t = text(&o.stdout);
+        for line in t.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{args:?}: {} columns: {line}",
+                line.chars().count()
+            );
+        }
+    }
+    // A ctl command's page writes each way to call it as a steward command line.
+    for c in commands {
+        let o = steward(&["help", c], dir.path(), None);
+        let t = text(&o.stdout);
+        assert!(t.starts_with(&format!("steward ctl {c}")), "help {c}: {t}");
+        assert!(
+            !t.lines().any(|l| l == c || l.starts_with(&format!("{c} "))),
+            "help {c}: {t}"
+        );
+        assert!(!t.contains('\t'), "help {c}: {t:?}");
+    }
+}
+
+#[test]
 fn a_misspelt_subcommand_is_not_run() {
     let dir = common::tempdir();
     let path = std::env::var("PATH").unwrap_or_default();
@@ -183,18 +226,11 @@ fn no_config_lists_every_path_tried() {
     std::fs::create_dir(tree.path().join("bin")).unwrap();
     let exe = tree.path().join("bin/steward");
     std::os::unix::fs::symlink(common::bin(), &exe).unwrap();
-    let o = Command::new(&exe).current_dir(dir.path()).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = text(&o.stderr);
-    assert!(err.contains("No config file found"), "{err}");
-    let looked = err
-        .lines()
-        .find_map(|l| l.strip_prefix("Looked for: "))
-        .unwrap_or_else(|| panic!("no list of paths in\n{err}"));
-    let bin_dir = tree.path().join("bin");
+    // `<exe>/..` by name: the tree's root, written without `..`.
+    let root = tree.path().display().to_string();
     let want: Vec<String> = [
-        bin_dir.join("../etc").display().to_string(),
-        bin_dir.join("..").display().to_string(),
+        format!("{root}/etc"),
+        root.clone(),
         ".".into(),
         "./etc".into(),
         "/etc".into(),
@@ -203,7 +239,33 @@ fn no_config_lists_every_path_tried() {
     .iter()
     .flat_map(|d| [format!("{d}/steward.toml"), format!("{d}/supervisord.conf")])
     .collect();
-    assert_eq!(looked.split(", ").collect::<Vec<_>>(), want);
+    let mut bodies = Vec::new();
+    for args in [&[][..], &["check"]] {
+        let o = Command::new(&exe)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = text(&o.stderr);
+        let mut lines = err.lines();
+        assert_eq!(
+            lines.next(),
+            Some("Error: No config file found; looked for:"),
+            "{args:?}: {err}"
+        );
+        let looked: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim_start)
+            .collect();
+        assert_eq!(looked, want, "{args:?}: {err}");
+        assert!(!err.contains(".."), "{args:?}: {err}");
+        // The same text from run mode and check, up to the line that says where help is.
+        bodies.push(err[..err.find("For help, use").unwrap()].to_string());
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(bodies[0].contains("-c FILE") && bodies[0].contains("-f FILE"));
 }
 
 #[test]

@@ -1260,3 +1260,50 @@ fn start_stop_restart_all_print_in_supervisorctls_order() {
         );
     }
 }
+
+/// `help` in the shell, as a script piped to it would see it: supervisorctl's table unchanged, then
+/// steward's own commands, each of which has help of its own.
+#[test]
+fn shell_help_is_supervisorctls_table_then_stewards_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("unix://{}", dir.path().join("none.sock").display());
+    let shell = |ctl: &Path, input: &str| {
+        let mut child = Command::new(ctl)
+            .args(["-s", &url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    let theirs = shell(&venv().join("bin/supervisorctl"), "help\n");
+    let link = dir.path().join("supervisorctl");
+    std::os::unix::fs::symlink(steward(), &link).unwrap();
+    let ours = shell(&link, "help\nhelp health\n");
+    // The table ends with a blank line; the prompt for the next line (where input ran out) follows.
+    let table = &theirs[..theirs.rfind("supervisor> ").unwrap()];
+    assert!(
+        table.contains("default commands (type help <topic>):"),
+        "{theirs}"
+    );
+    let rest = ours
+        .strip_prefix(table)
+        .unwrap_or_else(|| panic!("supervisorctl's table changed:\n{ours}\nvs\n{theirs}"));
+    let own =
+        "steward commands (type help <topic>):\n=====================================\nhealth\n\n";
+    let rest = rest
+        .strip_prefix(own)
+        .unwrap_or_else(|| panic!("no table of steward's commands after it:\n{ours}"));
+    assert!(
+        rest.starts_with("supervisor> health\t") && rest.contains("RUNNING"),
+        "{rest}"
+    );
+}

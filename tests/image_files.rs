@@ -140,7 +140,18 @@ fn every_copied_file_is_in_the_repository_and_the_build_context() {
         }
     }
     // The big and local things stay out of the context.
-    for p in ["target/debug/steward", ".git/HEAD"] {
+    for p in [
+        "target/debug/steward",
+        ".git/HEAD",
+        // A tree that ran the fuzzer or the benches: gigabytes the image never reads.
+        "fuzz/target/release/config",
+        "fuzz/corpus/config/0a1b",
+        "fuzz/Cargo.toml",
+        "bench/logs.rs",
+        "tests/metrics.rs",
+        // Any cargo output directory, wherever a build ran.
+        "examples/target/debug/steward",
+    ] {
         assert!(
             ignore.excluded(Path::new(p)),
             "{p} would be sent as build context"
@@ -233,22 +244,56 @@ fn the_build_target_follows_the_build_platform() {
     );
 }
 
-/// Every `command: [...]` of the manifest's probes, read as the JSON arrays they are written as.
-fn probe_commands(yaml: &str) -> Vec<Vec<String>> {
-    yaml.lines()
-        .filter_map(|l| l.trim().strip_prefix("command:"))
-        .map(|c| serde_json::from_str(c.trim()).expect("a probe command as a flow list"))
-        .collect()
+/// The `command: [...]` of the manifest's readiness and liveness probes, read as the JSON arrays they
+/// are written as.
+fn probe_commands(yaml: &str) -> (Vec<String>, Vec<String>) {
+    let mut probe = "";
+    let (mut readiness, mut liveness) = (None, None);
+    for line in yaml.lines().map(str::trim) {
+        if line.ends_with("Probe:") {
+            probe = line;
+        }
+        if let Some(c) = line.strip_prefix("command:") {
+            let argv: Vec<String> =
+                serde_json::from_str(c.trim()).expect("a probe command as a flow list");
+            match probe {
+                "readinessProbe:" => assert!(readiness.replace(argv).is_none(), "two readiness"),
+                "livenessProbe:" => assert!(liveness.replace(argv).is_none(), "two liveness"),
+                other => panic!("a command outside a probe ({other:?})"),
+            }
+        }
+    }
+    (
+        readiness.expect("a readinessProbe command"),
+        liveness.expect("a livenessProbe command"),
+    )
+}
+
+/// Runs a probe's command with its config path pointed at `conf`; true when it passes.
+fn probe_passes(argv: &[String], conf: &Path) -> bool {
+    assert_eq!(argv[0], "steward", "{argv:?}");
+    let args: Vec<String> = argv[1..]
+        .iter()
+        .map(|a| {
+            if a == "/etc/supervisord.conf" {
+                conf.display().to_string()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    Command::new(bin())
+        .args(&args)
+        .output()
+        .unwrap()
+        .status
+        .success()
 }
 
 #[test]
 fn kubernetes_probes_are_steward_health_checks_within_the_grace_period() {
     let yaml = std::fs::read_to_string(repo().join("examples/kubernetes.yaml")).unwrap();
-    for probe in ["readinessProbe:", "livenessProbe:"] {
-        assert!(yaml.contains(probe), "{probe}");
-    }
-    let probes = probe_commands(&yaml);
-    assert_eq!(probes.len(), 2);
+    let (readiness, liveness) = probe_commands(&yaml);
 
     // The grace period covers every program's stop, one after the other.
     let grace: u64 = yaml
@@ -277,9 +322,10 @@ fn kubernetes_probes_are_steward_health_checks_within_the_grace_period() {
         "terminationGracePeriodSeconds {grace} <= stop time {stops}"
     );
 
-    // Each probe, pointed at a test config instead of /etc/supervisord.conf, passes against a healthy
-    // steward and fails against one whose program cannot start.
-    for (program, healthy) in [("sleep 600", true), ("/nonexistent/binary", false)] {
+    // Each probe, pointed at a test config instead of /etc/supervisord.conf: readiness passes only
+    // while the program is RUNNING; liveness passes whenever steward answers (a program that cannot
+    // start or that an operator stopped must not get the pod restarted) and fails once it does not.
+    for (program, starts) in [("sleep 600", true), ("/nonexistent/binary", false)] {
         let dir = tempdir();
         let sock = dir.path().join("s.sock");
         let programs = format!(
@@ -287,34 +333,25 @@ fn kubernetes_probes_are_steward_health_checks_within_the_grace_period() {
              [program:app]\ncommand={program}\nstartsecs=0\nstartretries=0\n",
             sock = sock.display()
         );
-        let (steward, dir) = Pid1::in_dir(dir, "", &programs);
+        let (mut steward, dir) = Pid1::in_dir(dir, "", &programs);
         let conf = dir.path().join("supervisord.conf");
-        let settled = if healthy {
+        let settled = if starts {
             "entered RUNNING"
         } else {
             "entered FATAL"
         };
         steward.wait_stdout(settled, Duration::from_secs(10));
-        for argv in &probes {
-            assert_eq!(argv[0], "steward", "{argv:?}");
-            let args: Vec<String> = argv[1..]
-                .iter()
-                .map(|a| {
-                    if a == "/etc/supervisord.conf" {
-                        conf.display().to_string()
-                    } else {
-                        a.clone()
-                    }
-                })
-                .collect();
-            let out = Command::new(bin()).args(&args).output().unwrap();
-            assert_eq!(
-                out.status.success(),
-                healthy,
-                "{argv:?} with `{program}`: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+        let what = format!("with `{program}`");
+        assert_eq!(probe_passes(&readiness, &conf), starts, "readiness {what}");
+        assert!(probe_passes(&liveness, &conf), "liveness {what}");
+        if starts {
+            let out = run(&["ctl", "-c", conf.to_str().unwrap(), "stop", "app"]);
+            assert!(out.status.success(), "{out:?}");
+            assert!(!probe_passes(&readiness, &conf), "readiness, app stopped");
+            assert!(probe_passes(&liveness, &conf), "liveness, app stopped");
+            steward.signal(libc::SIGTERM);
+            steward.wait_exit(Duration::from_secs(10));
+            assert!(!probe_passes(&liveness, &conf), "liveness, steward gone");
         }
     }
 }

@@ -107,7 +107,8 @@ fn metrics_parse_and_follow_crashes_restarts_and_output() {
         "[unix_http_server]\nfile={dir}/sock\n\n\
          [program:crash]\ncommand=sh -c 'echo boom; exit 3'\nstartsecs=0\nautorestart=true\nstdout_logfile={dir}/crash.log\n\n\
          [program:calm]\ncommand=sh -c 'echo hello; exec sleep 1000'\nstartsecs=0\nstdout_logfile={dir}/calm.log\n\n\
-         [program:\"odd\"]\ncommand=sleep 1000\nautostart=false\n",
+         [program:\"odd\"]\ncommand=sleep 1000\nautostart=false\n\n\
+         [program:slow]\ncommand=sleep 1000\nstartsecs=600\n",
     );
     let sock = dir.path().join("sock");
     common::wait_for(T, "the control socket", || sock.exists().then_some(()));
@@ -170,6 +171,22 @@ fn metrics_parse_and_follow_crashes_restarts_and_output() {
     assert!(of(&s, "steward_process_resident_memory_bytes", "calm", &[]) > 0.0);
     assert_eq!(of(&s, "steward_process_starts_total", "calm", &[]), 1.0);
 
+    assert_eq!(of(&s, "steward_process_ready", "calm", &[]), 1.0);
+
+    // slow has a child but is not past its startsecs: up, not ready.
+    assert_eq!(
+        of(
+            &s,
+            "steward_process_state",
+            "slow",
+            &[("state", "STARTING")]
+        ),
+        1.0
+    );
+    assert!(of(&s, "steward_process_pid", "slow", &[]) > 0.0);
+    assert_eq!(of(&s, "steward_process_up", "slow", &[]), 1.0);
+    assert_eq!(of(&s, "steward_process_ready", "slow", &[]), 0.0);
+
     // A restart by request is a start, not an automatic restart.
     call(&sock, "supervisor.stopProcess", &[Value::str("calm")]).unwrap();
     call(&sock, "supervisor.startProcess", &[Value::str("calm")]).unwrap();
@@ -191,7 +208,10 @@ fn metrics_parse_and_follow_crashes_restarts_and_output() {
         int(&info(&sock, "calm"), "pid") as f64
     );
 
-    // A name with a quote is escaped and parses back to itself; never started, so no CPU figure.
+    // Never started: neither up nor ready. A name with a quote is escaped and parses back to itself;
+    // no CPU figure without a child.
+    assert_eq!(of(&s, "steward_process_up", "\"odd\"", &[]), 0.0);
+    assert_eq!(of(&s, "steward_process_ready", "\"odd\"", &[]), 0.0);
     assert_eq!(
         of(
             &s,
@@ -212,6 +232,13 @@ fn metrics_parse_and_follow_crashes_restarts_and_output() {
     assert!(s[&key("process_open_fds")] > 0.0);
     assert!(s[&key("steward_http_requests_total")] >= 3.0);
     assert_eq!(s[&key("steward_config_reloads_total")], 0.0);
+
+    // SIGHUP reloads the configuration (supervisord's restart of everything): counted once it is in force.
+    p.signal(libc::SIGHUP);
+    common::wait_for(T, "steward_config_reloads_total 1", || {
+        let (_, s) = scrape(&sock, &py);
+        (s[&key("steward_config_reloads_total")] == 1.0).then_some(())
+    });
     p.signal(libc::SIGTERM);
     let mut p = p;
     assert_eq!(p.wait_exit(T), Some(0));

@@ -1,7 +1,9 @@
 //! The web page at `/` in a real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`) driven by Selenium from `tests/web/drive.py`, against steward serving an
-//! `[inet_http_server]` on a free loopback port, behind Basic auth. The browser stops a program from its row, follows a
-//! live tail, and shows markup in names and log lines as text. Without Chromium or the Selenium venv
+//! `[inet_http_server]` on a free loopback port, behind Basic auth. The browser sees a change made over
+//! XML-RPC without a reload; starts, restarts and stops a program from its row; follows a live tail on
+//! stdout and stderr and clears it; stops and starts everything; shows markup in names and log lines
+//! as text; and at 390 px renders rows as cards with no sideways scroll. Without Chromium or the Selenium venv
 //! (`scripts/test.sh` installs both) the test fails.
 
 mod common;
@@ -81,7 +83,7 @@ fn rpc_state(port: u16, name: &str) -> Option<String> {
 }
 
 #[test]
-fn browser_stops_a_program_follows_its_tail_and_escapes_markup() {
+fn browser_drives_rows_tails_and_a_narrow_window() {
     let python = browser_tools();
     let port = free_port();
     let dir = tempdir();
@@ -91,7 +93,7 @@ fn browser_stops_a_program_follows_its_tail_and_escapes_markup() {
         "[inet_http_server]\nport=127.0.0.1:{port}\nusername=admin\npassword=s3cret\n\n\
          [program:sleeper]\ncommand=sleep 600\n\n\
          [program:echoer]\n\
-         command=sh -c 'echo echoer ready; while :; do while IFS= read -r l; do printf \"%%s\\n\" \"$l\"; done < {fifo}; done'\n\n\
+         command=sh -c 'echo echoer ready; while :; do while IFS= read -r l; do printf \"%%s\\n\" \"$l\"; printf \"err:%%s\\n\" \"$l\" >&2; done < {fifo}; done'\n\n\
          [program:<b>x&amp;\"']\ncommand=sleep 600\n\n\
          [program:quitter]\ncommand=true\nautorestart=false\nstartsecs=0\n",
         fifo = fifo.display()
@@ -121,23 +123,28 @@ fn browser_stops_a_program_follows_its_tail_and_escapes_markup() {
         steward.stdout()
     );
 
-    // The click reached the supervisor, not just the page.
-    assert_eq!(rpc_state(port, "sleeper").as_deref(), Some("STOPPED"));
+    // Start all was the last action: it reached the supervisor, not just the page.
+    assert_eq!(rpc_state(port, "sleeper").as_deref(), Some("RUNNING"));
     assert_eq!(rpc_state(port, "echoer").as_deref(), Some("RUNNING"));
 
     let line = stdout.lines().last().unwrap_or_default();
-    let ms: Vec<f64> = line
-        .split_once('[')
-        .and_then(|(_, r)| r.split_once(']'))
-        .map(|(l, _)| l.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+    let result: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let ms: Vec<f64> = result["latencies_ms"]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
         .unwrap_or_default();
     assert_eq!(ms.len(), 8, "latencies in {line:?}");
+    let pids = &result["restart_pids"];
+    assert_ne!(pids[0], pids[1], "Restart kept the pid: {line}");
     let mut sorted = ms.clone();
     sorted.sort_by(f64::total_cmp);
     eprintln!(
-        "tail latency (line written -> visible in the page): median {} ms, max {} ms",
+        "tail latency (line written -> visible in the page): median {} ms, max {} ms; \
+         restart pids {pids}; at 390 px [scrollWidth, clientWidth, innerWidth] = {}",
         sorted[sorted.len() / 2],
-        sorted[sorted.len() - 1]
+        sorted[sorted.len() - 1],
+        result["narrow"]
     );
     // The server looks for new log data every 200 ms; a second means the page is not following.
     assert!(sorted[sorted.len() - 1] < 1000.0, "tail too slow: {ms:?}");
@@ -181,9 +188,14 @@ fn page_is_behind_the_same_auth_as_rpc() {
         http_get(port, "/")
     });
     assert!(r.starts_with("HTTP/1.1 401"), "{r}");
-    assert!(http_get(port, "/web/app.js")
-        .unwrap()
-        .starts_with("HTTP/1.1 401"));
+    for path in ["/web/app.js", "/metrics"] {
+        let r = http_get(port, path).unwrap();
+        assert!(r.starts_with("HTTP/1.1 401"), "{path}: {r}");
+    }
+    // The right credentials (u:p) open /metrics.
+    let r = http_get_with(port, "/metrics", "Authorization: Basic dTpw\r\n").unwrap();
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(r.contains("steward_uptime_seconds"), "{r}");
 }
 
 #[test]

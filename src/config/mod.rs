@@ -304,7 +304,8 @@ pub fn locate(argv0: &Path) -> Option<PathBuf> {
     candidates(argv0).into_iter().find(|p| p.is_file())
 }
 
-/// The places [`locate`] looks, in order.
+/// The places [`locate`] looks, in order. `<exe>/..` is taken by name, as supervisord's
+/// `dirname(dirname(argv[0]))` is, not through symlinks.
 pub fn candidates(argv0: &Path) -> Vec<PathBuf> {
     let exe_dir = argv0
         .parent()
@@ -312,8 +313,8 @@ pub fn candidates(argv0: &Path) -> Vec<PathBuf> {
         .map(absolute)
         .unwrap_or_else(|| absolute(Path::new(".")));
     let dirs = [
-        exe_dir.join("../etc"),
-        exe_dir.join(".."),
+        lexical(&exe_dir.join("../etc")),
+        lexical(&exe_dir.join("..")),
         PathBuf::from("."),
         PathBuf::from("./etc"),
         PathBuf::from("/etc"),
@@ -325,4 +326,31 @@ pub fn candidates(argv0: &Path) -> Vec<PathBuf> {
         out.push(d.join("supervisord.conf"));
     }
     out
+}
+
+/// An absolute path with its `.` and `..` resolved by name.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What run mode and `steward check` say when there is no `-c` and no config where [`locate`]
+/// looks: every place, one a line.
+pub fn not_found_message(argv0: &Path) -> String {
+    let mut text = String::from("Error: No config file found; looked for:\n");
+    for p in candidates(argv0) {
+        text.push_str(&format!("  {}\n", p.display()));
+    }
+    text.push_str("Use -c FILE for a config file elsewhere, or -f FILE for a Procfile.");
+    text
 }

@@ -13,7 +13,17 @@ use crate::engine::api::{Metrics, ProcessCounters, ProcessInfo, ProcessState};
 /// One per-process gauge or counter, read off the snapshot and the counters.
 type PerProcess = fn(&ProcessInfo, &ProcessCounters) -> i64;
 
-fn running(p: &ProcessInfo) -> i64 {
+/// A child of the process exists: spawned and not yet reaped (STARTING, RUNNING or STOPPING).
+fn up(p: &ProcessInfo) -> i64 {
+    let live = matches!(
+        p.state,
+        ProcessState::Starting | ProcessState::Running | ProcessState::Stopping
+    );
+    i64::from(live && p.pid > 0)
+}
+
+/// RUNNING: past startsecs, or its ready_check passed.
+fn ready(p: &ProcessInfo) -> i64 {
     i64::from(p.state == ProcessState::Running)
 }
 
@@ -124,14 +134,14 @@ pub fn render(m: &Metrics, now: i64) -> String {
         (
             "steward_process_up",
             "gauge",
-            "1 while the process is RUNNING.",
-            |p, _| running(p),
+            "1 while a child of the process exists (STARTING, RUNNING or STOPPING, with a pid).",
+            |p, _| up(p),
         ),
         (
             "steward_process_ready",
             "gauge",
-            "1 once the process is ready (RUNNING: startsecs passed, or its ready_check).",
-            |p, _| running(p),
+            "1 while the process is RUNNING: startsecs passed, or its ready_check did.",
+            |p, _| ready(p),
         ),
         (
             "steward_process_unhealthy",
@@ -275,6 +285,56 @@ pub fn render(m: &Metrics, now: i64) -> String {
 mod tests {
     use super::*;
     use crate::engine::api::ProcessId;
+
+    fn info(state: ProcessState, pid: u32) -> ProcessInfo {
+        ProcessInfo {
+            id: ProcessId(1),
+            name: "p".into(),
+            group: "p".into(),
+            state,
+            start: 100,
+            stop: 0,
+            now: 200,
+            spawnerr: String::new(),
+            exitstatus: 0,
+            stdout_logfile: None,
+            stderr_logfile: None,
+            pid,
+            note: String::new(),
+            unhealthy: false,
+        }
+    }
+
+    #[test]
+    fn up_is_a_child_existing_and_ready_is_running() {
+        use ProcessState::*;
+        for (state, pid, want_up, want_ready) in [
+            (Starting, 7, 1, 0),
+            (Running, 7, 1, 1),
+            (Stopping, 7, 1, 0),
+            (Stopped, 0, 0, 0),
+            (Backoff, 0, 0, 0),
+            (Exited, 0, 0, 0),
+            (Fatal, 0, 0, 0),
+            (Unknown, 0, 0, 0),
+        ] {
+            let m = Metrics {
+                processes: vec![(info(state, pid), ProcessCounters::default())],
+                reloads: 0,
+                started: 50,
+            };
+            let text = render(&m, 80);
+            let l = "{group=\"p\",process=\"p\"}";
+            assert!(
+                text.contains(&format!("steward_process_up{l} {want_up}\n")),
+                "{state:?}: {text}"
+            );
+            assert!(
+                text.contains(&format!("steward_process_ready{l} {want_ready}\n")),
+                "{state:?}: {text}"
+            );
+        }
+    }
 
     #[test]
     fn labels_are_escaped_and_every_family_is_typed() {
