@@ -148,7 +148,7 @@ impl SupervisorState {
 }
 
 /// A process's identity for the life of the supervisor: never reused, unaffected by other groups
-/// coming and going. A reload starts a new table, so ids from before it name nothing.
+/// coming and going. A reload gives every row a new id, so ids from before it name nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ProcessId(pub u64);
 

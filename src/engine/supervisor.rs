@@ -831,7 +831,7 @@ impl Supervisor {
         // Like a fresh start (supervisord runs its whole setup again): old AUTO logs go, new ones are named.
         self.logs = Logs::new(&self.config);
         self.life.reset();
-        self.table = table_of(&self.config);
+        self.table.reset_rows(build_entries(&self.config.groups));
         self.reread = None;
         self.state = SupervisorState::Running;
         self.events.reset(&self.config.supervisord.identifier);
@@ -1411,6 +1411,31 @@ pub(crate) mod tests {
             assert_eq!((c[0].spec.name.as_str(), c[0].inuse), ("sleeper", true));
         });
         assert_eq!(code, 0);
+    }
+
+    /// A reload replaces every row; an id from before it then names nothing, never a process of
+    /// the new table.
+    #[test]
+    fn ids_from_before_a_reload_name_nothing() {
+        let sleeper = quick("sleeper", &["sleep", "1000"]);
+        let again = config(vec![sleeper.clone()]);
+        with_supervisor_set_up(
+            vec![sleeper],
+            move |sup| sup.reloader = Box::new(move || Ok(again.clone())),
+            |h| async move {
+                let old = id(&h, "sleeper").await;
+                h.restart().await.unwrap();
+                until("the reload", || async { h.metrics().await.reloads == 1 }).await;
+                let new = id(&h, "sleeper").await;
+                assert!(new > old, "{old:?} then {new:?}");
+                assert_eq!(h.start(old, false).await, Err(EngineError::BadName));
+                assert_eq!(
+                    info(&h, "sleeper").await.state,
+                    ProcessState::Stopped,
+                    "the old id started the new process"
+                );
+            },
+        );
     }
 
     #[test]
