@@ -549,3 +549,43 @@ fn output_that_is_not_utf8_is_shown_as_python_shows_bytes() {
     );
     assert_eq!(super::output_text(b"\xfe'\""), "Undecodable: b'\\xfe\\'\"'");
 }
+
+/// How many of this process's fds are open on `path`.
+fn fds_on(path: &Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target == path)
+        .count()
+}
+
+/// removeProcessGroup frees its processes' log streams: the file closes once its last user is gone.
+#[test]
+fn removing_a_process_closes_its_log_file() {
+    let d = tempfile::tempdir().unwrap();
+    let shared = d.path().join("shared.log");
+    let own = d.path().join("own.log");
+    let spec = |name: &str, stdout: &Path| {
+        process(
+            name,
+            log_spec(LogTarget::File(stdout.to_path_buf()), 0, 0),
+            log_spec(LogTarget::None, 0, 0),
+        )
+    };
+    let (out, _out_r) = test_console();
+    let (err, _err_r) = test_console();
+    let logs = Logs::with_consoles(&config(d.path(), vec![]), out, err);
+    logs.add_process(&spec("a", &shared));
+    logs.add_process(&spec("b", &shared));
+    logs.add_process(&spec("c", &own));
+    assert_eq!((fds_on(&shared), fds_on(&own)), (1, 1));
+    logs.remove_process("c");
+    assert_eq!(logs.logfile("c", Stream::Stdout), None);
+    assert_eq!(fds_on(&own), 0);
+    // A file another process still writes stays open until that one goes too.
+    logs.remove_process("a");
+    assert_eq!(fds_on(&shared), 1);
+    assert_eq!(logs.logfile("b", Stream::Stdout), Some(shared.clone()));
+    logs.remove_process("b");
+    assert_eq!(fds_on(&shared), 0);
+}
