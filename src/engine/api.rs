@@ -178,10 +178,20 @@ pub struct ProcessInfo {
     /// 0 when there is no child.
     pub pid: u32,
     /// steward's remark on the process, empty when there is none: what its start waits for
-    /// (`waiting for db`, `db is FATAL`), its sd_notify `STATUS=` text, a failing liveness check.
+    /// (`waiting for db`, `db is FATAL`) or its sd_notify `STATUS=` text.
     pub note: String,
-    /// Its liveness check is failing (it counts as unhealthy for `ctl health` and `/healthz`).
-    pub unhealthy: bool,
+    /// The liveness check of its current child is failing (it counts as unhealthy for `ctl health`
+    /// and `/healthz`).
+    pub unhealthy: Option<Unhealthy>,
+}
+
+/// A liveness check failing in a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unhealthy {
+    /// Consecutive failures (at least 1).
+    pub failures: u32,
+    /// Why the last one failed (`HTTP status 500`, …).
+    pub last: String,
 }
 
 impl ProcessInfo {

@@ -1183,8 +1183,8 @@ impl Supervisor {
             stdout_logfile,
             stderr_logfile,
             pid: u32::try_from(e.proc.pid()).unwrap_or(0),
-            note: self.life.note(id, e.proc.pid()),
-            unhealthy: self.life.is_unhealthy(id, e.proc.pid()),
+            note: self.life.note(id),
+            unhealthy: self.life.unhealthy(id, e.proc.pid()),
         }
     }
 }
