@@ -404,13 +404,9 @@ pub enum Request {
     },
     /// Replies at once, then stops everything in order and exits.
     Shutdown,
-    /// Replies at once, then stops everything, re-reads the config and starts again.
-    /// A reload; answered once the new config was read (an invalid one changes nothing).
+    /// `restart`: re-reads the config, and answers once it was read (an invalid one is refused and
+    /// changes nothing); then stops everything and starts again with it.
     Reload {
-        reply: Option<Reply<()>>,
-    },
-    /// `reopen` (SIGUSR2 equivalent).
-    ReopenLogs {
         reply: Reply<()>,
     },
     /// Re-read the file (same loader and command-line overrides) and compare its groups with the
@@ -491,7 +487,6 @@ impl Request {
             | Request::RemoteComm { .. }
             | Request::Stdin { .. } => true,
             Request::Processes { .. }
-            | Request::ReopenLogs { .. }
             | Request::Reread { .. }
             | Request::ConfigInfo { .. }
             | Request::Metrics { .. }
@@ -552,18 +547,6 @@ impl Handle {
     /// The status as it changes (the supervisor's state, the identifier after a reload).
     pub fn status(&self) -> watch::Receiver<Status> {
         self.status.clone()
-    }
-
-    pub async fn reopen_logs(&self) -> Result<(), EngineError> {
-        self.ask(|reply| Request::ReopenLogs { reply }).await
-    }
-
-    /// The process named `group:name`, for callers that know names rather than ids (tests).
-    pub async fn find(&self, group: &str, name: &str) -> Option<ProcessInfo> {
-        self.processes()
-            .await
-            .into_iter()
-            .find(|p| p.group == group && p.name == name)
     }
 }
 
@@ -695,8 +678,7 @@ impl Engine for Handle {
     }
 
     async fn restart(&self) -> Result<(), EngineError> {
-        self.ask(|reply| Request::Reload { reply: Some(reply) })
-            .await
+        self.ask(|reply| Request::Reload { reply }).await
     }
 
     async fn remote_comm_event(&self, kind: &str, data: &str) {

@@ -904,14 +904,7 @@ impl Supervisor {
             }
             Request::Reload { reply } => {
                 emit(Level::Warn, "received restart request");
-                let answer = self.reload(now);
-                if let Some(r) = reply {
-                    let _ = r.send(answer);
-                }
-            }
-            Request::ReopenLogs { reply } => {
-                self.reopen_logs();
-                let _ = reply.send(Ok(()));
+                let _ = reply.send(self.reload(now));
             }
             Request::ReadLog {
                 id,
@@ -1198,7 +1191,6 @@ fn refuse(req: Request, error: EngineError) {
         | Request::Signal { reply, .. }
         | Request::AddGroup { reply, .. }
         | Request::RemoveGroup { reply, .. }
-        | Request::ReopenLogs { reply }
         | Request::ClearLogs { reply, .. }
         | Request::ClearMainLog { reply } => {
             let _ = reply.send(Err(e));
@@ -1215,12 +1207,11 @@ fn refuse(req: Request, error: EngineError) {
         Request::Reread { reply } => {
             let _ = reply.send(Err(e));
         }
-        Request::Reload { reply: Some(reply) } => {
+        Request::Reload { reply } => {
             let _ = reply.send(Err(e));
         }
         // Nothing to refuse: a second shutdown changes nothing, and reads always have an answer.
         Request::Shutdown
-        | Request::Reload { reply: None }
         | Request::Processes { .. }
         | Request::RemoteComm { .. }
         | Request::ConfigInfo { .. }
@@ -1318,7 +1309,11 @@ pub(crate) mod tests {
     }
 
     async fn info(h: &Handle, name: &str) -> ProcessInfo {
-        h.find(name, name).await.expect("a process of that name")
+        h.processes()
+            .await
+            .into_iter()
+            .find(|p| p.group == name && p.name == name)
+            .expect("a process of that name")
     }
 
     async fn id(h: &Handle, name: &str) -> ProcessId {
