@@ -150,7 +150,12 @@ fn pumped(
     let cpu = cpu_self();
     let t = Instant::now();
     let mut child = dd(src).stdout(Stdio::from(w)).spawn().unwrap();
-    rt.block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt.block_on(async {
+        logs.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     assert!(logs.flush(Duration::from_secs(60)));
     let el = t.elapsed();
     let cpu = cpu_self().saturating_sub(cpu);

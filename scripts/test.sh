@@ -6,6 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The engine depends on neither control nor cli (ARCHITECTURE.md): they are built on its interface.
+if edges="$(grep -rn 'crate::control\|crate::cli' src/engine)"; then
+  echo "test.sh: src/engine must not use crate::control or crate::cli (ARCHITECTURE.md, one-way data flow):" >&2
+  echo "$edges" >&2
+  exit 1
+fi
+
 need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)

@@ -16,7 +16,7 @@ struct Container {
 }
 
 impl Container {
-    fn start(args: &[&str], files: &[(&str, &str)]) -> Option<Container> {
+    fn start(args: &[&str], files: &[(&str, &str)]) -> Container {
         let Ok(bin) = std::env::var("STEWARD_STATIC_BIN") else {
             common::missing("a static steward (STEWARD_STATIC_BIN)");
         };
@@ -86,12 +86,12 @@ impl Container {
             ))
             .spawn()
             .expect("runc (apt-get install runc)");
-        Some(Container {
+        Container {
             id,
             bundle,
             child,
             out,
-        })
+        }
     }
 
     fn wait_output(&self, needle: &str) -> String {
@@ -133,12 +133,10 @@ priority=20\nstartsecs=1\nstdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\
 
 #[test]
 fn docker_stop_ends_a_multi_program_container_cleanly() {
-    let Some(mut c) = Container::start(
+    let mut c = Container::start(
         &["/bin/steward", "-c", "/etc/supervisord.conf"],
         &[("etc/supervisord.conf", CONF)],
-    ) else {
-        return;
-    };
+    );
     c.wait_output("success: worker entered RUNNING state");
     let out = c.wait_output("worker up");
     assert!(out.contains("web up"), "{out}");
@@ -155,12 +153,10 @@ fn docker_stop_ends_a_multi_program_container_cleanly() {
 
 #[test]
 fn single_command_container_exits_with_the_programs_status() {
-    let Some(mut c) = Container::start(
+    let mut c = Container::start(
         &["/bin/steward", "--", "sh", "-c", "echo one-shot; exit 3"],
         &[],
-    ) else {
-        return;
-    };
+    );
     assert_eq!(c.wait_exit(Duration::from_secs(15)), Some(3));
     assert!(std::fs::read_to_string(&c.out)
         .unwrap()

@@ -96,7 +96,12 @@ fn full_disk_loses_only_what_did_not_fit_and_recovers() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt.block_on(async {
+        logs.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     writer.join().unwrap();
     let got = std::fs::read(&log).unwrap();
     assert!(

@@ -69,7 +69,12 @@ fn a_million_numbered_lines_survive_rotation_exactly_once_in_order() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt.block_on(async {
+        logs.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     assert!(c.wait().unwrap().success());
 
     let mut files = Vec::new();
@@ -160,8 +165,8 @@ fn two_programs_at_full_speed_on_the_console_give_whole_prefixed_lines() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let ha = logs.pump(&a, Stream::Stdout, ra).unwrap();
-        let hb = logs.pump(&b, Stream::Stdout, rb).unwrap();
+        let ha = logs.pump_tapped(&a, Stream::Stdout, ra, None).unwrap();
+        let hb = logs.pump_tapped(&b, Stream::Stdout, rb, None).unwrap();
         ha.await.unwrap();
         hb.await.unwrap();
     });

@@ -143,7 +143,12 @@ fn run_steward(work: &Path, backups: u32) -> PathBuf {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async { l.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt.block_on(async {
+        l.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     c.wait().unwrap();
     logs
 }

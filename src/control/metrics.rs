@@ -147,7 +147,7 @@ pub fn render(m: &Metrics, now: i64) -> String {
             "steward_process_unhealthy",
             "gauge",
             "1 while its liveness check (health_check) is failing.",
-            |p, _| i64::from(p.unhealthy),
+            |p, _| i64::from(p.unhealthy.is_some()),
         ),
         (
             "steward_process_starts_total",
@@ -352,7 +352,7 @@ mod tests {
             stderr_logfile: None,
             pid: std::process::id(),
             note: String::new(),
-            unhealthy: false,
+            unhealthy: None,
         };
         let m = Metrics {
             processes: vec![(p, ProcessCounters::default())],

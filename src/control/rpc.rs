@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::config::model::{LogTarget, ProcessSpec};
 use crate::control::xmlrpc::{fault_struct, Fault, MethodCall, Value};
 use crate::engine::api::{
-    ConfigInfo, Engine, EngineError, ProcessInfo, ProcessState, Stream, SupervisorState,
+    ConfigInfo, Engine, EngineError, ProcessInfo, ProcessState, Stream, SupervisorState, Unhealthy,
 };
 use crate::engine::spawn::SpawnError;
 
@@ -402,23 +402,44 @@ pub fn local_stop_time(epoch: i64) -> String {
     )
 }
 
+/// steward's remark on a process (what it waits for, sd_notify status, failing health); empty when
+/// there is none.
+fn remark(p: &ProcessInfo) -> String {
+    let note = Some(p.note.clone()).filter(|n| !n.is_empty());
+    let health = p.unhealthy.as_ref().map(unhealthy_text);
+    note.into_iter()
+        .chain(health)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `unhealthy (2 failed health checks: HTTP status 500)`: how `description`, `/healthz` and
+/// `ctl health` show a failing liveness check.
+pub fn unhealthy_text(u: &Unhealthy) -> String {
+    let s = if u.failures == 1 { "" } else { "s" };
+    format!(
+        "unhealthy ({} failed health check{s}: {})",
+        u.failures, u.last
+    )
+}
+
 /// The `description` member (reference 3.5).
 pub fn description(p: &ProcessInfo) -> String {
+    let remark = remark(p);
     match p.state {
-        // steward's remark (what it waits for, sd_notify status, failing health) after supervisord's text.
-        ProcessState::Running if !p.note.is_empty() => format!(
-            "pid {}, uptime {}, {}",
+        // steward's remark after supervisord's text.
+        ProcessState::Running if !remark.is_empty() => format!(
+            "pid {}, uptime {}, {remark}",
             p.pid,
             timedelta_text(p.now - p.start),
-            p.note
         ),
         ProcessState::Running => {
             format!("pid {}, uptime {}", p.pid, timedelta_text(p.now - p.start))
         }
         ProcessState::Stopped | ProcessState::Exited | ProcessState::Starting
-            if !p.note.is_empty() =>
+            if !remark.is_empty() =>
         {
-            p.note.clone()
+            remark
         }
         ProcessState::Fatal | ProcessState::Backoff => {
             if p.spawnerr.is_empty() {
@@ -626,7 +647,8 @@ pub fn health_problems(inputs: &[HealthInput]) -> Vec<String> {
         .collect()
 }
 
-/// The `unhealthy (…)` part of a process's note or description (what `ctl health` reads over XML-RPC).
+/// The [`unhealthy_text`] part of a process's description: what `ctl health`, a client with only
+/// the XML-RPC answer, has to go on.
 pub fn unhealthy_part(text: &str) -> String {
     text.find("unhealthy (")
         .map(|i| text[i..].to_string())
@@ -650,7 +672,7 @@ pub async fn health<B: Engine>(b: &B) -> Vec<String> {
                 exitstatus: p.exitstatus,
                 autostart: spec.map(|c| c.spec.autostart).unwrap_or(true),
                 exitcodes: spec.map(|c| c.spec.exitcodes.clone()).unwrap_or(vec![0]),
-                unhealthy: p.unhealthy.then(|| unhealthy_part(&p.note)),
+                unhealthy: p.unhealthy.as_ref().map(unhealthy_text),
             }
         })
         .collect();
@@ -1121,7 +1143,7 @@ mod tests {
             stderr_logfile: None,
             pid: 42,
             note: String::new(),
-            unhealthy: false,
+            unhealthy: None,
         }
     }
 
@@ -1200,6 +1222,26 @@ mod tests {
         assert_eq!(
             description(&status),
             "pid 42, uptime 1 day, 1:01:01, serving 3 clients"
+        );
+        let sick = |failures| Unhealthy {
+            failures,
+            last: "HTTP status 500".into(),
+        };
+        let failing = ProcessInfo {
+            unhealthy: Some(sick(2)),
+            ..status
+        };
+        assert_eq!(
+            description(&failing),
+            "pid 42, uptime 1 day, 1:01:01, serving 3 clients, unhealthy (2 failed health checks: HTTP status 500)"
+        );
+        let failing = ProcessInfo {
+            unhealthy: Some(sick(1)),
+            ..info(ProcessState::Running)
+        };
+        assert_eq!(
+            description(&failing),
+            "pid 42, uptime 1 day, 1:01:01, unhealthy (1 failed health check: HTTP status 500)"
         );
         let stopped = description(&ProcessInfo {
             stop: 1_795_367_029,

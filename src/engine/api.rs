@@ -148,7 +148,7 @@ impl SupervisorState {
 }
 
 /// A process's identity for the life of the supervisor: never reused, unaffected by other groups
-/// coming and going. A reload starts a new table, so ids from before it name nothing.
+/// coming and going. A reload gives every row a new id, so ids from before it name nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ProcessId(pub u64);
 
@@ -178,10 +178,20 @@ pub struct ProcessInfo {
     /// 0 when there is no child.
     pub pid: u32,
     /// steward's remark on the process, empty when there is none: what its start waits for
-    /// (`waiting for db`, `db is FATAL`), its sd_notify `STATUS=` text, a failing liveness check.
+    /// (`waiting for db`, `db is FATAL`) or its sd_notify `STATUS=` text.
     pub note: String,
-    /// Its liveness check is failing (it counts as unhealthy for `ctl health` and `/healthz`).
-    pub unhealthy: bool,
+    /// The liveness check of its current child is failing (it counts as unhealthy for `ctl health`
+    /// and `/healthz`).
+    pub unhealthy: Option<Unhealthy>,
+}
+
+/// A liveness check failing in a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unhealthy {
+    /// Consecutive failures (at least 1).
+    pub failures: u32,
+    /// Why the last one failed (`HTTP status 500`, …).
+    pub last: String,
 }
 
 impl ProcessInfo {
@@ -394,13 +404,9 @@ pub enum Request {
     },
     /// Replies at once, then stops everything in order and exits.
     Shutdown,
-    /// Replies at once, then stops everything, re-reads the config and starts again.
-    /// A reload; answered once the new config was read (an invalid one changes nothing).
+    /// `restart`: re-reads the config, and answers once it was read (an invalid one is refused and
+    /// changes nothing); then stops everything and starts again with it.
     Reload {
-        reply: Option<Reply<()>>,
-    },
-    /// `reopen` (SIGUSR2 equivalent).
-    ReopenLogs {
         reply: Reply<()>,
     },
     /// Re-read the file (same loader and command-line overrides) and compare its groups with the
@@ -481,7 +487,6 @@ impl Request {
             | Request::RemoteComm { .. }
             | Request::Stdin { .. } => true,
             Request::Processes { .. }
-            | Request::ReopenLogs { .. }
             | Request::Reread { .. }
             | Request::ConfigInfo { .. }
             | Request::Metrics { .. }
@@ -542,18 +547,6 @@ impl Handle {
     /// The status as it changes (the supervisor's state, the identifier after a reload).
     pub fn status(&self) -> watch::Receiver<Status> {
         self.status.clone()
-    }
-
-    pub async fn reopen_logs(&self) -> Result<(), EngineError> {
-        self.ask(|reply| Request::ReopenLogs { reply }).await
-    }
-
-    /// The process named `group:name`, for callers that know names rather than ids (tests).
-    pub async fn find(&self, group: &str, name: &str) -> Option<ProcessInfo> {
-        self.processes()
-            .await
-            .into_iter()
-            .find(|p| p.group == group && p.name == name)
     }
 }
 
@@ -685,8 +678,7 @@ impl Engine for Handle {
     }
 
     async fn restart(&self) -> Result<(), EngineError> {
-        self.ask(|reply| Request::Reload { reply: Some(reply) })
-            .await
+        self.ask(|reply| Request::Reload { reply }).await
     }
 
     async fn remote_comm_event(&self, kind: &str, data: &str) {

@@ -16,8 +16,10 @@
 //!
 //! Invariants (checked by a proptest below): a pid is set exactly in STARTING (once spawned), RUNNING,
 //! STOPPING and UNKNOWN; at most one timer is armed and it belongs to the state (startsecs in STARTING,
-//! retry in BACKOFF, autorestart in EXITED, SIGKILL in STOPPING); a transition is never to the same
-//! state, and the transitions of one event chain from the old state to the new one.
+//! retry in BACKOFF, autorestart in EXITED, SIGKILL in STOPPING), and the other way round, a state that
+//! waits for time has its timer (unless SIGKILL was already sent, or a halt took the restart away); a
+//! transition is never to the same state, and the transitions of one event chain from the old state to
+//! the new one.
 
 use std::time::{Duration, Instant};
 
@@ -1638,51 +1640,77 @@ pub(crate) mod tests {
             Ok(out)
         }
 
+        /// What the world knows of the process, beyond what [`Process`] shows.
+        #[derive(Default)]
+        struct World {
+            /// The live child, as the kernel would have it.
+            child: Option<i32>,
+            next_pid: i32,
+            /// SIGKILL went to the current child (in this stop, once STOPPING): the timers meant to
+            /// end it have nothing left to do.
+            sigkilled: bool,
+            /// Since the last state change, something took away the right to start by itself (a
+            /// halt, a stop, an event fed with `may_start` false): no retry or autorestart is owed.
+            held: bool,
+            /// The last exit to EXITED was expected.
+            expected: bool,
+        }
+
         /// The world's side: carry out spawns and kills as the supervisor would, feeding back what
         /// happened, depth first in effect order.
-        #[allow(clippy::too_many_arguments)]
         fn run(
             p: &mut Process,
             s: &ProcessSpec,
             ev: Event,
             now: Instant,
             mv: &Move,
-            child: &mut Option<i32>,
-            next_pid: &mut i32,
+            w: &mut World,
         ) -> Result<(), TestCaseError> {
             let (_, spawn_ok, kill_ok, may) = *mv;
             for effect in checked(p, s, ev, now, may)? {
                 match effect {
                     Effect::Spawn => {
-                        prop_assert_eq!(*child, None, "a spawn while a child lives");
+                        prop_assert_eq!(w.child, None, "a spawn while a child lives");
+                        w.sigkilled = false;
                         let report = if spawn_ok {
-                            *next_pid += 1;
-                            *child = Some(*next_pid);
-                            Event::Spawned(*next_pid)
+                            w.next_pid += 1;
+                            w.child = Some(w.next_pid);
+                            Event::Spawned(w.next_pid)
                         } else {
                             Event::SpawnFailed("can't find command 'x'".into())
                         };
-                        run(p, s, report, now, mv, child, next_pid)?;
+                        run(p, s, report, now, mv, w)?;
                     }
-                    Effect::Kill { pid, .. } => {
-                        prop_assert_eq!(Some(pid), *child, "a kill of no child of ours");
+                    Effect::Kill { pid, signal, .. } => {
+                        prop_assert_eq!(Some(pid), w.child, "a kill of no child of ours");
+                        w.sigkilled |= signal == libc::SIGKILL;
                         if !kill_ok {
                             let report = Event::SignalFailed("EPERM".into());
-                            run(p, s, report, now, mv, child, next_pid)?;
+                            run(p, s, report, now, mv, w)?;
                         }
                     }
-                    Effect::Log(..) | Effect::Transition(_) => {}
+                    Effect::Transition(t) => {
+                        w.held = false;
+                        if t.to == Stopping {
+                            w.sigkilled = false;
+                        }
+                        if t.to == Exited {
+                            w.expected = t.exit.is_some_and(|e| e.expected);
+                        }
+                    }
+                    Effect::Log(..) => {}
                 }
             }
             Ok(())
         }
 
-        fn invariants(p: &Process, child: Option<i32>) -> Result<(), TestCaseError> {
+        fn invariants(p: &Process, s: &ProcessSpec, w: &World) -> Result<(), TestCaseError> {
             let state = p.state();
-            prop_assert_eq!(p.pid(), child.unwrap_or(0), "the pid is not our child's");
+            prop_assert_eq!(p.pid(), w.child.unwrap_or(0), "the pid is not our child's");
             let has_child = matches!(state, Starting | Running | Stopping | Unknown);
             prop_assert_eq!(p.pid() != 0, has_child, "pid {} in {:?}", p.pid(), state);
-            if let Some((_, timer)) = p.deadline() {
+            let timer = p.deadline().map(|(_, timer)| timer);
+            if let Some(timer) = timer {
                 let owner = match timer {
                     Timer::Startsecs => Starting,
                     Timer::Retry => Backoff,
@@ -1691,6 +1719,24 @@ pub(crate) mod tests {
                     Timer::Ready => Starting,
                 };
                 prop_assert_eq!(owner, state, "{:?} armed in {:?}", timer, state);
+            }
+            // The other way round: a state that waits for time has its timer.
+            let owed = match state {
+                Stopping if !w.sigkilled => Some(Timer::Kill),
+                Starting if s.lifecycle.ready_check.is_some() => {
+                    (!w.sigkilled).then_some(Timer::Ready)
+                }
+                Starting if s.startsecs > 0 => Some(Timer::Startsecs),
+                Backoff if !w.held => Some(Timer::Retry),
+                Exited if !w.held => match s.autorestart {
+                    AutoRestart::Always => Some(Timer::Restart),
+                    AutoRestart::Unexpected if !w.expected => Some(Timer::Restart),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(owed) = owed {
+                prop_assert_eq!(timer, Some(owed), "{:?} without its timer", state);
             }
             prop_assert_eq!(p.killing(), matches!(state, Stopping | Unknown));
             Ok(())
@@ -1703,8 +1749,7 @@ pub(crate) mod tests {
             fn random_lives_keep_the_invariants(s in specs(), moves in moves()) {
                 let mut p = Process::new();
                 let mut now = Instant::now();
-                let mut child = None;
-                let mut next_pid = 100;
+                let mut w = World { next_pid: 100, ..World::default() };
                 for mv in &moves {
                     let ev = match &mv.0 {
                         Step::Start => Event::Start,
@@ -1715,23 +1760,23 @@ pub(crate) mod tests {
                         Step::Unhealthy => Event::Unhealthy,
                         Step::Force => Event::Force,
                         Step::Follow => {
-                            if child.is_none() {
+                            if w.child.is_none() {
                                 let before = (p.state(), p.pid(), p.deadline());
                                 let out = checked(&mut p, &s, Event::Followed(7), now, mv.3)?;
                                 prop_assert!(out.is_empty(), "a stray follow did {:?}", out);
                                 prop_assert_eq!(before, (p.state(), p.pid(), p.deadline()));
                                 continue;
                             }
-                            next_pid += 1;
-                            child = Some(next_pid);
-                            Event::Followed(next_pid)
+                            w.next_pid += 1;
+                            w.child = Some(w.next_pid);
+                            Event::Followed(w.next_pid)
                         }
                         Step::Tick(ms) => {
                             now += Duration::from_millis(*ms);
                             Event::Deadline
                         }
                         Step::Exit(status) => {
-                            if child.take().is_none() {
+                            if w.child.take().is_none() {
                                 let before = (p.state(), p.deadline());
                                 let out = checked(&mut p, &s, Event::Exited(*status), now, mv.3)?;
                                 prop_assert!(out.is_empty(), "a stray exit did {:?}", out);
@@ -1753,8 +1798,10 @@ pub(crate) mod tests {
                             continue;
                         }
                     };
-                    run(&mut p, &s, ev, now, mv, &mut child, &mut next_pid)?;
-                    invariants(&p, child)?;
+                    let holds = matches!(ev, Event::Halt | Event::Stop) || !mv.3;
+                    run(&mut p, &s, ev, now, mv, &mut w)?;
+                    w.held |= holds;
+                    invariants(&p, &s, &w)?;
                 }
             }
         }

@@ -114,7 +114,7 @@ pub struct Spawned {
     pub pid: i32,
     /// Write end of the child's stdin (kept so the child does not see EOF, as under supervisord).
     pub stdin: Option<OwnedFd>,
-    /// Read end of the child's stdout pipe, for `Logs::pump`.
+    /// Read end of the child's stdout pipe, for `Logs::pump_tapped`.
     pub stdout: OwnedFd,
     /// `None` with redirect_stderr (it shares the stdout pipe).
     pub stderr: Option<OwnedFd>,

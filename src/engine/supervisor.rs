@@ -831,7 +831,7 @@ impl Supervisor {
         // Like a fresh start (supervisord runs its whole setup again): old AUTO logs go, new ones are named.
         self.logs = Logs::new(&self.config);
         self.life.reset();
-        self.table = table_of(&self.config);
+        self.table.reset_rows(build_entries(&self.config.groups));
         self.reread = None;
         self.state = SupervisorState::Running;
         self.events.reset(&self.config.supervisord.identifier);
@@ -904,14 +904,7 @@ impl Supervisor {
             }
             Request::Reload { reply } => {
                 emit(Level::Warn, "received restart request");
-                let answer = self.reload(now);
-                if let Some(r) = reply {
-                    let _ = r.send(answer);
-                }
-            }
-            Request::ReopenLogs { reply } => {
-                self.reopen_logs();
-                let _ = reply.send(Ok(()));
+                let _ = reply.send(self.reload(now));
             }
             Request::ReadLog {
                 id,
@@ -1183,8 +1176,8 @@ impl Supervisor {
             stdout_logfile,
             stderr_logfile,
             pid: u32::try_from(e.proc.pid()).unwrap_or(0),
-            note: self.life.note(id, e.proc.pid()),
-            unhealthy: self.life.is_unhealthy(id, e.proc.pid()),
+            note: self.life.note(id),
+            unhealthy: self.life.unhealthy(id, e.proc.pid()),
         }
     }
 }
@@ -1198,7 +1191,6 @@ fn refuse(req: Request, error: EngineError) {
         | Request::Signal { reply, .. }
         | Request::AddGroup { reply, .. }
         | Request::RemoveGroup { reply, .. }
-        | Request::ReopenLogs { reply }
         | Request::ClearLogs { reply, .. }
         | Request::ClearMainLog { reply } => {
             let _ = reply.send(Err(e));
@@ -1215,12 +1207,11 @@ fn refuse(req: Request, error: EngineError) {
         Request::Reread { reply } => {
             let _ = reply.send(Err(e));
         }
-        Request::Reload { reply: Some(reply) } => {
+        Request::Reload { reply } => {
             let _ = reply.send(Err(e));
         }
         // Nothing to refuse: a second shutdown changes nothing, and reads always have an answer.
         Request::Shutdown
-        | Request::Reload { reply: None }
         | Request::Processes { .. }
         | Request::RemoteComm { .. }
         | Request::ConfigInfo { .. }
@@ -1318,7 +1309,11 @@ pub(crate) mod tests {
     }
 
     async fn info(h: &Handle, name: &str) -> ProcessInfo {
-        h.find(name, name).await.expect("a process of that name")
+        h.processes()
+            .await
+            .into_iter()
+            .find(|p| p.group == name && p.name == name)
+            .expect("a process of that name")
     }
 
     async fn id(h: &Handle, name: &str) -> ProcessId {
@@ -1411,6 +1406,31 @@ pub(crate) mod tests {
             assert_eq!((c[0].spec.name.as_str(), c[0].inuse), ("sleeper", true));
         });
         assert_eq!(code, 0);
+    }
+
+    /// A reload replaces every row; an id from before it then names nothing, never a process of
+    /// the new table.
+    #[test]
+    fn ids_from_before_a_reload_name_nothing() {
+        let sleeper = quick("sleeper", &["sleep", "1000"]);
+        let again = config(vec![sleeper.clone()]);
+        with_supervisor_set_up(
+            vec![sleeper],
+            move |sup| sup.reloader = Box::new(move || Ok(again.clone())),
+            |h| async move {
+                let old = id(&h, "sleeper").await;
+                h.restart().await.unwrap();
+                until("the reload", || async { h.metrics().await.reloads == 1 }).await;
+                let new = id(&h, "sleeper").await;
+                assert!(new > old, "{old:?} then {new:?}");
+                assert_eq!(h.start(old, false).await, Err(EngineError::BadName));
+                assert_eq!(
+                    info(&h, "sleeper").await.state,
+                    ProcessState::Stopped,
+                    "the old id started the new process"
+                );
+            },
+        );
     }
 
     #[test]

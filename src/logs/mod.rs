@@ -8,9 +8,9 @@
 //! | when | call |
 //! |---|---|
 //! | start, reload (after every pump ended) | [`Logs::new`]: remove old AUTO files unless `nocleanup`, name AUTO files (created at their first output or read), open every other file once |
-//! | a spawn (`engine::spawn` makes the pipes) | [`Logs::pump`] per read end: a task that ends at EOF; awaited before exit and reload |
+//! | a spawn (`engine::spawn` makes the pipes) | [`Logs::pump_tapped`] per read end (the tap, if any, from `engine::events`): a task that ends at EOF; awaited before exit and reload |
 //! | addProcessGroup / removeProcessGroup | [`Logs::add_process`] / [`Logs::remove_process`] |
-//! | SIGUSR2, `reopen` | [`Logs::reopen`], [`MainLog::reopen`] |
+//! | SIGUSR2 | [`Logs::reopen`], [`MainLog::reopen`] |
 //! | readProcess*Log / tailProcess*Log / clearProcessLogs | [`Logs::read`] / [`Logs::tail`] / [`Logs::clear`] |
 //! | getProcessInfo's log paths (AUTO resolved) | [`Logs::logfile`] |
 //! | readLog / clearLog | [`MainLog::read`] / [`MainLog::clear`] |
@@ -489,18 +489,9 @@ impl Logs {
             .map(|p| p.get(s).clone())
     }
 
-    /// Start pumping `fd` (the read end of the child's pipe for `stream`) into the process's sinks.
-    /// Must be called inside the tokio runtime. The task ends when the pipe reaches EOF.
-    pub fn pump(
-        &self,
-        spec: &ProcessSpec,
-        stream: Stream,
-        fd: OwnedFd,
-    ) -> io::Result<JoinHandle<()>> {
-        self.pump_tapped(spec, stream, fd, None)
-    }
-
-    /// [`Logs::pump`], also handing what it reads to the event system (see [`tap`]).
+    /// Start pumping `fd` (the read end of the child's pipe for `stream`) into the process's sinks,
+    /// also handing what it reads to the event system when there is a `tap` (see [`tap`]). Must be
+    /// called inside the tokio runtime. The task ends when the pipe reaches EOF.
     pub fn pump_tapped(
         &self,
         spec: &ProcessSpec,

@@ -96,7 +96,12 @@ fn pump_is_lossless_across_rotation_and_drains_to_eof() {
             f.write_all(c).unwrap();
         }
     });
-    rt().block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt().block_on(async {
+        logs.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     writer.join().unwrap();
     let got = rotated_contents(&p, 10_000);
     assert_eq!(got.len(), expect.len());
@@ -130,8 +135,8 @@ fn console_output_is_prefixed_and_tail_is_kept_in_memory() {
         .unwrap();
     std::fs::File::from(w2).write_all(b"oops\n").unwrap();
     rt().block_on(async {
-        let a = logs.pump(&spec, Stream::Stdout, r1).unwrap();
-        let b = logs.pump(&spec, Stream::Stderr, r2).unwrap();
+        let a = logs.pump_tapped(&spec, Stream::Stdout, r1, None).unwrap();
+        let b = logs.pump_tapped(&spec, Stream::Stderr, r2, None).unwrap();
         a.await.unwrap();
         b.await.unwrap();
     });
@@ -182,7 +187,12 @@ fn prefix_off_passes_bytes_through_and_ends_the_last_line() {
     let (r, w) = pipe();
     let bytes: Vec<u8> = b"\xff\xfe invalid utf-8\n\x00no newline at end".to_vec();
     std::fs::File::from(w).write_all(&bytes).unwrap();
-    rt().block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt().block_on(async {
+        logs.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     assert!(logs.flush(Duration::from_secs(10)));
     let mut buf = vec![0; 4096];
     let n = out_r.read(&mut buf).unwrap();
@@ -215,8 +225,14 @@ fn two_processes_share_one_file_and_file_plus_console_both_get_everything() {
     std::fs::File::from(wa).write_all(b"from a\n").unwrap();
     std::fs::File::from(wb).write_all(b"from b\n").unwrap();
     rt().block_on(async {
-        logs.pump(&a, Stream::Stdout, ra).unwrap().await.unwrap();
-        logs.pump(&b, Stream::Stdout, rb).unwrap().await.unwrap();
+        logs.pump_tapped(&a, Stream::Stdout, ra, None)
+            .unwrap()
+            .await
+            .unwrap();
+        logs.pump_tapped(&b, Stream::Stdout, rb, None)
+            .unwrap()
+            .await
+            .unwrap();
     });
     assert_eq!(std::fs::read(&shared).unwrap(), b"from a\nfrom b\n");
     assert!(logs.flush(Duration::from_secs(10)));
@@ -253,7 +269,7 @@ fn reopen_case(strip_ansi: bool) {
     let mut w = std::fs::File::from(w);
     let rt = rt();
     rt.block_on(async {
-        let h = logs.pump(&spec, Stream::Stdout, r).unwrap();
+        let h = logs.pump_tapped(&spec, Stream::Stdout, r, None).unwrap();
         if strip_ansi {
             w.write_all(b"\x1b[32mgreen\x1b[0m\n").unwrap();
         } else {
@@ -303,7 +319,12 @@ fn missing_log_directory_keeps_the_program_running() {
         std::fs::create_dir(dir).unwrap();
         w.write_all(b"back\n").unwrap();
     });
-    rt().block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt().block_on(async {
+        logs.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     writer.join().unwrap();
     assert!(rotated_contents(&p, 2).ends_with(b"back\n"));
 }
@@ -340,7 +361,12 @@ fn slow_console_blocks_the_child_instead_of_buffering_or_dropping() {
     let rt_thread = {
         let logs = logs.clone();
         std::thread::spawn(move || {
-            rt().block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() })
+            rt().block_on(async {
+                logs.pump_tapped(&spec, Stream::Stdout, r, None)
+                    .unwrap()
+                    .await
+                    .unwrap()
+            })
         })
     };
     // Nobody reads the console yet: the child must stall once the pipes and the bounded queue are full.
@@ -452,7 +478,12 @@ fn unwritable_childlogdir_falls_back_to_the_memory_tail() {
     assert_eq!(logs.logfile("q", Stream::Stdout), None);
     let (r, w) = pipe();
     std::fs::File::from(w).write_all(b"still here\n").unwrap();
-    rt().block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() });
+    rt().block_on(async {
+        logs.pump_tapped(&spec, Stream::Stdout, r, None)
+            .unwrap()
+            .await
+            .unwrap()
+    });
     assert_eq!(
         logs.read("q", Stream::Stdout, 0, 0).unwrap(),
         b"still here\n"
@@ -489,7 +520,7 @@ fn a_prompt_without_newline_shows_after_a_short_wait() {
         got
     });
     rt().block_on(async {
-        let h = logs.pump(&spec, Stream::Stdout, r).unwrap();
+        let h = logs.pump_tapped(&spec, Stream::Stdout, r, None).unwrap();
         w.write_all(b"Password: ").unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while seen_rx.try_recv().is_err() {
@@ -531,7 +562,12 @@ fn loglevel_debug_copies_child_output_into_the_main_log() {
     let (r, w) = pipe();
     std::fs::File::from(w).write_all(b"hello\n").unwrap();
     tracing::subscriber::with_default(sub, || {
-        rt().block_on(async { logs.pump(&spec, Stream::Stdout, r).unwrap().await.unwrap() })
+        rt().block_on(async {
+            logs.pump_tapped(&spec, Stream::Stdout, r, None)
+                .unwrap()
+                .await
+                .unwrap()
+        })
     });
     let text = std::fs::read_to_string(d.path().join("main.log")).unwrap();
     assert!(
@@ -548,4 +584,44 @@ fn output_that_is_not_utf8_is_shown_as_python_shows_bytes() {
         "Undecodable: b\"a\\xff'\\\\\\t\\n\\x01\""
     );
     assert_eq!(super::output_text(b"\xfe'\""), "Undecodable: b'\\xfe\\'\"'");
+}
+
+/// How many of this process's fds are open on `path`.
+fn fds_on(path: &Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target == path)
+        .count()
+}
+
+/// removeProcessGroup frees its processes' log streams: the file closes once its last user is gone.
+#[test]
+fn removing_a_process_closes_its_log_file() {
+    let d = tempfile::tempdir().unwrap();
+    let shared = d.path().join("shared.log");
+    let own = d.path().join("own.log");
+    let spec = |name: &str, stdout: &Path| {
+        process(
+            name,
+            log_spec(LogTarget::File(stdout.to_path_buf()), 0, 0),
+            log_spec(LogTarget::None, 0, 0),
+        )
+    };
+    let (out, _out_r) = test_console();
+    let (err, _err_r) = test_console();
+    let logs = Logs::with_consoles(&config(d.path(), vec![]), out, err);
+    logs.add_process(&spec("a", &shared));
+    logs.add_process(&spec("b", &shared));
+    logs.add_process(&spec("c", &own));
+    assert_eq!((fds_on(&shared), fds_on(&own)), (1, 1));
+    logs.remove_process("c");
+    assert_eq!(logs.logfile("c", Stream::Stdout), None);
+    assert_eq!(fds_on(&own), 0);
+    // A file another process still writes stays open until that one goes too.
+    logs.remove_process("a");
+    assert_eq!(fds_on(&shared), 1);
+    assert_eq!(logs.logfile("b", Stream::Stdout), Some(shared.clone()));
+    logs.remove_process("b");
+    assert_eq!(fds_on(&shared), 0);
 }

@@ -104,7 +104,7 @@ impl FakeProcess {
                 stderr_logfile: file(&spec.stderr.target),
                 pid: 0,
                 note: String::new(),
-                unhealthy: false,
+                unhealthy: None,
             },
             spec,
             group_priority: 999,

@@ -68,37 +68,24 @@ impl Life {
         self.followed.clear();
     }
 
-    /// The remark `status` shows for a process: what it waits for, sd_notify status text, or why it
-    /// is unhealthy. Empty when there is none.
-    pub(super) fn note(&self, id: ProcessId, pid: i32) -> String {
-        if let Some(w) = self.waiting.get(&id) {
-            return w.clone();
-        }
-        let mut parts = vec![];
-        if let Some(s) = self.status.get(&id) {
-            parts.push(s.clone());
-        }
-        if let Some(h) = self.unhealthy(id, pid) {
-            parts.push(h);
-        }
-        parts.join(", ")
+    /// The remark `status` shows for a process: what it waits for, or its sd_notify status text.
+    /// Empty when there is none.
+    pub(super) fn note(&self, id: ProcessId) -> String {
+        let text = self.waiting.get(&id).or(self.status.get(&id));
+        text.cloned().unwrap_or_default()
     }
 
-    /// `unhealthy (2 failed checks: …)` while the liveness check of the current child fails.
-    fn unhealthy(&self, id: ProcessId, pid: i32) -> Option<String> {
+    /// While the liveness check of the current child fails: how often, and why.
+    pub(super) fn unhealthy(
+        &self,
+        id: ProcessId,
+        pid: i32,
+    ) -> Option<crate::engine::api::Unhealthy> {
         let h = self.health.get(&id)?;
-        (h.pid == pid && pid > 0 && h.failures > 0).then(|| {
-            format!(
-                "unhealthy ({} failed health check{}: {})",
-                h.failures,
-                if h.failures == 1 { "" } else { "s" },
-                h.last
-            )
+        (h.pid == pid && pid > 0 && h.failures > 0).then(|| crate::engine::api::Unhealthy {
+            failures: h.failures,
+            last: h.last.clone(),
         })
-    }
-
-    pub(super) fn is_unhealthy(&self, id: ProcessId, pid: i32) -> bool {
-        self.unhealthy(id, pid).is_some()
     }
 }
 

@@ -48,6 +48,15 @@ impl<E: Row> Table<E> {
         ids
     }
 
+    /// Replace every row with `rows` (a reload). The id counter carries on, so an id from before
+    /// names nothing afterwards instead of naming some other process.
+    pub fn reset_rows(&mut self, rows: impl IntoIterator<Item = E>) -> Vec<ProcessId> {
+        self.rows.clear();
+        self.order.clear();
+        self.by_pid.clear();
+        self.extend(rows)
+    }
+
     /// Append rows at the end of the start order.
     pub fn extend(&mut self, rows: impl IntoIterator<Item = E>) -> Vec<ProcessId> {
         self.insert(self.order.len(), rows)
@@ -167,5 +176,21 @@ mod tests {
         assert!(!a.contains(&a_again[0]));
         assert_eq!(t.count_in(&["a", "b"]), 2);
         assert_eq!(t.group("c"), c);
+    }
+
+    #[test]
+    fn a_reset_hands_out_new_ids() {
+        let mut t = Table::new();
+        let before = t.extend([row("a", "a1"), row("b", "b1")]);
+        t.set_pid(100, before[0]);
+        let after = t.reset_rows([row("a", "a1"), row("b", "b1")]);
+        assert_eq!(names(&t), ["a:a1", "b:b1"]);
+        let newest_before = before.iter().max().unwrap();
+        assert!(
+            after.iter().all(|id| id > newest_before),
+            "{before:?} {after:?}"
+        );
+        assert!(before.iter().all(|id| !t.contains(*id)));
+        assert_eq!(t.take_pid(100), None);
     }
 }
