@@ -301,7 +301,7 @@ mod tests {
             stderr_logfile: None,
             pid,
             note: String::new(),
-            unhealthy: false,
+            unhealthy: None,
         }
     }
 
