@@ -359,12 +359,27 @@ impl Process {
                         ),
                     ));
                     self.pid = pid;
-                    if self.state == ProcessState::Stopping {
-                        out.push(Effect::Kill {
+                    match self.state {
+                        ProcessState::Stopping => {
+                            out.push(Effect::Kill {
+                                pid,
+                                signal: spec.stopsignal,
+                                group: spec.stopasgroup,
+                            });
+                            // The SIGKILL of this stop went to the old pid: the daemon gets its
+                            // own stopwaitsecs before one.
+                            if self.deadline.is_none() {
+                                self.deadline = Some((later(now, spec.stopwaitsecs), Timer::Kill));
+                            }
+                        }
+                        // Its time to be ready ran out before the daemon was known: it is ended
+                        // as the child would have been.
+                        ProcessState::Starting if self.not_ready => out.push(Effect::Kill {
                             pid,
-                            signal: spec.stopsignal,
-                            group: spec.stopasgroup,
-                        });
+                            signal: libc::SIGKILL,
+                            group: spec.killasgroup,
+                        }),
+                        _ => {}
                     }
                 }
             }
@@ -1769,6 +1784,8 @@ pub(crate) mod tests {
                             }
                             w.next_pid += 1;
                             w.child = Some(w.next_pid);
+                            // A new process: no SIGKILL has reached it yet.
+                            w.sigkilled = false;
                             Event::Followed(w.next_pid)
                         }
                         Step::Tick(ms) => {
