@@ -390,3 +390,34 @@ while True:
     p.signal(libc::SIGTERM);
     assert_eq!(exit_code(&mut p), Some(0));
 }
+
+fn load_listener(events: &str, extra: &str) -> steward::config::Config {
+    let dir = tempdir();
+    let conf = write(
+        dir.path(),
+        "s.conf",
+        &format!("[supervisord]\n[eventlistener:l]\ncommand=cat\nevents={events}\n{extra}"),
+    );
+    let opts = steward::config::LoadOptions {
+        env: Default::default(),
+        root: "/".into(),
+        host_checks: false,
+        host_node_name: "node".into(),
+        spawn_checks: false,
+    };
+    steward::config::load(&conf, &opts).unwrap()
+}
+
+/// supervisord makes a set of `events=`: a name written twice, in any case, subscribes once (an
+/// abstract type beside one of its subtypes stays two subscriptions; see `events_parity.rs`).
+#[test]
+fn duplicate_event_names_subscribe_once() {
+    let c = load_listener(
+        "REMOTE_COMMUNICATION,remote_communication,PROCESS_STATE,Remote_Communication",
+        "",
+    );
+    let steward::config::GroupKind::EventListener(l) = &c.groups[0].kind else {
+        panic!("{:?}", c.groups[0].kind);
+    };
+    assert_eq!(l.events, ["REMOTE_COMMUNICATION", "PROCESS_STATE"]);
+}

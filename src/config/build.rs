@@ -947,7 +947,10 @@ impl<'a> Builder<'a> {
                     ),
                 );
             }
-            upper.push(u);
+            // supervisord makes a set of the names: `x,X` subscribes once.
+            if !upper.contains(&u) {
+                upper.push(u);
+            }
         }
         let buffer_size = self.typed(&at, "buffer_size", &vars, 10u32, |s| {
             let v = values::parse_int(s)?;

@@ -10,7 +10,8 @@
 //!
 //! Serials follow supervisord: an event gets its global serial when the first pool accepts it, and
 //! one pool serial per pool; a pool subscribed twice to the same event (an abstract type and one of
-//! its subtypes) takes it twice. A full buffer drops its oldest event with supervisord's error line.
+//! its subtypes) buffers it twice with that one pool serial, so its listeners get it twice. A full
+//! buffer drops its oldest event with supervisord's error line.
 //!
 //! Ticks are timers only while some pool subscribes to them ([`Bus::next_tick`]), so an idle steward
 //! without a tick listener still makes no wakeups.
@@ -215,22 +216,26 @@ impl Bus {
                 .iter()
                 .filter(|s| subscribes(s, event.name))
                 .count();
-            for _ in 0..times {
-                let serial = *serial.get_or_insert_with(|| {
-                    let s = inner.serial;
-                    inner.serial += 1;
-                    s
-                });
-                let pool_serial = pool.serial;
-                pool.serial += 1;
-                pool.accept(
-                    Queued {
-                        event: event.clone(),
-                        serial,
-                        pool_serial,
-                    },
-                    false,
-                );
+            if times == 0 {
+                continue;
+            }
+            let serial = *serial.get_or_insert_with(|| {
+                let s = inner.serial;
+                inner.serial += 1;
+                s
+            });
+            let q = Queued {
+                event: event.clone(),
+                serial,
+                pool_serial: pool.serial,
+            };
+            pool.serial += 1;
+            pool.accept(q.clone(), false);
+            // supervisord keeps one pool serial per event and pool: a second matching subscription
+            // finds it already set, logs the event as rebuffered and buffers it again.
+            for _ in 1..times {
+                pool.rebuffering(serial);
+                pool.accept(q.clone(), false);
             }
         }
     }
@@ -534,21 +539,26 @@ impl Inner {
 
     fn requeue(&mut self, pool: &str, q: Queued) {
         if let Some(p) = self.pools.iter_mut().find(|p| p.name == pool) {
-            emit(
-                Level::Debug,
-                &format!(
-                    "rebuffering event {} for pool {pool} (buf size={}, max={})",
-                    q.serial,
-                    p.buffer.len(),
-                    p.buffer_size
-                ),
-            );
+            p.rebuffering(q.serial);
             p.accept(q, true);
         }
     }
 }
 
 impl Pool {
+    /// supervisord's line for an event buffered again in this pool.
+    fn rebuffering(&self, serial: u64) {
+        emit(
+            Level::Debug,
+            &format!(
+                "rebuffering event {serial} for pool {} (buf size={}, max={})",
+                self.name,
+                self.buffer.len(),
+                self.buffer_size
+            ),
+        );
+    }
+
     /// supervisord's `_acceptEvent`: a full buffer drops its oldest event first.
     fn accept(&mut self, q: Queued, head: bool) {
         if self.buffer.len() >= self.buffer_size {
@@ -715,10 +725,22 @@ mod tests {
         let bus = bus_with_pool(&["PROCESS_GROUP", "PROCESS_GROUP_ADDED", "TICK_5"], 10);
         bus.remote("x", "y");
         bus.supervisor_state("SUPERVISOR_STATE_CHANGE_RUNNING");
-        // The pool's own ADDED, taken twice (two matching subscriptions), one global serial.
+        // The pool's own ADDED, buffered twice (two matching subscriptions) with one global and one
+        // pool serial, as supervisord does; the next event takes the next serials.
+        bus.add_group(&GroupSpec {
+            name: "other".into(),
+            priority: 999,
+            kind: GroupKind::Program,
+            processes: Vec::new(),
+        });
         assert_eq!(
             buffered(&bus),
-            [(0, 0, "PROCESS_GROUP_ADDED"), (0, 1, "PROCESS_GROUP_ADDED")]
+            [
+                (0, 0, "PROCESS_GROUP_ADDED"),
+                (0, 0, "PROCESS_GROUP_ADDED"),
+                (1, 1, "PROCESS_GROUP_ADDED"),
+                (1, 1, "PROCESS_GROUP_ADDED"),
+            ]
         );
         assert!(bus.next_tick().is_some());
     }
