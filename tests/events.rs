@@ -421,3 +421,19 @@ fn duplicate_event_names_subscribe_once() {
     };
     assert_eq!(l.events, ["REMOTE_COMMUNICATION", "PROCESS_STATE"]);
 }
+
+/// supervisord gives a listener's group priority -1 when the section sets none, and its processes
+/// 999 (`avail` shows `-1:999`); a priority= sets both.
+#[test]
+fn listener_priorities_are_supervisords() {
+    let c = load_listener("PROCESS_STATE", "");
+    assert_eq!(
+        (c.groups[0].priority, c.groups[0].processes[0].priority),
+        (-1, 999)
+    );
+    let c = load_listener("PROCESS_STATE", "priority=5\n");
+    assert_eq!(
+        (c.groups[0].priority, c.groups[0].processes[0].priority),
+        (5, 5)
+    );
+}

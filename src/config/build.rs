@@ -1074,12 +1074,14 @@ impl<'a> Builder<'a> {
         );
 
         let d = ProcessSpec::new(&program_name, &[]);
-        let priority = self.int(
-            &at,
-            "priority",
-            &common,
-            if is_listener { -1 } else { d.priority },
-        );
+        let priority = self.int(&at, "priority", &common, d.priority);
+        // supervisord starts listeners first: without priority=, a listener's group is -1 while its
+        // processes keep 999 (what `avail` and getAllConfigInfo's process_prio show).
+        let group_priority = if is_listener && self.lookup(&at, "priority").is_none() {
+            -1
+        } else {
+            priority
+        };
         let autostart = self.boolean(&at, "autostart", &common, d.autostart);
         let autorestart = self.typed(
             &at,
@@ -1388,7 +1390,7 @@ impl<'a> Builder<'a> {
         if self.errors.len() > before {
             return None;
         }
-        Some((priority, processes))
+        Some((group_priority, processes))
     }
 
     /// Warn about what the spawn of `spec` will refuse, with the spawn code's own command lookup; the
