@@ -108,17 +108,19 @@ impl Tap {
         }
     }
 
-    /// EOF: what is still held back goes to the log.
+    /// EOF: what is still held back goes to the log. supervisord drops it (it waits for more output
+    /// that never comes): no log event for it, so listeners see what they see under supervisord,
+    /// but steward keeps the bytes in the log file.
     pub fn finish(&mut self) -> Vec<u8> {
         match self.mode {
             TapMode::Protocol => {
                 self.send(TapData::ProtocolEnd);
                 Vec::new()
             }
-            TapMode::Events { log_events, .. } => {
+            TapMode::Events { .. } => {
                 let mut logged = Vec::new();
                 for piece in self.split.finish() {
-                    self.piece(piece, log_events, &mut logged);
+                    self.piece(piece, false, &mut logged);
                 }
                 logged
             }
@@ -308,6 +310,32 @@ mod tests {
         let mut c = CaptureSplitter::new(4);
         let out = c.feed(b"<!--XSUPERVISOR:BEGIN-->abcdefgh<!--XSUPERVISOR:END-->");
         assert_eq!(out.last(), Some(&Piece::Communication(b"efgh".to_vec())));
+    }
+
+    /// supervisord holds output no longer than a token until more comes; at EOF more never comes and
+    /// it sends no event for it. steward sends none either but still logs the bytes.
+    #[test]
+    fn the_tail_held_at_eof_is_logged_without_an_event() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mode = TapMode::Events {
+            log_events: true,
+            capture_maxbytes: 100,
+        };
+        let mut tap = Tap::new(tx, 7, 42, Stream::Stderr, mode);
+        let logged = tap.take(b"<!--XSUPERVISOR:BEGIN-->x<!--XSUPERVISOR:END-->\n");
+        assert!(logged.is_empty());
+        assert_eq!(tap.finish(), b"\n");
+        let mut got = Vec::new();
+        while let Ok(t) = rx.try_recv() {
+            got.push(t.what);
+        }
+        assert_eq!(
+            got,
+            [
+                TapData::Log(b"x".to_vec()),
+                TapData::Communication(b"x".to_vec())
+            ]
+        );
     }
 
     #[test]

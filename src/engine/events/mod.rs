@@ -745,6 +745,87 @@ mod tests {
         assert!(bus.next_tick().is_some());
     }
 
+    /// The payload of each of the eight `PROCESS_STATE_*` events, as supervisord's docs give them
+    /// (events.rst; ProcessStateEvent and its subclasses' extra values): STARTING and BACKOFF add
+    /// `tries`, RUNNING, STOPPING and STOPPED `pid`, EXITED `expected` and `pid`, FATAL and UNKNOWN
+    /// nothing. UNKNOWN (a stop whose kill fails) cannot be made to happen under supervisord as root,
+    /// so the parity test cannot show it.
+    #[test]
+    fn state_event_payloads_for_every_state() {
+        use crate::engine::process::{Cause, Exit, ExitStatus};
+        use ProcessState::*;
+        let mut spec = ProcessSpec::new("web_01", &["x"]);
+        spec.group = "web".into();
+        let t = |from, to, pid, tries, expected: Option<bool>| Transition {
+            from,
+            to,
+            pid,
+            tries,
+            cause: Cause::Start,
+            exit: expected.map(|expected| Exit {
+                status: ExitStatus::Code(3),
+                expected,
+            }),
+            spawnerr: None,
+        };
+        let cases = [
+            (
+                t(Stopped, Starting, 0, 0, None),
+                "PROCESS_STATE_STARTING",
+                "from_state:STOPPED tries:0",
+            ),
+            (
+                t(Starting, Backoff, 41, 2, Some(false)),
+                "PROCESS_STATE_BACKOFF",
+                "from_state:STARTING tries:2",
+            ),
+            (
+                t(Starting, Running, 42, 0, None),
+                "PROCESS_STATE_RUNNING",
+                "from_state:STARTING pid:42",
+            ),
+            (
+                t(Running, Stopping, 42, 0, None),
+                "PROCESS_STATE_STOPPING",
+                "from_state:RUNNING pid:42",
+            ),
+            (
+                t(Stopping, Stopped, 42, 0, Some(false)),
+                "PROCESS_STATE_STOPPED",
+                "from_state:STOPPING pid:42",
+            ),
+            (
+                t(Running, Exited, 43, 0, Some(true)),
+                "PROCESS_STATE_EXITED",
+                "from_state:RUNNING expected:1 pid:43",
+            ),
+            (
+                t(Running, Exited, 44, 0, Some(false)),
+                "PROCESS_STATE_EXITED",
+                "from_state:RUNNING expected:0 pid:44",
+            ),
+            (
+                t(Backoff, Fatal, 0, 0, None),
+                "PROCESS_STATE_FATAL",
+                "from_state:BACKOFF",
+            ),
+            (
+                t(Stopping, Unknown, 45, 0, None),
+                "PROCESS_STATE_UNKNOWN",
+                "from_state:STOPPING",
+            ),
+        ];
+        for (tr, name, rest) in cases {
+            assert_eq!(
+                state_event(&spec, &tr),
+                Event {
+                    name,
+                    payload: format!("processname:web_01 groupname:web {rest}"),
+                }
+            );
+        }
+    }
+
     #[test]
     fn overflow_drops_the_oldest() {
         let bus = bus_with_pool(&["REMOTE_COMMUNICATION"], 2);
