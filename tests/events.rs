@@ -437,3 +437,47 @@ fn listener_priorities_are_supervisords() {
         (5, 5)
     );
 }
+
+/// A result_handler steward cannot run is a warning naming file:line, the key, the value and what
+/// steward does instead; `check` passes, and `check --strict` makes it an error.
+#[test]
+fn an_unknown_result_handler_is_a_load_time_warning() {
+    let dir = tempdir();
+    let conf = write(
+        dir.path(),
+        "s.conf",
+        "[supervisord]\nlogfile=/dev/null\n[eventlistener:l]\ncommand=cat\nevents=PROCESS_STATE\n\
+         result_handler=superlance.foo:handler\n",
+    );
+    let c = conf.to_str().unwrap();
+    let expected = format!(
+        "{c}:6: [eventlistener:l] result_handler: \"superlance.foo:handler\" is a Python import \
+         steward cannot run; steward uses supervisord's default handler instead (RESULT OK accepts \
+         the event, anything else rejects it and it is sent again)\n"
+    );
+    let out = run(&["check", "-c", c]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("warning: {expected}")
+    );
+    let out = run(&["check", "--strict", "-c", c]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("Error: {expected}")),
+        "{out:?}"
+    );
+    // The handlers steward knows are not warned about.
+    for known in [
+        "supervisor.dispatchers:default_handler",
+        "supervisor_stdout:event_handler",
+    ] {
+        let text = std::fs::read_to_string(&conf)
+            .unwrap()
+            .replace("superlance.foo:handler", known);
+        let ok = write(dir.path(), "ok.conf", &text);
+        let out = run(&["check", "--strict", "-c", ok.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{known}: {out:?}");
+        assert!(out.stderr.is_empty(), "{known}: {out:?}");
+    }
+}

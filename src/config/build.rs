@@ -972,7 +972,7 @@ impl<'a> Builder<'a> {
             self.warn(
                 &at,
                 e,
-                format!("result_handler {result_handler:?} is a Python import steward cannot run; it uses supervisord's default handler (RESULT OK accepts, anything else rejects)"),
+                format!("{result_handler:?} is a Python import steward cannot run; steward uses supervisord's default handler instead (RESULT OK accepts the event, anything else rejects it and it is sent again)"),
             );
         }
         if self.boolean(&at, "redirect_stderr", &vars, false) {
