@@ -481,3 +481,133 @@ fn an_unknown_result_handler_is_a_load_time_warning() {
         assert!(out.stderr.is_empty(), "{known}: {out:?}");
     }
 }
+
+/// A listener answering FAIL gets the same event again (same serial and pool serial), as with
+/// supervisord's default handler: the event is rejected and buffered again at the head.
+#[test]
+fn a_fail_result_redelivers_the_event() {
+    let dir = tempdir();
+    let d = dir.path().display().to_string();
+    let listener = executable(
+        dir.path(),
+        "failer.py",
+        &r#"#!PYTHON
+import sys
+seen = set()
+while True:
+    sys.stdout.write('READY\n'); sys.stdout.flush()
+    line = sys.stdin.readline()
+    h = dict(x.split(':', 1) for x in line.split())
+    sys.stdin.read(int(h['len']))
+    with open('DIR/got', 'a') as f:
+        f.write(line)
+    if h['serial'] in seen:
+        sys.stdout.write('RESULT 2\nOK')
+    else:
+        seen.add(h['serial'])
+        sys.stdout.write('RESULT 4\nFAIL')
+    sys.stdout.flush()
+"#
+        .replace("PYTHON", &python())
+        .replace("DIR", &d),
+    );
+    let (mut p, _dir) = Pid1::in_dir(
+        dir,
+        "",
+        &format!(
+            "[eventlistener:picky]\nevents=SUPERVISOR_STATE_CHANGE_RUNNING\ncommand={listener}\nstartsecs=0\n"
+        ),
+    );
+    let got = wait_for(T, "the event twice", || {
+        let got = std::fs::read_to_string(_dir.path().join("got")).ok()?;
+        (got.lines().count() >= 2).then_some(got)
+    });
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], lines[1], "{got}");
+    assert!(
+        lines[0].contains("eventname:SUPERVISOR_STATE_CHANGE_RUNNING"),
+        "{got}"
+    );
+    p.wait_stdout("WARN picky: event was rejected", T);
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+    let got = std::fs::read_to_string(_dir.path().join("got")).unwrap();
+    assert_eq!(got.lines().count(), 2, "accepted the second time: {got}");
+}
+
+/// A pool of two listeners: while one is BUSY with an event, the next goes to the other, as
+/// supervisord hands each event to the first READY process of the pool.
+#[test]
+fn a_pool_of_two_fans_events_out() {
+    let (mut p, dir) = Pid1::with_conf(
+        "[eventlistener:pool]\nevents=PROCESS_GROUP_ADDED,SUPERVISOR_STATE_CHANGE_RUNNING\n\
+         process_name=%(program_name)s_%(process_num)s\nnumprocs=2\nstartsecs=0\n\
+         command=sh -c 'printf \"READY\\n\"; read line; echo \"$SUPERVISOR_PROCESS_NAME $line\" >> {dir}/got; exec sleep 1000'\n",
+    );
+    let got = wait_for(T, "one event for each listener", || {
+        let got = std::fs::read_to_string(dir.path().join("got")).ok()?;
+        (got.lines().count() >= 2).then_some(got)
+    });
+    // Each holds its event without answering: the two went to different listeners.
+    let mut by: Vec<(&str, &str)> = got
+        .lines()
+        .map(|l| {
+            let name = l.split_whitespace().next().unwrap();
+            let event = l.split_whitespace().find(|w| w.starts_with("eventname:"));
+            (name, event.unwrap())
+        })
+        .collect();
+    by.sort();
+    let names: Vec<&str> = by.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["pool_0", "pool_1"], "{got}");
+    let mut events: Vec<&str> = by.iter().map(|(_, e)| *e).collect();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "eventname:PROCESS_GROUP_ADDED",
+            "eventname:SUPERVISOR_STATE_CHANGE_RUNNING"
+        ],
+        "{got}"
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+}
+
+/// A listener on anything but ticks costs no timer: an idle steward with one makes no wakeups
+/// (context switches over a window, as `engine_reap.rs` measures without one).
+#[test]
+fn an_idle_steward_with_a_listener_makes_no_wakeups() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:idle]\ncommand=sleep 1000\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n\n\
+         [eventlistener:watch]\nevents=PROCESS_STATE,PROCESS_GROUP,REMOTE_COMMUNICATION\nstartsecs=0\n\
+         stderr_logfile=NONE\n\
+         command=bash -c 'while :; do printf \"READY\\n\"; read -r h || exit; read -r -N \"${h##*len:}\" p; printf \"RESULT 2\\nOK\"; done'\n",
+    );
+    p.wait_stdout("success: idle", T);
+    p.wait_stdout("success: watch", T);
+    let init = p.init_pid();
+    // Settled: no switch across a 100 ms look (start-up events delivered, threads parked).
+    let deadline = Instant::now() + T;
+    let mut before = switches(init);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = switches(init);
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "steward never went idle");
+        before = now;
+    }
+    // A measurement window, not synchronisation.
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = switches(init);
+    assert_eq!(
+        after - before,
+        0,
+        "steward woke {} times while idle",
+        after - before
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+}
