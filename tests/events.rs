@@ -611,3 +611,46 @@ fn an_idle_steward_with_a_listener_makes_no_wakeups() {
     p.signal(libc::SIGTERM);
     assert_eq!(exit_code(&mut p), Some(0));
 }
+
+/// `loglevel=debug` writes supervisord's lines about listeners (checked against supervisord 4.3.0's
+/// own log of the same config): the listener's stdout as a bytes repr, no line for READY -> BUSY,
+/// the rebuffering of an event that finds no READY listener, and a comm event with its captured
+/// output.
+#[test]
+fn debug_lines_about_listeners_are_supervisords() {
+    let (mut p, _dir) = Pid1::with_conf_sd(
+        "loglevel=debug",
+        "[eventlistener:rec]\nevents=PROCESS_GROUP,PROCESS_GROUP_ADDED,PROCESS_COMMUNICATION\nstartsecs=0\n\
+         command=bash -c 'while :; do printf \"READY\\n\"; read -r h || exit; read -r -N \"${h##*len:}\" p; printf \"RESULT 2\\nOK\"; done'\n\n\
+         [program:talk]\ncommand=sh -c \"sleep 0.5; printf '<!--XSUPERVISOR:BEGIN-->hi there<!--XSUPERVISOR:END-->' >&2; exec sleep 100\"\n\
+         stderr_capture_maxbytes=1MB\nstartsecs=0\n",
+    );
+    let log = p.wait_stdout("'talk' stderr emitted a comm event", T);
+    let lines: Vec<&str> = log
+        .lines()
+        .map(|l| l.split_once(" DEBG ").map_or(l, |(_, rest)| rest))
+        .collect();
+    let has = |a: &str, b: &str| lines.windows(2).any(|w| w[0] == a && w[1] == b);
+    // Subscribed twice to ADDED: the second copy is logged as rebuffered when accepted…
+    assert!(
+        lines.contains(&"rebuffering event 0 for pool rec (buf size=1, max=10)"),
+        "{log}"
+    );
+    assert!(has("'rec' stdout output:", "b'READY\\n'"), "{log}");
+    // …and the copy behind the event just sent finds the only listener BUSY.
+    let sent = lines
+        .iter()
+        .position(|l| *l == "event 0 sent to listener rec")
+        .expect(&log);
+    let next = lines[sent + 1..]
+        .iter()
+        .find(|l| l.starts_with("rebuffering ") || l.starts_with("event "));
+    assert!(
+        next.is_some_and(|l| l.starts_with("rebuffering event 0 for pool rec (buf size=")),
+        "{log}"
+    );
+    assert!(!log.contains("READY -> BUSY"), "{log}");
+    assert!(has("'talk' stderr output:", "hi there"), "{log}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+}

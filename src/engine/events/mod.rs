@@ -393,7 +393,14 @@ impl Bus {
                 ),
             ),
         };
+        let comm = name.starts_with("PROCESS_COMMUNICATION");
         self.publish(Event { name, payload });
+        if comm {
+            emit(
+                Level::Debug,
+                &format!("'{}' {channel} emitted a comm event", spec.name),
+            );
+        }
     }
 
     fn listener_said(&self, id: ProcessId, pid: i32, data: &[u8]) {
@@ -458,15 +465,29 @@ impl Bus {
         let mut inner = self.inner.borrow_mut();
         let inner = &mut *inner;
         let identifier = inner.identifier.clone();
+        let ready = |pool: &str, id: ProcessId, l: &Listener| {
+            l.pool == pool
+                && l.proto.state() == ListenerState::Ready
+                && l.writer.is_some()
+                && running(id)
+        };
         for pool in &mut inner.pools {
+            // supervisord's pool dispatches only while one of its listeners is READY; the event that
+            // then finds none (they all went BUSY) is logged as rebuffered.
+            if !inner
+                .listeners
+                .iter()
+                .any(|(id, l)| ready(&pool.name, *id, l))
+            {
+                continue;
+            }
             while let Some(q) = pool.buffer.pop_front() {
-                let target = inner.listeners.iter_mut().find(|(id, l)| {
-                    l.pool == pool.name
-                        && l.proto.state() == ListenerState::Ready
-                        && l.writer.is_some()
-                        && running(**id)
-                });
+                let target = inner
+                    .listeners
+                    .iter_mut()
+                    .find(|(id, l)| ready(&pool.name, **id, l));
                 let Some((_, l)) = target else {
+                    pool.rebuffering(q.serial);
                     pool.buffer.push_front(q);
                     break;
                 };
@@ -482,8 +503,8 @@ impl Bus {
                 if let Some(w) = &l.writer {
                     let _ = w.send(envelope.into_bytes());
                 }
-                let (from, to) = l.proto.sent();
-                changed(&l.name, from, to);
+                // READY -> BUSY, which supervisord does not log.
+                l.proto.sent();
                 emit(
                     Level::Debug,
                     &format!("event {} sent to listener {}", q.serial, l.name),
