@@ -25,6 +25,8 @@ command -v runc >/dev/null || need_apt+=(runc)
 ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || need_apt+=(libfaketime)
 command -v prlimit >/dev/null || need_apt+=(util-linux)
 command -v useradd >/dev/null || need_apt+=(passwd)
+# ss shows an fcgi-program socket's listen backlog (tests/fcgi.rs).
+command -v ss >/dev/null || need_apt+=(iproute2)
 # A C compiler builds the 10,000-children forker (tests/faults_programs.rs) and a test helper.
 command -v cc >/dev/null && command -v gcc >/dev/null || need_apt+=(gcc)
 if ((${#need_apt[@]})); then

@@ -891,7 +891,7 @@ fn the_other_methods() {
         Some(&Value::str("failfast")),
         "sorted by name"
     );
-    assert_eq!(first.get("serverurl"), Some(&Value::str("auto")));
+    assert_eq!(first.get("serverurl"), Some(&Value::str("none")));
     assert_eq!(first.get("directory"), Some(&Value::str("none")));
     let empty = Value::Array(vec![]);
     assert_eq!(

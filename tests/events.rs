@@ -390,3 +390,267 @@ while True:
     p.signal(libc::SIGTERM);
     assert_eq!(exit_code(&mut p), Some(0));
 }
+
+fn load_listener(events: &str, extra: &str) -> steward::config::Config {
+    let dir = tempdir();
+    let conf = write(
+        dir.path(),
+        "s.conf",
+        &format!("[supervisord]\n[eventlistener:l]\ncommand=cat\nevents={events}\n{extra}"),
+    );
+    let opts = steward::config::LoadOptions {
+        env: Default::default(),
+        root: "/".into(),
+        host_checks: false,
+        host_node_name: "node".into(),
+        spawn_checks: false,
+    };
+    steward::config::load(&conf, &opts).unwrap()
+}
+
+/// supervisord makes a set of `events=`: a name written twice, in any case, subscribes once (an
+/// abstract type beside one of its subtypes stays two subscriptions; see `events_parity.rs`).
+#[test]
+fn duplicate_event_names_subscribe_once() {
+    let c = load_listener(
+        "REMOTE_COMMUNICATION,remote_communication,PROCESS_STATE,Remote_Communication",
+        "",
+    );
+    let steward::config::GroupKind::EventListener(l) = &c.groups[0].kind else {
+        panic!("{:?}", c.groups[0].kind);
+    };
+    assert_eq!(l.events, ["REMOTE_COMMUNICATION", "PROCESS_STATE"]);
+}
+
+/// supervisord gives a listener's group priority -1 when the section sets none, and its processes
+/// 999 (`avail` shows `-1:999`); a priority= sets both.
+#[test]
+fn listener_priorities_are_supervisords() {
+    let c = load_listener("PROCESS_STATE", "");
+    assert_eq!(
+        (c.groups[0].priority, c.groups[0].processes[0].priority),
+        (-1, 999)
+    );
+    let c = load_listener("PROCESS_STATE", "priority=5\n");
+    assert_eq!(
+        (c.groups[0].priority, c.groups[0].processes[0].priority),
+        (5, 5)
+    );
+}
+
+/// A result_handler steward cannot run is a warning naming file:line, the key, the value and what
+/// steward does instead; `check` passes, and `check --strict` makes it an error.
+#[test]
+fn an_unknown_result_handler_is_a_load_time_warning() {
+    let dir = tempdir();
+    let conf = write(
+        dir.path(),
+        "s.conf",
+        "[supervisord]\nlogfile=/dev/null\n[eventlistener:l]\ncommand=cat\nevents=PROCESS_STATE\n\
+         result_handler=superlance.foo:handler\n",
+    );
+    let c = conf.to_str().unwrap();
+    let expected = format!(
+        "{c}:6: [eventlistener:l] result_handler: \"superlance.foo:handler\" is a Python import \
+         steward cannot run; steward uses supervisord's default handler instead (RESULT OK accepts \
+         the event, anything else rejects it and it is sent again)\n"
+    );
+    let out = run(&["check", "-c", c]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("warning: {expected}")
+    );
+    let out = run(&["check", "--strict", "-c", c]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("Error: {expected}")),
+        "{out:?}"
+    );
+    // The handlers steward knows are not warned about.
+    for known in [
+        "supervisor.dispatchers:default_handler",
+        "supervisor_stdout:event_handler",
+    ] {
+        let text = std::fs::read_to_string(&conf)
+            .unwrap()
+            .replace("superlance.foo:handler", known);
+        let ok = write(dir.path(), "ok.conf", &text);
+        let out = run(&["check", "--strict", "-c", ok.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{known}: {out:?}");
+        assert!(out.stderr.is_empty(), "{known}: {out:?}");
+    }
+}
+
+/// A listener answering FAIL gets the same event again (same serial and pool serial), as with
+/// supervisord's default handler: the event is rejected and buffered again at the head.
+#[test]
+fn a_fail_result_redelivers_the_event() {
+    let dir = tempdir();
+    let d = dir.path().display().to_string();
+    let listener = executable(
+        dir.path(),
+        "failer.py",
+        &r#"#!PYTHON
+import sys
+seen = set()
+while True:
+    sys.stdout.write('READY\n'); sys.stdout.flush()
+    line = sys.stdin.readline()
+    h = dict(x.split(':', 1) for x in line.split())
+    sys.stdin.read(int(h['len']))
+    with open('DIR/got', 'a') as f:
+        f.write(line)
+    if h['serial'] in seen:
+        sys.stdout.write('RESULT 2\nOK')
+    else:
+        seen.add(h['serial'])
+        sys.stdout.write('RESULT 4\nFAIL')
+    sys.stdout.flush()
+"#
+        .replace("PYTHON", &python())
+        .replace("DIR", &d),
+    );
+    let (mut p, _dir) = Pid1::in_dir(
+        dir,
+        "",
+        &format!(
+            "[eventlistener:picky]\nevents=SUPERVISOR_STATE_CHANGE_RUNNING\ncommand={listener}\nstartsecs=0\n"
+        ),
+    );
+    let got = wait_for(T, "the event twice", || {
+        let got = std::fs::read_to_string(_dir.path().join("got")).ok()?;
+        (got.lines().count() >= 2).then_some(got)
+    });
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], lines[1], "{got}");
+    assert!(
+        lines[0].contains("eventname:SUPERVISOR_STATE_CHANGE_RUNNING"),
+        "{got}"
+    );
+    p.wait_stdout("WARN picky: event was rejected", T);
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+    let got = std::fs::read_to_string(_dir.path().join("got")).unwrap();
+    assert_eq!(got.lines().count(), 2, "accepted the second time: {got}");
+}
+
+/// A pool of two listeners: while one is BUSY with an event, the next goes to the other, as
+/// supervisord hands each event to the first READY process of the pool.
+#[test]
+fn a_pool_of_two_fans_events_out() {
+    let (mut p, dir) = Pid1::with_conf(
+        "[eventlistener:pool]\nevents=PROCESS_GROUP_ADDED,SUPERVISOR_STATE_CHANGE_RUNNING\n\
+         process_name=%(program_name)s_%(process_num)s\nnumprocs=2\nstartsecs=0\n\
+         command=sh -c 'printf \"READY\\n\"; read line; echo \"$SUPERVISOR_PROCESS_NAME $line\" >> {dir}/got; exec sleep 1000'\n",
+    );
+    let got = wait_for(T, "one event for each listener", || {
+        let got = std::fs::read_to_string(dir.path().join("got")).ok()?;
+        (got.lines().count() >= 2).then_some(got)
+    });
+    // Each holds its event without answering: the two went to different listeners.
+    let mut by: Vec<(&str, &str)> = got
+        .lines()
+        .map(|l| {
+            let name = l.split_whitespace().next().unwrap();
+            let event = l.split_whitespace().find(|w| w.starts_with("eventname:"));
+            (name, event.unwrap())
+        })
+        .collect();
+    by.sort();
+    let names: Vec<&str> = by.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["pool_0", "pool_1"], "{got}");
+    let mut events: Vec<&str> = by.iter().map(|(_, e)| *e).collect();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "eventname:PROCESS_GROUP_ADDED",
+            "eventname:SUPERVISOR_STATE_CHANGE_RUNNING"
+        ],
+        "{got}"
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+}
+
+/// A listener on anything but ticks costs no timer: an idle steward with one makes no wakeups
+/// (context switches over a window, as `engine_reap.rs` measures without one).
+#[test]
+fn an_idle_steward_with_a_listener_makes_no_wakeups() {
+    let (mut p, _dir) = Pid1::with_conf(
+        "[program:idle]\ncommand=sleep 1000\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n\n\
+         [eventlistener:watch]\nevents=PROCESS_STATE,PROCESS_GROUP,REMOTE_COMMUNICATION\nstartsecs=0\n\
+         stderr_logfile=NONE\n\
+         command=bash -c 'while :; do printf \"READY\\n\"; read -r h || exit; read -r -N \"${h##*len:}\" p; printf \"RESULT 2\\nOK\"; done'\n",
+    );
+    p.wait_stdout("success: idle", T);
+    p.wait_stdout("success: watch", T);
+    let init = p.init_pid();
+    // Settled: no switch across a 100 ms look (start-up events delivered, threads parked).
+    let deadline = Instant::now() + T;
+    let mut before = switches(init);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = switches(init);
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "steward never went idle");
+        before = now;
+    }
+    // A measurement window, not synchronisation.
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = switches(init);
+    assert_eq!(
+        after - before,
+        0,
+        "steward woke {} times while idle",
+        after - before
+    );
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+}
+
+/// `loglevel=debug` writes supervisord's lines about listeners (checked against supervisord 4.3.0's
+/// own log of the same config): the listener's stdout as a bytes repr, no line for READY -> BUSY,
+/// the rebuffering of an event that finds no READY listener, and a comm event with its captured
+/// output.
+#[test]
+fn debug_lines_about_listeners_are_supervisords() {
+    let (mut p, _dir) = Pid1::with_conf_sd(
+        "loglevel=debug",
+        "[eventlistener:rec]\nevents=PROCESS_GROUP,PROCESS_GROUP_ADDED,PROCESS_COMMUNICATION\nstartsecs=0\n\
+         command=bash -c 'while :; do printf \"READY\\n\"; read -r h || exit; read -r -N \"${h##*len:}\" p; printf \"RESULT 2\\nOK\"; done'\n\n\
+         [program:talk]\ncommand=sh -c \"sleep 0.5; printf '<!--XSUPERVISOR:BEGIN-->hi there<!--XSUPERVISOR:END-->' >&2; exec sleep 100\"\n\
+         stderr_capture_maxbytes=1MB\nstartsecs=0\n",
+    );
+    let log = p.wait_stdout("'talk' stderr emitted a comm event", T);
+    let lines: Vec<&str> = log
+        .lines()
+        .map(|l| l.split_once(" DEBG ").map_or(l, |(_, rest)| rest))
+        .collect();
+    let has = |a: &str, b: &str| lines.windows(2).any(|w| w[0] == a && w[1] == b);
+    // Subscribed twice to ADDED: the second copy is logged as rebuffered when accepted…
+    assert!(
+        lines.contains(&"rebuffering event 0 for pool rec (buf size=1, max=10)"),
+        "{log}"
+    );
+    assert!(has("'rec' stdout output:", "b'READY\\n'"), "{log}");
+    // …and the copy behind the event just sent finds the only listener BUSY.
+    let sent = lines
+        .iter()
+        .position(|l| *l == "event 0 sent to listener rec")
+        .expect(&log);
+    let next = lines[sent + 1..]
+        .iter()
+        .find(|l| l.starts_with("rebuffering ") || l.starts_with("event "));
+    assert!(
+        next.is_some_and(|l| l.starts_with("rebuffering event 0 for pool rec (buf size=")),
+        "{log}"
+    );
+    assert!(!log.contains("READY -> BUSY"), "{log}");
+    assert!(has("'talk' stderr output:", "hi there"), "{log}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+}

@@ -947,7 +947,10 @@ impl<'a> Builder<'a> {
                     ),
                 );
             }
-            upper.push(u);
+            // supervisord makes a set of the names: `x,X` subscribes once.
+            if !upper.contains(&u) {
+                upper.push(u);
+            }
         }
         let buffer_size = self.typed(&at, "buffer_size", &vars, 10u32, |s| {
             let v = values::parse_int(s)?;
@@ -969,7 +972,7 @@ impl<'a> Builder<'a> {
             self.warn(
                 &at,
                 e,
-                format!("result_handler {result_handler:?} is a Python import steward cannot run; it uses supervisord's default handler (RESULT OK accepts, anything else rejects)"),
+                format!("{result_handler:?} is a Python import steward cannot run; steward uses supervisord's default handler instead (RESULT OK accepts the event, anything else rejects it and it is sent again)"),
             );
         }
         if self.boolean(&at, "redirect_stderr", &vars, false) {
@@ -1071,12 +1074,14 @@ impl<'a> Builder<'a> {
         );
 
         let d = ProcessSpec::new(&program_name, &[]);
-        let priority = self.int(
-            &at,
-            "priority",
-            &common,
-            if is_listener { -1 } else { d.priority },
-        );
+        let priority = self.int(&at, "priority", &common, d.priority);
+        // supervisord starts listeners first: without priority=, a listener's group is -1 while its
+        // processes keep 999 (what `avail` and getAllConfigInfo's process_prio show).
+        let group_priority = if is_listener && self.lookup(&at, "priority").is_none() {
+            -1
+        } else {
+            priority
+        };
         let autostart = self.boolean(&at, "autostart", &common, d.autostart);
         let autorestart = self.typed(
             &at,
@@ -1385,7 +1390,7 @@ impl<'a> Builder<'a> {
         if self.errors.len() > before {
             return None;
         }
-        Some((priority, processes))
+        Some((group_priority, processes))
     }
 
     /// Warn about what the spawn of `spec` will refuse, with the spawn code's own command lookup; the

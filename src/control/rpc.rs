@@ -568,7 +568,8 @@ pub fn config_struct(c: &ConfigInfo) -> Value {
             s.serverurl
                 .as_ref()
                 .map(Value::str)
-                .unwrap_or_else(|| Value::str("auto")),
+                // supervisord reads AUTO (and no serverurl=) as None, shown as 'none'.
+                .unwrap_or_else(|| Value::str("none")),
         ),
     ])
 }

@@ -15,7 +15,7 @@ use tokio::io::Interest;
 
 use super::console::{AnsiStripper, LineFramer};
 use super::rotate::Splice;
-use super::tap::Tap;
+use super::tap::{Output, Tap};
 use super::{lock, StreamLogs};
 
 /// One read, as large as supervisord's; the pipe rarely holds more.
@@ -150,6 +150,8 @@ pub(crate) async fn run(
     {
         return splice_loop(&stream, &fd).await;
     }
+    // supervisord's debug copy of a listener's stdout is the bytes' repr (`b'READY\n'`).
+    let repr = tap.as_ref().is_some_and(Tap::is_protocol);
     let mut buf = vec![0u8; READ_BUF];
     let mut stripped = Vec::new();
     let mut stripper = AnsiStripper::default();
@@ -193,20 +195,20 @@ pub(crate) async fn run(
             &buf[..n]
         };
         match &mut tap {
-            Some(t) => deliver(&stream, opts, &t.take(data), &mut framer).await,
-            None => deliver(&stream, opts, data, &mut framer).await,
+            Some(t) => deliver_tapped(&stream, opts, t.take(data), &mut framer, repr).await,
+            None => deliver(&stream, opts, data, &mut framer, repr).await,
         }
     }
     if opts.strip_ansi {
         stripper.finish(&mut stripped);
         match &mut tap {
-            Some(t) => deliver(&stream, opts, &t.take(&stripped), &mut framer).await,
-            None => deliver(&stream, opts, &stripped, &mut framer).await,
+            Some(t) => deliver_tapped(&stream, opts, t.take(&stripped), &mut framer, repr).await,
+            None => deliver(&stream, opts, &stripped, &mut framer, repr).await,
         }
     }
     if let Some(t) = &mut tap {
         let rest = t.finish();
-        deliver(&stream, opts, &rest, &mut framer).await;
+        deliver_tapped(&stream, opts, rest, &mut framer, repr).await;
     }
     if let Some(first) = stream.consoles.first() {
         let mut out = first.buffer();
@@ -215,7 +217,29 @@ pub(crate) async fn run(
     }
 }
 
-async fn deliver(stream: &StreamLogs, opts: PumpOptions, data: &[u8], framer: &mut LineFramer) {
+async fn deliver_tapped(
+    stream: &StreamLogs,
+    opts: PumpOptions,
+    out: Vec<Output>,
+    framer: &mut LineFramer,
+    repr: bool,
+) {
+    for o in out {
+        match o {
+            Output::Logged(data) => deliver(stream, opts, &data, framer, repr).await,
+            Output::Captured(data) if opts.debug => debug_copy(stream, &data, false),
+            Output::Captured(_) => {}
+        }
+    }
+}
+
+async fn deliver(
+    stream: &StreamLogs,
+    opts: PumpOptions,
+    data: &[u8],
+    framer: &mut LineFramer,
+    repr: bool,
+) {
     if data.is_empty() {
         return;
     }
@@ -229,18 +253,23 @@ async fn deliver(stream: &StreamLogs, opts: PumpOptions, data: &[u8], framer: &m
         lock(t).push(data);
     }
     if opts.debug {
-        tracing::debug!(
-            "'{}' {} output:\n{}",
-            stream.name,
-            stream.stream,
-            super::output_text(data)
-        );
+        debug_copy(stream, data, repr);
     }
     if let Some(first) = stream.consoles.first() {
         let mut out = first.buffer();
         framer.feed(data, &mut out);
         send_consoles(stream, out).await;
     }
+}
+
+/// `loglevel=debug`'s copy of a chunk in steward's log, as supervisord writes it.
+fn debug_copy(stream: &StreamLogs, data: &[u8], repr: bool) {
+    let text = if repr {
+        super::python_bytes_repr(data).into()
+    } else {
+        super::output_text(data)
+    };
+    tracing::debug!("'{}' {} output:\n{}", stream.name, stream.stream, text);
 }
 
 async fn send_consoles(stream: &StreamLogs, out: Vec<u8>) {

@@ -81,6 +81,11 @@ impl Tap {
         }
     }
 
+    /// A listener's stdout, the protocol channel.
+    pub fn is_protocol(&self) -> bool {
+        self.mode == TapMode::Protocol
+    }
+
     fn send(&self, what: TapData) {
         // The engine has gone (shutdown): nothing left to tell.
         let _ = self.tx.send(Tapped {
@@ -91,41 +96,43 @@ impl Tap {
         });
     }
 
-    /// Take a chunk read from the pipe; returns what goes to the stream's log sinks.
-    pub fn take(&mut self, data: &[u8]) -> Vec<u8> {
+    /// Take a chunk read from the pipe; returns what the pump does with it, in order.
+    pub fn take(&mut self, data: &[u8]) -> Vec<Output> {
         match self.mode {
             TapMode::Protocol => {
                 self.send(TapData::Protocol(data.to_vec()));
-                data.to_vec()
+                vec![Output::Logged(data.to_vec())]
             }
             TapMode::Events { log_events, .. } => {
-                let mut logged = Vec::new();
+                let mut out = Vec::new();
                 for piece in self.split.feed(data) {
-                    self.piece(piece, log_events, &mut logged);
+                    self.piece(piece, log_events, &mut out);
                 }
-                logged
+                out
             }
         }
     }
 
-    /// EOF: what is still held back goes to the log.
-    pub fn finish(&mut self) -> Vec<u8> {
+    /// EOF: what is still held back goes to the log. supervisord drops it (it waits for more output
+    /// that never comes): no log event for it, so listeners see what they see under supervisord,
+    /// but steward keeps the bytes in the log file.
+    pub fn finish(&mut self) -> Vec<Output> {
         match self.mode {
             TapMode::Protocol => {
                 self.send(TapData::ProtocolEnd);
                 Vec::new()
             }
-            TapMode::Events { log_events, .. } => {
-                let mut logged = Vec::new();
+            TapMode::Events { .. } => {
+                let mut out = Vec::new();
                 for piece in self.split.finish() {
-                    self.piece(piece, log_events, &mut logged);
+                    self.piece(piece, false, &mut out);
                 }
-                logged
+                out
             }
         }
     }
 
-    fn piece(&self, piece: Piece, log_events: bool, logged: &mut Vec<u8>) {
+    fn piece(&self, piece: Piece, log_events: bool, out: &mut Vec<Output>) {
         match piece {
             Piece::Log { data, captured } => {
                 if data.is_empty() {
@@ -134,13 +141,24 @@ impl Tap {
                 if log_events {
                     self.send(TapData::Log(data.clone()));
                 }
-                if !captured {
-                    logged.extend_from_slice(&data);
-                }
+                out.push(match captured {
+                    true => Output::Captured(data),
+                    false => Output::Logged(data),
+                });
             }
             Piece::Communication(body) => self.send(TapData::Communication(body)),
         }
     }
+}
+
+/// What the pump does with a piece of tapped output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// To the stream's log sinks (and the debug copy in steward's log).
+    Logged(Vec<u8>),
+    /// Inside a capture block: only the debug copy, as supervisord's capture log keeps it from the
+    /// log file but its main log's debug line still shows it.
+    Captured(Vec<u8>),
 }
 
 /// A piece of output after capture-mode splitting.
@@ -308,6 +326,32 @@ mod tests {
         let mut c = CaptureSplitter::new(4);
         let out = c.feed(b"<!--XSUPERVISOR:BEGIN-->abcdefgh<!--XSUPERVISOR:END-->");
         assert_eq!(out.last(), Some(&Piece::Communication(b"efgh".to_vec())));
+    }
+
+    /// supervisord holds output no longer than a token until more comes; at EOF more never comes and
+    /// it sends no event for it. steward sends none either but still logs the bytes.
+    #[test]
+    fn the_tail_held_at_eof_is_logged_without_an_event() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mode = TapMode::Events {
+            log_events: true,
+            capture_maxbytes: 100,
+        };
+        let mut tap = Tap::new(tx, 7, 42, Stream::Stderr, mode);
+        let out = tap.take(b"<!--XSUPERVISOR:BEGIN-->x<!--XSUPERVISOR:END-->\n");
+        assert_eq!(out, [Output::Captured(b"x".to_vec())]);
+        assert_eq!(tap.finish(), [Output::Logged(b"\n".to_vec())]);
+        let mut got = Vec::new();
+        while let Ok(t) = rx.try_recv() {
+            got.push(t.what);
+        }
+        assert_eq!(
+            got,
+            [
+                TapData::Log(b"x".to_vec()),
+                TapData::Communication(b"x".to_vec())
+            ]
+        );
     }
 
     #[test]

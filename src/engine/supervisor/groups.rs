@@ -9,10 +9,11 @@ use std::os::fd::OwnedFd;
 use std::time::Instant;
 
 use super::{build_entries, Supervisor};
-use crate::config::model::{GroupSpec, ProcessSpec};
+use crate::config::model::{GroupSpec, LogTarget, ProcessSpec};
 use crate::engine::api::{ConfigInfo, EngineError, GroupChanges, ProcessId, ProcessState};
 use crate::engine::mainlog::emit;
 use crate::engine::process::Level;
+use crate::logs::Stream;
 
 /// Group configs compared the way supervisord compares them: by what they configure, not by where
 /// in the file it was written (moving a section, or removing the one above it, is not a change).
@@ -70,10 +71,29 @@ impl Supervisor {
             .iter()
             .flat_map(|g| {
                 let inuse = self.config.group(&g.name).is_some();
-                g.processes.iter().map(move |spec| ConfigInfo {
-                    spec: spec.clone(),
-                    group_priority: g.priority,
-                    inuse,
+                g.processes.iter().map(move |spec| {
+                    let mut spec = spec.clone();
+                    let namespec = spec.namespec();
+                    if inuse {
+                        // supervisord names AUTO logs when it reads the config and reports the
+                        // names; steward names them when the group is added.
+                        for stream in [Stream::Stdout, Stream::Stderr] {
+                            let target = match stream {
+                                Stream::Stdout => &mut spec.stdout.target,
+                                Stream::Stderr => &mut spec.stderr.target,
+                            };
+                            if *target == LogTarget::Auto {
+                                if let Some(p) = self.logs.logfile(&namespec, stream) {
+                                    *target = LogTarget::File(p);
+                                }
+                            }
+                        }
+                    }
+                    ConfigInfo {
+                        spec,
+                        group_priority: g.priority,
+                        inuse,
+                    }
                 })
             })
             .collect()
