@@ -640,6 +640,12 @@ impl Supervisor {
         let e = &mut self.table[id];
         e.stop_epoch = epoch();
         e.stdin = None;
+        // What its pumps already read comes first, as in supervisord, whose loop handles the
+        // readable pipes before reaping: a listener that answers `RESULT` and exits at once has
+        // answered, it did not die busy.
+        while let Ok(t) = self.tapped.try_recv() {
+            self.on_tapped(t);
+        }
         let _ = self.feed(id, Event::Exited(status), now);
         self.events.exited(id);
     }
