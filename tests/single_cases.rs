@@ -81,6 +81,13 @@ fn rewrite_as_pid1() {
 }
 
 #[test]
+fn a_dropped_or_rewritten_stop_signal_does_not_stop_us() {
+    holds("stop-rewritten", "steward");
+    // dumb-init stops itself whatever it forwarded, and so does its personality.
+    holds("stop-rewritten", "dumb-init");
+}
+
+#[test]
 fn group_mode_kills_the_pipeline() {
     holds("group", "steward");
     holds("group", "tini");
