@@ -473,6 +473,12 @@ pub fn run(o: &Options) -> i32 {
                 "not PID 1 and no -s/TINI_SUBREAPER: registered as a child subreaper anyway, so \
                  orphans are re-parented to us and reaped",
             );
+        } else if o.personality == Personality::Steward {
+            log.at(
+                INFO,
+                "not PID 1: registered as a child subreaper, so orphans are re-parented to us and \
+                 reaped",
+            );
         }
     }
 

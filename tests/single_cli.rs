@@ -159,6 +159,15 @@ fn steward_flags_and_usage() {
         let out = run_as(&b, args, &[]);
         assert_eq!(out.status.code(), Some(code), "steward {args:?}: {out:?}");
     }
+    // Not PID 1, steward becomes a subreaper without a word, and says so with -v.
+    let quiet = run_as(&b, &["--", "true"], &[]);
+    assert!(quiet.stderr.is_empty(), "{quiet:?}");
+    let said = text(&run_as(&b, &["-v", "--", "true"], &[]).stderr);
+    assert_eq!(
+        said.lines().filter(|l| l.contains("subreaper")).count(),
+        1,
+        "{said}"
+    );
     // `steward --help` documents the single-command flags.
     let help = text(&run_as(&b, &["--help"], &[]).stdout);
     for flag in [
