@@ -22,8 +22,8 @@ ln -s "$PWD/target/debug/steward" "$links/dumb-init"
 CASE_DEADLINE=${CASE_DEADLINE:-3} python3 - "$PWD/target/debug/steward" "$links" "$@" <<'PY'
 import json, os, subprocess, sys
 steward, links, only = sys.argv[1], sys.argv[2], sys.argv[3:]
-cases = ["signals", "rewrite", "group", "single-child", "remap", "chld-ignored", "sigsets", "pdeathsig",
-         "ctrl-z", "ctrl-z-nested", "background", "give-back"]
+cases = ["signals", "rewrite", "stop-rewritten", "group", "single-child", "remap", "chld-ignored", "sigsets",
+         "pdeathsig", "ctrl-z", "ctrl-z-nested", "background", "give-back"]
 runs = [
     ("steward", "steward", steward, []),
     ("steward PID1", "steward", steward, ["--pid1"]),

@@ -283,7 +283,8 @@ const SINGLE_OPTS: &[Opt<SingleArgs>] = &[
     ),
     Opt::new(
         "-c, --single-child",
-        "Signal only the child itself (the default; dumb-init -c)",
+        "Signal only the child itself (the default; dumb-init -c). Short -c means this only on a \
+         command line with `--` (steward -c -- CMD); elsewhere it can be read as -c FILE",
         Flag(|a| a.single_child = true),
     ),
     Opt::new(
@@ -1217,6 +1218,42 @@ fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Opt
     let w = word.to_lowercase();
     let limit = if w.chars().count() >= 5 { 2 } else { 1 };
     crate::suggest::nearest(&w, candidates, limit)
+}
+
+/// For `steward -c sleep 9` (dumb-init's `-c` habit) read as the supervisor's `-c FILE` and failed:
+/// when the first `-c`'s value is no file but a program on PATH, and words follow it, the
+/// single-child command line that was probably meant.
+pub fn single_child_hint(args: &[OsString]) -> Option<String> {
+    if invoked_as(Path::new(args.first()?)) != "steward" {
+        return None;
+    }
+    let rest = &args[1..];
+    let at = rest
+        .iter()
+        .position(|a| a == "-c" || a == "--configuration")?;
+    let words = rest.get(at + 1..).filter(|w| w.len() >= 2)?;
+    let program = words[0].to_str()?;
+    if program.contains('/') || Path::new(program).exists() || !on_path(program) {
+        return None;
+    }
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| shell_word(&w.to_string_lossy()))
+        .collect();
+    Some(format!(
+        "did you mean single-child mode? use `steward --single-child -- {}`",
+        quoted.join(" ")
+    ))
+}
+
+/// `w` as a shell would need it typed.
+fn shell_word(w: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
+    if !w.is_empty() && w.chars().all(plain) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
 }
 
 /// Whether execvp would find `name` on PATH (an executable regular file).

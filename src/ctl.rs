@@ -117,22 +117,18 @@ fn read_ctl_table(path: &Path, text: &str) -> Result<Option<Vec<(String, String)
 /// supervisorctl's expansion of its keys: `%(ENV_X)s` everywhere, `%(here)s` also in `serverurl`
 /// and `history_file`, with the supervisor's own `%`-formatting rules.
 fn expand(key: &str, value: &str, here: &Path) -> Result<String, String> {
-    use crate::config::expand::{expand, ExpandError, Var, Vars};
+    use crate::config::expand::{expand, Var, Vars};
     let mut vars: Vars = std::env::vars_os()
         .filter_map(|(k, v)| Some((format!("ENV_{}", k.to_str()?), Var::Str(v.to_str()?.into()))))
         .collect();
+    let mut available: &[&str] = &[];
     if key == "serverurl" || key == "history_file" {
         vars.insert("here".into(), Var::Str(here.to_string_lossy().into_owned()));
+        available = &["here"];
     }
-    expand(value, &vars).map_err(|e| match e {
-        ExpandError::UnknownNames(names) => format!(
-            "Format string {value:?} for 'supervisorctl.{key}' contains names ({}) which cannot be expanded",
-            names.join(", ")
-        ),
-        ExpandError::BadFormat(msg) => {
-            format!("Format string {value:?} for 'supervisorctl.{key}' is badly formatted: {msg}")
-        }
-    })
+    // The supervisor's loader words it the same way.
+    expand(value, &vars)
+        .map_err(|e| format!("supervisorctl.{key}: {}", e.explain(value, available)))
 }
 
 /// The unix socket of a steward (or supervisord) running in our PID namespace, found through `proc`:

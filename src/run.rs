@@ -205,7 +205,15 @@ pub fn main(args: &RunArgs) -> i32 {
     };
     let config = match load(&path, args) {
         Ok(c) => c,
-        Err(errors) => return refuse(&errors, &format!("{prog} -h")),
+        Err(mut errors) => {
+            let argv: Vec<_> = std::env::args_os().collect();
+            if let (Some(e), Some(hint)) =
+                (errors.first_mut(), crate::cli::single_child_hint(&argv))
+            {
+                e.push_str(&format!("\n{hint}"));
+            }
+            return refuse(&errors, &format!("{prog} -h"));
+        }
     };
     let reload_args = args.clone();
     let reloader = Box::new(move || load(&path, &reload_args).map_err(|errors| errors.join("; ")));

@@ -15,9 +15,11 @@
 //!   handed down ignored.
 //! * With a terminal, the child's group becomes the foreground only when we are the foreground (never
 //!   when started as a background job), and gets it back at exit.
-//! * TSTP/TTIN/TTOU received are forwarded, then we stop ourselves; a child stopped by one of them stops
-//!   us too when a job-control shell is our parent, so Ctrl-Z gives the prompt back. CONT is forwarded
-//!   (and hands the terminal to the child again when `fg` made us the foreground).
+//! * TSTP/TTIN/TTOU received are forwarded, then we stop ourselves, unless a rewrite dropped them or
+//!   made them a signal that does not stop (dumb-init stops anyway, and so does its personality). A
+//!   child stopped by one of them stops us too when a job-control shell is our parent, so Ctrl-Z gives
+//!   the prompt back. CONT is forwarded (and hands the terminal to the child again when `fg` made us
+//!   the foreground).
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -471,6 +473,12 @@ pub fn run(o: &Options) -> i32 {
                 "not PID 1 and no -s/TINI_SUBREAPER: registered as a child subreaper anyway, so \
                  orphans are re-parented to us and reaped",
             );
+        } else if o.personality == Personality::Steward {
+            log.at(
+                INFO,
+                "not PID 1: registered as a child subreaper, so orphans are re-parented to us and \
+                 reaped",
+            );
         }
     }
 
@@ -557,15 +565,18 @@ pub fn run(o: &Options) -> i32 {
             rewrite.entry(s).or_insert(libc::SIGSTOP);
         }
     }
-    let forward = |sig: i32| {
+    // Returns the signal the child was sent, if any.
+    let forward = |sig: i32| -> Option<i32> {
         let to = rewrite.get(&sig).copied().unwrap_or(sig);
         if to == 0 {
             log.at(DEBUG, &format!("dropped {}", sig_name(sig)));
+            None
         } else if kill(target, to) {
             log.at(
                 DEBUG,
                 &format!("forwarded {} as {}", sig_name(sig), sig_name(to)),
             );
+            Some(to)
         } else {
             log.at(
                 DEBUG,
@@ -575,6 +586,7 @@ pub fn run(o: &Options) -> i32 {
                     std::io::Error::last_os_error()
                 ),
             );
+            None
         }
     };
     let give_tty_to_child = || {
@@ -658,10 +670,19 @@ pub fn run(o: &Options) -> i32 {
             stopped_already = false;
             give_tty_to_child();
         }
-        forward(sig);
+        let sent = forward(sig);
+        // Stopping ourselves is for a stop the child shares. dumb-init stops even when the signal
+        // was dropped or rewritten (and waits stopped beside a running or dead child until a
+        // SIGCONT); its personality keeps that, the others do not.
+        let child_stops = match o.personality {
+            Personality::DumbInit => true,
+            Personality::Steward | Personality::Tini => {
+                sent.is_some_and(|s| is_job_stop(s) || s == libc::SIGSTOP)
+            }
+        };
         // Not when a SIGCONT is already waiting: it came for this stop (a shell that knows only
         // our parent may continue the job before we got here), and would not come again.
-        if is_job_stop(sig) && !pid1 && !pending(libc::SIGCONT) {
+        if is_job_stop(sig) && child_stops && !pid1 && !pending(libc::SIGCONT) {
             stopped_already = true;
             stop_self();
         }

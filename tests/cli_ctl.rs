@@ -122,3 +122,32 @@ fn interactive_shell_edits_completes_and_keeps_history() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn a_missing_environment_variable_in_supervisorctl_is_named() {
+    let dir = common::tempdir();
+    let conf = common::write(
+        dir.path(),
+        "supervisord.conf",
+        "[supervisorctl]\nserverurl=unix://%(ENV_STEWARD_NOPE_CTL_X)s/sock\n",
+    );
+    let o = Command::new(common::bin())
+        .arg("ctl")
+        .arg("-c")
+        .arg(&conf)
+        .arg("status")
+        .env_remove("STEWARD_NOPE_CTL_X")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = text(&o.stderr);
+    // The supervisor's loader's explanation: the variable, that it is unset, and how to set it.
+    for want in [
+        "supervisorctl.serverurl",
+        "uses the environment variable STEWARD_NOPE_CTL_X, which is not set",
+        "`STEWARD_NOPE_CTL_X=value steward ...`",
+    ] {
+        assert!(err.contains(want), "no {want:?} in\n{err}");
+    }
+}

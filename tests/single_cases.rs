@@ -44,9 +44,10 @@ fn holds(case: &str, flavour: &str) {
     assert_eq!(code, 0, "{case} as {flavour}: {out}");
 }
 
-fn holds_as_pid1(case: &str) {
-    let (code, out) = run_case(case, "steward", &[], true);
-    assert_eq!(code, 0, "{case} as PID 1: {out}");
+/// As PID 1 of a new PID namespace, a container's usual case.
+fn holds_as_pid1(case: &str, flavour: &str) {
+    let (code, out) = run_case(case, flavour, &[], true);
+    assert_eq!(code, 0, "{case} as {flavour}, PID 1: {out}");
 }
 
 #[test]
@@ -56,7 +57,17 @@ fn every_signal_reaches_the_child() {
 
 #[test]
 fn every_signal_reaches_the_child_as_pid1() {
-    holds_as_pid1("signals");
+    holds_as_pid1("signals", "steward");
+}
+
+#[test]
+fn every_signal_reaches_the_child_as_tini_pid1() {
+    holds_as_pid1("signals", "tini");
+}
+
+#[test]
+fn every_signal_reaches_the_child_as_dumb_init_pid1() {
+    holds_as_pid1("signals", "dumb-init");
 }
 
 #[test]
@@ -77,7 +88,15 @@ fn rewrite_swaps_maps_and_drops() {
 
 #[test]
 fn rewrite_as_pid1() {
-    holds_as_pid1("rewrite");
+    holds_as_pid1("rewrite", "steward");
+    holds_as_pid1("rewrite", "dumb-init");
+}
+
+#[test]
+fn a_dropped_or_rewritten_stop_signal_does_not_stop_us() {
+    holds("stop-rewritten", "steward");
+    // dumb-init stops itself whatever it forwarded, and so does its personality.
+    holds("stop-rewritten", "dumb-init");
 }
 
 #[test]
@@ -85,7 +104,9 @@ fn group_mode_kills_the_pipeline() {
     holds("group", "steward");
     holds("group", "tini");
     holds("group", "dumb-init");
-    holds_as_pid1("group");
+    holds_as_pid1("group", "steward");
+    holds_as_pid1("group", "tini");
+    holds_as_pid1("group", "dumb-init");
 }
 
 #[test]
@@ -132,14 +153,17 @@ fn a_parent_ignoring_sigchld_does_not_hang_us() {
     holds("chld-ignored", "steward");
     holds("chld-ignored", "tini");
     holds("chld-ignored", "dumb-init");
-    holds_as_pid1("chld-ignored");
+    holds_as_pid1("chld-ignored", "steward");
+    holds_as_pid1("chld-ignored", "tini");
+    holds_as_pid1("chld-ignored", "dumb-init");
 }
 
 #[test]
 fn the_child_inherits_the_blocked_and_ignored_signals() {
     holds("sigsets", "steward");
     holds("sigsets", "tini");
-    holds_as_pid1("sigsets");
+    holds_as_pid1("sigsets", "steward");
+    holds_as_pid1("sigsets", "tini");
 }
 
 #[test]

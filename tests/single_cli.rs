@@ -159,6 +159,15 @@ fn steward_flags_and_usage() {
         let out = run_as(&b, args, &[]);
         assert_eq!(out.status.code(), Some(code), "steward {args:?}: {out:?}");
     }
+    // Not PID 1, steward becomes a subreaper without a word, and says so with -v.
+    let quiet = run_as(&b, &["--", "true"], &[]);
+    assert!(quiet.stderr.is_empty(), "{quiet:?}");
+    let said = text(&run_as(&b, &["-v", "--", "true"], &[]).stderr);
+    assert_eq!(
+        said.lines().filter(|l| l.contains("subreaper")).count(),
+        1,
+        "{said}"
+    );
     // `steward --help` documents the single-command flags.
     let help = text(&run_as(&b, &["--help"], &[]).stdout);
     for flag in [
@@ -222,4 +231,42 @@ fn real_time_signals_are_forwarded_too() {
     }
     let status = wait_for(T, "steward to exit", || child.try_wait().unwrap());
     assert_eq!(status.code(), Some(128 + libc::SIGRTMIN() + 6));
+}
+
+#[test]
+fn dash_c_read_as_a_config_file_hints_at_single_child_mode() {
+    let d = tempdir();
+    let hint = "did you mean single-child mode? use `steward --single-child -- sh -c 'exit 3'`";
+    // Run mode takes `-c sh -c 'exit 3'` whole: -c FILE twice, the last one a file that is not there.
+    let out = Command::new(bin())
+        .args(["-c", "sh", "-c", "exit 3"])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot read the file"), "{err}");
+    assert!(err.contains(hint), "{err}");
+    // What the hint says works.
+    let out = run_as(&bin(), &["--single-child", "--", "sh", "-c", "exit 3"], &[]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    // No hint for a config path, a lone program name, or a word that is no program.
+    for args in [
+        &["-c", "./sh", "-n"][..],
+        &["-c", "sh"],
+        &["-c", "no-such-program-x", "-n"],
+    ] {
+        let out = Command::new(bin())
+            .args(args)
+            .current_dir(d.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            !text(&out.stderr).contains("did you mean"),
+            "{args:?}: {out:?}"
+        );
+    }
 }

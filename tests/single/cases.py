@@ -266,6 +266,64 @@ def case_rewrite(fl, d):
         init.close()
 
 
+def state(pid):
+    return (proc_stat(pid) or {}).get("state")
+
+
+def pending_to_process(pid, n):
+    """Signal `n` sent to `pid` and not yet taken (an init that blocks signals and waits for them)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("ShdPnd:"):
+                    return int(line.split()[1], 16) >> (n - 1) & 1 == 1
+    except OSError:
+        pass
+    return False
+
+
+def case_stop_rewritten(fl, d):
+    """TSTP rewritten to 0 (dropped) or to TERM: the child does not stop, so neither does the init, and a
+    child killed by TERM is reaped at once. dumb-init stops itself anyway (until a CONT)."""
+    if fl.pid1:
+        return NA
+    seen = []
+    for to, last in ((0, "SIGUSR2"), (signal.SIGTERM, "SIGTERM")):
+        opts = fl.rewrite([(signal.SIGTSTP, to)])
+        if opts is None:
+            return NA
+        log, ready = os.path.join(d, f"log{to}"), os.path.join(d, f"ready{to}")
+        init = Init(fl, opts, [sys.executable, "-c", CHILD_LOG, log, ready, last])
+        try:
+            wait_for("the child to be ready", lambda: os.path.exists(ready))
+            pid = init.pid()
+            child = wait_for("the child", lambda: (children(pid) or [None])[0])
+            init.below()
+            init.kill(signal.SIGTSTP)
+            if fl.name == "dumb-init":
+                wait_for("dumb-init to stop itself", lambda: state(pid) == "T", 5)
+                if to:
+                    wait_for("the child to exit", lambda: dead(child), 5)
+                elif state(child) != "S":
+                    raise Fail(f"TSTP dropped, yet the child is in state {state(child)}")
+                os.kill(pid, signal.SIGCONT)
+            else:
+                wait_for("the init to take TSTP", lambda: not pending_to_process(pid, signal.SIGTSTP))
+            if not to:
+                # Taken after TSTP: an init that stopped itself for TSTP would never pass it on.
+                init.kill(signal.SIGUSR2)
+            wait_for("the init to exit (or stop)", lambda: init.p.poll() is not None or state(pid) == "T", 5)
+            if init.p.poll() is None:
+                raise Fail(f"-r TSTP:{to}: the init stopped itself; its child is in state {state(child)}")
+            if init.p.returncode != 0 or read(log) != [last]:
+                raise Fail(f"-r TSTP:{to}: exit {init.p.returncode}, the child saw {read(log)}")
+            seen.append(f"TSTP:{to} -> {read(log) or 'nothing'}")
+        finally:
+            init.close()
+    how = "stopped itself until CONT" if fl.name == "dumb-init" else "never stopped"
+    return f"{', '.join(seen)}; the init {how} and exited 0"
+
+
 PIPELINE = "sleep 300 | sleep 301 & wait"
 
 
@@ -610,6 +668,7 @@ def case_give_back(fl, d):
 CASES = {
     "signals": case_signals,
     "rewrite": case_rewrite,
+    "stop-rewritten": case_stop_rewritten,
     "group": case_group,
     "single-child": case_single_child,
     "remap": case_remap,
