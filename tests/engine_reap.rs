@@ -35,30 +35,9 @@ fn an_idle_steward_makes_no_wakeups() {
     );
     p.wait_stdout("success: idle", T);
     let init = p.init_pid();
-    // Wait for the start to settle (output threads, tracing): no switch across a 100 ms look.
-    let deadline = std::time::Instant::now() + T;
-    let mut before = switches(init);
-    loop {
-        std::thread::sleep(Duration::from_millis(100));
-        let now = switches(init);
-        if now == before {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "steward never went idle"
-        );
-        before = now;
-    }
-    // A measurement window, not synchronisation: with nothing pending steward must not wake at all.
-    std::thread::sleep(Duration::from_millis(1500));
-    let after = switches(init);
-    assert_eq!(
-        after - before,
-        0,
-        "steward woke {} times while idle",
-        after - before
-    );
+    // With nothing pending (start-up settled: output threads, tracing) steward must not wake at all.
+    let woke = idle_wakeups(init, T, Duration::from_millis(1500));
+    assert_eq!(woke, 0, "steward woke {woke} times while idle");
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
 }

@@ -50,6 +50,24 @@ pub fn switches(pid: i32) -> u64 {
     total
 }
 
+/// The context switches `pid` makes in `window` once it has settled (no switch across a 100 ms look,
+/// waited for up to `settle`). The window is a measurement, not synchronisation.
+pub fn idle_wakeups(pid: i32, settle: Duration, window: Duration) -> u64 {
+    let deadline = Instant::now() + settle;
+    let mut before = switches(pid);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = switches(pid);
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "pid {pid} never went idle");
+        before = now;
+    }
+    std::thread::sleep(window);
+    switches(pid) - before
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_steward"))
