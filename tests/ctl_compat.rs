@@ -1265,21 +1265,11 @@ fn shell_help_is_supervisorctls_table_then_stewards_commands() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("unix://{}", dir.path().join("none.sock").display());
     let shell = |ctl: &Path, input: &str| {
-        let mut child = Command::new(ctl)
-            .args(["-s", &url])
-            .stdin(Stdio::piped())
+        let mut cmd = Command::new(ctl);
+        cmd.args(["-s", &url])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+            .stderr(Stdio::null());
+        String::from_utf8(common::output_with_input(&mut cmd, input.as_bytes()).stdout).unwrap()
     };
     let theirs = shell(&venv().join("bin/supervisorctl"), "help\n");
     let link = dir.path().join("supervisorctl");

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -107,19 +106,10 @@ fn health_follows_autostart_processes() {
 fn interactive_loop_runs_status_first_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let srv = server(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
-        .args(["ctl", "-s", &format!("unix://{}", srv.socket.display())])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"start manual\nbogus\nquit\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
+    cmd.args(["ctl", "-s", &format!("unix://{}", srv.socket.display())])
+        .stdout(Stdio::piped());
+    let o = common::output_with_input(&mut cmd, b"start manual\nbogus\nquit\n");
     let t = stdout(&o);
     assert_eq!(o.status.code(), Some(0));
     assert!(

@@ -40,24 +40,14 @@ fn scrape(sock: &Path, py: &Path) -> (String, Samples) {
     );
     assert_eq!(status_of(&resp), 200);
     let text = String::from_utf8(body_of(&resp).to_vec()).unwrap();
-    let mut child = Command::new(py)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/metrics/parse.py"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(py);
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/metrics/parse.py"
+    ))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let out = common::output_with_input(&mut cmd, text.as_bytes());
     assert!(
         out.status.success(),
         "prometheus_client refused the exposition: {}\n{text}",

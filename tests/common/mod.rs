@@ -68,6 +68,15 @@ pub fn idle_wakeups(pid: i32, settle: Duration, window: Duration) -> u64 {
     switches(pid) - before
 }
 
+/// Runs `cmd` with `input` on its stdin (then closed) and waits for it; what it printed is in the
+/// result for the streams `cmd` pipes.
+pub fn output_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd.stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_steward"))
