@@ -339,20 +339,9 @@ mod tests {
     #[test]
     fn labels_are_escaped_and_every_family_is_typed() {
         let p = ProcessInfo {
-            id: ProcessId(1),
             name: "we\"b\\x\ny".into(),
             group: "g".into(),
-            state: ProcessState::Running,
-            start: 100,
-            stop: 0,
-            now: 200,
-            spawnerr: String::new(),
-            exitstatus: 0,
-            stdout_logfile: None,
-            stderr_logfile: None,
-            pid: std::process::id(),
-            note: String::new(),
-            unhealthy: None,
+            ..info(ProcessState::Running, std::process::id())
         };
         let m = Metrics {
             processes: vec![(p, ProcessCounters::default())],
