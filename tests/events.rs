@@ -535,6 +535,45 @@ while True:
     assert_eq!(got.lines().count(), 2, "accepted the second time: {got}");
 }
 
+/// A listener that answers and exits at once, one event per life: its answer was written before it
+/// exited, so every event arrives once. supervisord reads a child's pipes before handling its exit;
+/// a steward that took the exit first would hand the answered event out again.
+#[test]
+fn an_answer_written_just_before_exiting_counts() {
+    let (mut p, dir) = Pid1::with_conf(
+        "[program:a]\ncommand=sleep 1000\nstartsecs=0\n\
+         [program:b]\ncommand=sleep 1000\nstartsecs=0\n\
+         [eventlistener:oneshot]\nevents=PROCESS_GROUP_ADDED,SUPERVISOR_STATE_CHANGE_RUNNING\n\
+         startsecs=0\nautorestart=true\n\
+         command=sh -c 'printf \"READY\\n\"; read line; echo \"$line\" >> {dir}/got; printf \"RESULT 2\\nOK\"'\n",
+    );
+    // Three groups added, and steward RUNNING: four events, one per life.
+    let got = wait_for(T, "four events", || {
+        let got = std::fs::read_to_string(dir.path().join("got")).ok()?;
+        (got.lines().count() >= 4).then_some(got)
+    });
+    let serials: Vec<&str> = got
+        .lines()
+        .take(4)
+        .map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("serial:"))
+                .unwrap()
+        })
+        .collect();
+    let mut unique = serials.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 4, "an answered event came again: {got}");
+    let running = got
+        .lines()
+        .filter(|l| l.contains("eventname:SUPERVISOR_STATE_CHANGE_RUNNING"))
+        .count();
+    assert_eq!(running, 1, "{got}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(exit_code(&mut p), Some(0));
+}
+
 /// A pool of two listeners: while one is BUSY with an event, the next goes to the other, as
 /// supervisord hands each event to the first READY process of the pool.
 #[test]

@@ -153,6 +153,10 @@ struct Listener {
     holding: Option<Queued>,
     /// Writes to its stdin; `None` once it exited.
     writer: Option<UnboundedSender<Vec<u8>>>,
+    /// Its child was reaped. Its stdout may still hold an answer not read yet.
+    reaped: bool,
+    /// Its stdout reached EOF: everything it said has been read.
+    said_all: bool,
 }
 
 struct Inner {
@@ -331,7 +335,8 @@ impl Bus {
             return;
         }
         let writer = stdin.and_then(|fd| fd.try_clone().ok()).and_then(writer);
-        self.inner.borrow_mut().listeners.insert(
+        let mut inner = self.inner.borrow_mut();
+        let earlier = inner.listeners.insert(
             id,
             Listener {
                 pool: spec.group.clone(),
@@ -340,22 +345,55 @@ impl Bus {
                 proto: Protocol::default(),
                 holding: None,
                 writer,
+                reaped: false,
+                said_all: false,
             },
         );
+        // An earlier child whose stdout never ended (something it left behind holds it) and that
+        // never answered: its event goes back now.
+        if let Some(q) = earlier.and_then(|l| l.holding) {
+            inner.requeue(&spec.group, q);
+        }
     }
 
     /// Process `id`'s child was reaped: a listener that died BUSY gives its event back (at the head
-    /// of its pool's buffer).
+    /// of its pool's buffer) once all it wrote has been read, as supervisord drains a child's pipes
+    /// before handling its exit: an answer written just before exiting still counts.
     pub fn exited(&self, id: ProcessId) {
         let mut inner = self.inner.borrow_mut();
         let Some(l) = inner.listeners.get_mut(&id) else {
             return;
         };
         l.writer = None;
-        l.pid = 0;
-        if let Some(q) = l.holding.take() {
-            let pool = l.pool.clone();
-            inner.requeue(&pool, q);
+        l.reaped = true;
+        if l.said_all {
+            give_back(&mut inner, id);
+        } else {
+            // All it wrote is in the pipe by now and its pump reads it at once; unless something it
+            // left behind keeps the pipe open, when this ends the wait.
+            let ended = Tapped {
+                key: id.0,
+                pid: l.pid,
+                stream: Stream::Stdout,
+                what: TapData::ProtocolEnd,
+            };
+            let tap = inner.tap.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(DRAIN).await;
+                let _ = tap.send(ended);
+            });
+        }
+    }
+
+    /// The stdout of listener `id`'s child `pid` ended.
+    fn said_all(&self, id: ProcessId, pid: i32) {
+        let mut inner = self.inner.borrow_mut();
+        let Some(l) = inner.listeners.get_mut(&id).filter(|l| l.pid == pid) else {
+            return;
+        };
+        l.said_all = true;
+        if l.reaped {
+            give_back(&mut inner, id);
         }
     }
 
@@ -365,7 +403,7 @@ impl Bus {
         let channel = t.stream.as_str();
         let (name, payload) = match t.what {
             TapData::Protocol(data) => return self.listener_said(ProcessId(t.key), t.pid, &data),
-            TapData::ProtocolEnd => return,
+            TapData::ProtocolEnd => return self.said_all(ProcessId(t.key), t.pid),
             TapData::Log(data) => (
                 match t.stream {
                     Stream::Stdout => "PROCESS_LOG_STDOUT",
@@ -410,7 +448,7 @@ impl Bus {
             return;
         };
         if l.pid != pid {
-            // Output of an earlier child, read after it was reaped.
+            // Output of an earlier child, read after another was spawned.
             return;
         }
         let said = l.proto.feed(data);
@@ -662,6 +700,21 @@ fn handle_result(handler: Handler, body: &[u8]) -> Result<(), Rejected> {
 
 /// A task writing what it is sent to a listener's stdin, without ever blocking the supervisor.
 /// Ends when the sender goes (the listener exited) or the pipe breaks.
+/// How long a reaped listener's answer may take to be read from its pipe before its event is given
+/// back anyway.
+const DRAIN: Duration = Duration::from_millis(200);
+
+/// The event listener `id` held when it ended without answering, back to the head of its pool.
+fn give_back(inner: &mut Inner, id: ProcessId) {
+    let Some(l) = inner.listeners.get_mut(&id) else {
+        return;
+    };
+    if let Some(q) = l.holding.take() {
+        let pool = l.pool.clone();
+        inner.requeue(&pool, q);
+    }
+}
+
 fn writer(fd: OwnedFd) -> Option<UnboundedSender<Vec<u8>>> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     let flags = fcntl(fd.as_fd(), FcntlArg::F_GETFL).ok()?;
