@@ -43,13 +43,10 @@ pub struct CtlOptions {
 
 /// The files supervisorctl looks for when `-c` is not given (reference 1.1).
 fn search_paths(argv0: &Path) -> Vec<PathBuf> {
-    let exe_dir = argv0
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    use crate::config::beside_exe;
     vec![
-        exe_dir.join("../etc/supervisord.conf"),
-        exe_dir.join("../supervisord.conf"),
+        beside_exe(argv0, "../etc/supervisord.conf"),
+        beside_exe(argv0, "../supervisord.conf"),
         PathBuf::from("supervisord.conf"),
         PathBuf::from("etc/supervisord.conf"),
         PathBuf::from("/etc/supervisord.conf"),
@@ -272,15 +269,16 @@ pub fn resolve_options(args: &CtlArgs, argv0: &Path) -> Result<CtlOptions, Strin
         match running_socket(Path::new("/proc")) {
             Some(sock) => o.serverurl = format!("unix://{}", sock.display()),
             None => {
-                let tried: Vec<String> = search_paths(argv0)
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect();
-                o.guessed = Some(format!(
-                    "no config file found (looked for {}) and no steward or supervisord with a unix socket runs in this PID namespace, so {} was tried; use -c FILE or -s URL",
-                    tried.join(", "),
+                let mut text = String::from("no config file found; looked for:\n");
+                for p in search_paths(argv0) {
+                    text.push_str(&format!("  {}\n", p.display()));
+                }
+                text.push_str(&format!(
+                    "and no steward or supervisord with a unix socket runs in this PID namespace, \
+                     so {} was tried; use -c FILE or -s URL",
                     o.serverurl
                 ));
+                o.guessed = Some(text);
             }
         }
     }

@@ -307,14 +307,9 @@ pub fn locate(argv0: &Path) -> Option<PathBuf> {
 /// The places [`locate`] looks, in order. `<exe>/..` is taken by name, as supervisord's
 /// `dirname(dirname(argv[0]))` is, not through symlinks.
 pub fn candidates(argv0: &Path) -> Vec<PathBuf> {
-    let exe_dir = argv0
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(absolute)
-        .unwrap_or_else(|| absolute(Path::new(".")));
     let dirs = [
-        lexical(&exe_dir.join("../etc")),
-        lexical(&exe_dir.join("..")),
+        beside_exe(argv0, "../etc"),
+        beside_exe(argv0, ".."),
         PathBuf::from("."),
         PathBuf::from("./etc"),
         PathBuf::from("/etc"),
@@ -326,6 +321,17 @@ pub fn candidates(argv0: &Path) -> Vec<PathBuf> {
         out.push(d.join("supervisord.conf"));
     }
     out
+}
+
+/// `rel` from the directory of the executable `argv0`, absolute, its `..` resolved by name (as
+/// supervisord and supervisorctl build `<exe>/../etc/…` from `argv[0]`).
+pub fn beside_exe(argv0: &Path, rel: &str) -> PathBuf {
+    let exe_dir = argv0
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(absolute)
+        .unwrap_or_else(|| absolute(Path::new(".")));
+    lexical(&exe_dir.join(rel))
 }
 
 /// An absolute path with its `.` and `..` resolved by name.
