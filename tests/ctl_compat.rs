@@ -340,9 +340,23 @@ fn show(o: &Output) -> String {
 }
 
 /// Run `args` with supervisorctl against `a` and with steward ctl against `b`; same output, same code.
+/// `left(a)` and `right(b)` at the same time: two servers, each with its own client, so neither
+/// waits for the other (the Python client's start-up alone is a few hundred ms a command).
+fn side_by_side(
+    a: &Supervisord,
+    left: impl FnOnce(&Supervisord) -> Output + Send,
+    b: &Supervisord,
+    right: impl FnOnce(&Supervisord) -> Output + Send,
+) -> (Output, Output) {
+    std::thread::scope(|s| {
+        let x = s.spawn(|| left(a));
+        let y = right(b);
+        (x.join().unwrap(), y)
+    })
+}
+
 fn same(a: &Supervisord, b: &Supervisord, args: &[&str]) -> String {
-    let x = a.supervisorctl(args);
-    let y = b.steward_ctl(args);
+    let (x, y) = side_by_side(a, |a| a.supervisorctl(args), b, |b| b.steward_ctl(args));
     let nx = normalize(&show(&x), a.dir.path());
     let ny = normalize(&show(&y), b.dir.path());
     assert_eq!(
@@ -362,8 +376,7 @@ fn same_unordered(a: &Supervisord, b: &Supervisord, args: &[&str]) {
         lines.sort();
         lines
     };
-    let x = a.supervisorctl(args);
-    let y = b.steward_ctl(args);
+    let (x, y) = side_by_side(a, |a| a.supervisorctl(args), b, |b| b.steward_ctl(args));
     assert_eq!(
         sorted(&x, a.dir.path()),
         sorted(&y, b.dir.path()),
@@ -734,14 +747,14 @@ fn script_against_steward(steward_ctl: bool) {
     let mut a = Supervisord::start(&venv);
     let mut b = Supervisord::steward(&venv);
     let both = |a: &Supervisord, b: &Supervisord, args: &[&str]| {
-        let (x, y) = (a.supervisorctl(args), right_ctl(b, args));
+        let (x, y) = side_by_side(a, |a| a.supervisorctl(args), b, |b| right_ctl(b, args));
         compare(a, &x, b, &y, args);
     };
     for args in SCRIPT {
         if *args == ["tail", "manual"] {
             // Deliberate difference (README): a stream without a log file (stdout_logfile=NONE)
             // is served from its in-memory tail, empty here; supervisord has nothing to show.
-            let (x, y) = (a.supervisorctl(args), right_ctl(&b, args));
+            let (x, y) = side_by_side(&a, |a| a.supervisorctl(args), &b, |b| right_ctl(b, args));
             assert_eq!(
                 (x.status.code(), String::from_utf8_lossy(&x.stdout).as_ref()),
                 (Some(1), "manual: ERROR (no log file)\n")
