@@ -14,6 +14,7 @@
 //! | readProcess*Log / tailProcess*Log / clearProcessLogs | [`Logs::read`] / [`Logs::tail`] / [`Logs::clear`] |
 //! | getProcessInfo's log paths (AUTO resolved) | [`Logs::logfile`] |
 //! | readLog / clearLog | [`MainLog::read`] / [`MainLog::clear`] |
+//! | `/logtail`, `/mainlogtail`, a `log:` ready check: wait for output | [`Logs::changes`] / [`MainLog::changes`] ([`Signal`]) |
 //! | exit | [`Logs::flush`], then `engine::mainlog::flush` |
 //!
 //! `namespec` is [`ProcessSpec::namespec`]. [`ReadError`] maps to supervisord's faults `NO_FILE`,
