@@ -409,6 +409,7 @@ impl<B: Engine + 'static> Server<B> {
                 return;
             };
             let mut offset = size.saturating_sub(TAIL_START);
+            let mut last_wake: Option<tokio::time::Instant> = None;
             loop {
                 if let Some(c) = &mut changes {
                     c.borrow_and_update();
@@ -442,6 +443,15 @@ impl<B: Engine + 'static> Server<B> {
                     // whether there is still something to follow.
                     changes = None;
                 }
+                if let Some(next) = last_wake.map(|t| t + TAIL_MIN_GAP) {
+                    if next > tokio::time::Instant::now() {
+                        tokio::select! {
+                            _ = tx.closed() => return,
+                            _ = tokio::time::sleep_until(next) => {}
+                        }
+                    }
+                }
+                last_wake = Some(tokio::time::Instant::now());
             }
         });
         Response {
@@ -457,6 +467,9 @@ impl<B: Engine + 'static> Server<B> {
 
 /// What the first chunk of a tail stream shows (supervisord's `tail -f` starts 1024 bytes back).
 const TAIL_START: u64 = 1024;
+/// While a program keeps writing in small pieces, a tail stream reads at most this often (two
+/// requests to the supervisor per read); the first write after a quiet spell goes out at once.
+const TAIL_MIN_GAP: Duration = Duration::from_millis(10);
 /// Most bytes read per request while catching up, so one stream never holds a large buffer.
 const TAIL_CHUNK: u64 = 64 * 1024;
 

@@ -420,6 +420,10 @@ impl Checks {
 /// How long `log:` waits before looking at a stream that has no change signal (only a process the
 /// logs do not know); every other stream wakes the check when it is written.
 const LOG_FALLBACK: Duration = Duration::from_secs(1);
+/// While a program keeps writing in small pieces, `log:` reads at most this often: a read per write
+/// of a chatty program would cost more than the check is worth. The first write after a quiet spell
+/// is read at once.
+const LOG_MIN_GAP: Duration = Duration::from_millis(10);
 
 /// Wait until a new line of the process's output (stdout or stderr) matches `pattern`. Reads the
 /// stream's tail (its file or in-memory buffer) only while the process is STARTING, and only when the
@@ -434,7 +438,9 @@ async fn watch_log(logs: &Logs, namespec: &str, pattern: &Pattern) {
         .map(|s| logs.tail(namespec, *s, 0, 0).1)
         .collect();
     let mut partial: Vec<String> = vec![String::new(); streams.len()];
+    let mut last_wake: Option<tokio::time::Instant> = None;
     loop {
+        let mut backlog = false;
         for c in changes.iter_mut().flatten() {
             c.borrow_and_update();
         }
@@ -466,12 +472,19 @@ async fn watch_log(logs: &Logs, namespec: &str, pattern: &Pattern) {
             }
             // More than one chunk waiting: read on without waiting for another write.
             if bytes.len() as i64 == CHUNK {
+                backlog = true;
                 if let Some(c) = &mut changes[i] {
                     c.mark_changed();
                 }
             }
         }
         any_changed(&mut changes, LOG_FALLBACK).await;
+        if let Some(next) = last_wake.map(|t| t + LOG_MIN_GAP) {
+            if !backlog && next > tokio::time::Instant::now() {
+                tokio::time::sleep_until(next).await;
+            }
+        }
+        last_wake = Some(tokio::time::Instant::now());
     }
 }
 
