@@ -439,7 +439,7 @@ impl<B: Engine + 'static> Server<B> {
                     _ = tokio::time::sleep(poll), if changes.is_none() => false,
                 };
                 if gone {
-                    // The log's writer went away (group removed, reload): the next read says
+                    // The log's writer went away (a reload): the next read says
                     // whether there is still something to follow.
                     changes = None;
                 }

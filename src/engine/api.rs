@@ -356,7 +356,8 @@ pub trait Engine {
 
     /// A signal that the process's `stream` log (what [`Engine::read_log`] reads) changed, so a
     /// follower waits for output instead of polling; `None` for an unknown process or once the
-    /// supervisor is gone. `changed()` fails when the log goes away (group removed, reload).
+    /// supervisor is gone. It fires too when the process is removed, and `changed()` fails once the
+    /// log's writer is gone (reload): either way the next read says the log is gone.
     async fn log_changes(&self, id: ProcessId, stream: Stream) -> Option<Changes>;
 
     /// The same for the main log; `None` when it is not a file.

@@ -415,7 +415,17 @@ impl Logs {
     /// Forget a process (group removed). Its running pumps finish normally; shared files stay open for
     /// other users.
     pub fn remove_process(&self, namespec: &str) {
-        lock(&self.inner.procs).remove(namespec);
+        let removed = lock(&self.inner.procs).remove(namespec);
+        // Its followers look again and find it gone: the file may live on (a pump still draining,
+        // another program writing to it), and with it the signal they wait on.
+        for sl in removed.iter().flat_map(|p| [&p.stdout, &p.stderr]) {
+            match (sl.files.first(), &sl.tail) {
+                (Some(f), _) => lock(f).wake_followers(),
+                (None, Some(t)) => lock(t).wake_followers(),
+                (None, None) => {}
+            }
+        }
+        drop(removed);
         lock(&self.inner.files).retain(|_, f| Arc::strong_count(f) > 1);
     }
 

@@ -124,6 +124,11 @@ impl RotatingFile {
         self.signal.subscribe()
     }
 
+    /// Tell the subscribers to look again though nothing was written (the log is going away).
+    pub fn wake_followers(&self) {
+        self.signal.bump();
+    }
+
     /// Create the file now if this writer never opened it (someone is about to read it).
     pub fn touch(&mut self) -> Option<Report> {
         if self.opened {

@@ -97,6 +97,11 @@ impl TailBuffer {
         self.signal.subscribe()
     }
 
+    /// Tell the subscribers to look again though nothing was written (the log is going away).
+    pub fn wake_followers(&self) {
+        self.signal.bump();
+    }
+
     /// Total bytes ever written (what a log file's size would be).
     pub fn end(&self) -> u64 {
         self.end
