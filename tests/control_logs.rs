@@ -1,6 +1,7 @@
 //! Process logs through the control server of the running steward (engine behind it), black box:
 //! `tail`, `tail -f` (steward ctl and the stock supervisorctl) on a program that logs only to the
-//! console, and `clear` going through the log writers so that later output and rotation stay right.
+//! console, and `clear` going through the log writers so that later output and rotation stay right;
+//! a `/logtail` stream across a clear and the removal of its group.
 
 mod common;
 
@@ -296,5 +297,57 @@ fn clear_goes_through_the_writer_so_later_output_and_rotation_stay_right() {
         line('f', 10) + "\n",
         "{o:?}"
     );
+    shutdown(&sock, p);
+}
+
+/// Reads `s` until what came in so far satisfies `done`.
+fn read_until(s: &mut UnixStream, got: &mut Vec<u8>, what: &str, done: impl Fn(&[u8]) -> bool) {
+    let mut buf = [0u8; 4096];
+    while !done(got) {
+        let n = s
+            .read(&mut buf)
+            .unwrap_or_else(|e| panic!("{e} before {what}: {:?}", String::from_utf8_lossy(got)));
+        assert!(
+            n > 0,
+            "closed before {what}: {:?}",
+            String::from_utf8_lossy(got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn a_log_tail_follows_a_clear_and_ends_with_its_group() {
+    let (p, dir) = Pid1::with_conf(PROGRAMS);
+    let sock = dir.path().join("sock");
+    let conf = dir.path().join("supervisord.conf");
+    both_running(&sock);
+    let mut s = UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.write_all(b"GET /logtail/rot HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    read_until(&mut s, &mut got, "the head", |g| {
+        g.windows(4).any(|w| w == b"\r\n\r\n")
+    });
+    let has = |needle: String| move |g: &[u8]| String::from_utf8_lossy(g).contains(&needle);
+    stdin(&sock, "rot", "the first line\n");
+    read_until(
+        &mut s,
+        &mut got,
+        "the first line",
+        has("first line\n".into()),
+    );
+    // Cleared: followed again from the new file's start (a log is known to have been cleared by
+    // being shorter than where the tail was, as for supervisord's `tail -f`).
+    assert!(ctl(&conf, &["clear", "rot"]).status.success());
+    stdin(&sock, "rot", "two\n");
+    read_until(&mut s, &mut got, "two", has("two\n".into()));
+    // Its group stopped and removed: the stream ends (the last chunk of a chunked body).
+    assert!(ctl(&conf, &["stop", "rot"]).status.success());
+    call(&sock, "supervisor.removeProcessGroup", &[Value::str("rot")]).unwrap();
+    read_until(&mut s, &mut got, "the end of the stream", |g| {
+        g.ends_with(b"\r\n0\r\n\r\n")
+    });
     shutdown(&sock, p);
 }

@@ -43,6 +43,46 @@ fn an_idle_steward_makes_no_wakeups() {
 }
 
 #[test]
+fn open_log_tails_of_an_idle_program_cost_no_wakeups() {
+    use std::io::{Read, Write};
+    let (mut p, dir) = Pid1::with_conf(
+        "[unix_http_server]\nfile={dir}/s.sock\n\
+         [program:idle]\ncommand=sh -c 'echo hello; echo there >&2; exec sleep 1000'\nstartsecs=0\n\
+         stdout_logfile={dir}/idle.log\nstderr_logfile=NONE\n",
+    );
+    p.wait_stdout("success: idle", T);
+    // A file, an in-memory tail, the main log: each followed as `tail -f` follows it.
+    let tails: Vec<_> = [
+        ("/logtail/idle", "hello"),
+        ("/logtail/idle/stderr", "there"),
+        ("/mainlogtail", "success: idle"),
+    ]
+    .into_iter()
+    .map(|(path, first)| {
+        let mut s = std::os::unix::net::UnixStream::connect(dir.path().join("s.sock")).unwrap();
+        s.set_read_timeout(Some(T)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(first) {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "{path} closed: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        s
+    })
+    .collect();
+    let init = p.init_pid();
+    // Each stream waits for its log to be written, not for a timer.
+    let woke = idle_wakeups(init, T, Duration::from_millis(1500));
+    assert_eq!(woke, 0, "steward woke {woke} times with three tails open");
+    // Open tails do not hold up the end.
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(T), Some(0));
+    drop(tails);
+}
+
+#[test]
 fn not_pid_1_steward_is_a_subreaper_and_still_reaps_orphans() {
     let dir = tempdir();
     let path = conf(

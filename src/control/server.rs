@@ -23,7 +23,7 @@ use crate::config::model::{Credentials, InetServerSpec, UnixServerSpec};
 use crate::control::http::{self, Body, Head};
 use crate::control::rpc;
 use crate::control::{metrics, web, xmlrpc};
-use crate::engine::api::{Engine, EngineError, ProcessId, Stream};
+use crate::engine::api::{Changes, Engine, EngineError, ProcessId, Stream};
 
 /// Limits that keep one client from hurting the others.
 #[derive(Debug, Clone)]
@@ -37,7 +37,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
-    /// How often a log tail stream looks for new data.
+    /// How often a log tail stream looks for new data when its log has no change signal (a fake
+    /// engine's file); a log with one is read as soon as it is written.
     pub tail_poll: Duration,
 }
 
@@ -390,7 +391,9 @@ impl<B: Engine + 'static> Server<B> {
     /// (its group removed, the supervisor stopping). A log that shrinks (cleared or rotated) is
     /// followed from its new start. 404 when there is nothing to follow: an unknown process, a log
     /// file that does not exist, a main log that is not a file (as supervisord); a stream without a
-    /// file (console only, NONE) is followed in the supervisor's in-memory tail.
+    /// file (console only, NONE) is followed in the supervisor's in-memory tail. Between reads the
+    /// stream waits for the log's change signal, so a line is sent as soon as it is written and an
+    /// idle log costs no wakeups; without a signal it looks every `tail_poll`.
     async fn tail_stream(&self, log: Followed) -> Response {
         // A zero-byte read answers exactly "is there something to follow" with the read faults.
         if log.read(&*self.engine, -1, 0).await.is_err() {
@@ -400,11 +403,17 @@ impl<B: Engine + 'static> Server<B> {
         let poll = self.limits.tail_poll;
         let engine = self.engine.clone();
         tokio::task::spawn_local(async move {
+            // Subscribed before the first read: a write after it is either read or signalled.
+            let mut changes = log.changes(&*engine).await;
             let Ok(size) = log.size(&*engine).await else {
                 return;
             };
             let mut offset = size.saturating_sub(TAIL_START);
+            let mut last_wake: Option<tokio::time::Instant> = None;
             loop {
+                if let Some(c) = &mut changes {
+                    c.borrow_and_update();
+                }
                 let Ok(size) = log.size(&*engine).await else {
                     return;
                 };
@@ -424,10 +433,25 @@ impl<B: Engine + 'static> Server<B> {
                     }
                     continue;
                 }
-                tokio::select! {
+                let gone = tokio::select! {
                     _ = tx.closed() => return,
-                    _ = tokio::time::sleep(poll) => {}
+                    r = async { changes.as_mut()?.changed().await.err() }, if changes.is_some() => r.is_some(),
+                    _ = tokio::time::sleep(poll), if changes.is_none() => false,
+                };
+                if gone {
+                    // The log's writer went away (a reload): the next read says
+                    // whether there is still something to follow.
+                    changes = None;
                 }
+                if let Some(next) = last_wake.map(|t| t + TAIL_MIN_GAP) {
+                    if next > tokio::time::Instant::now() {
+                        tokio::select! {
+                            _ = tx.closed() => return,
+                            _ = tokio::time::sleep_until(next) => {}
+                        }
+                    }
+                }
+                last_wake = Some(tokio::time::Instant::now());
             }
         });
         Response {
@@ -443,6 +467,9 @@ impl<B: Engine + 'static> Server<B> {
 
 /// What the first chunk of a tail stream shows (supervisord's `tail -f` starts 1024 bytes back).
 const TAIL_START: u64 = 1024;
+/// While a program keeps writing in small pieces, a tail stream reads at most this often (two
+/// requests to the supervisor per read); the first write after a quiet spell goes out at once.
+const TAIL_MIN_GAP: Duration = Duration::from_millis(10);
 /// Most bytes read per request while catching up, so one stream never holds a large buffer.
 const TAIL_CHUNK: u64 = 64 * 1024;
 
@@ -462,6 +489,13 @@ impl Followed {
         match self {
             Followed::Process { id, stream } => b.read_log(*id, *stream, offset, length).await,
             Followed::Main => b.read_main_log(offset, length).await,
+        }
+    }
+
+    async fn changes<B: Engine>(&self, b: &B) -> Option<Changes> {
+        match self {
+            Followed::Process { id, stream } => b.log_changes(*id, *stream).await,
+            Followed::Main => b.main_log_changes().await,
         }
     }
 

@@ -15,9 +15,11 @@
 //! names exactly as for every other request, so an unknown name is `BAD_NAME` and a stream without a
 //! log is `NO_FILE`, as in supervisord. The reads are bounded by their `length` and cheap.
 //!
-//! `/logtail/NAME[/stderr]` and `/mainlogtail` stream by polling [`Handle::tail_log`] /
+//! `/logtail/NAME[/stderr]` and `/mainlogtail` stream by reading [`Handle::tail_log`] /
 //! [`Handle::tail_main_log`] with the offset each reply returns (supervisord's `tail -f` does the same on
-//! the file); `overflow` means bytes were skipped.
+//! the file); `overflow` means bytes were skipped. Between reads they wait on the log's change signal
+//! ([`Handle::log_changes`], [`Handle::main_log_changes`]): a write wakes them at once, and an idle log
+//! costs no wakeups.
 
 use serde::Serialize;
 
@@ -29,6 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::model::ProcessSpec;
 use crate::engine::spawn::SpawnError;
+pub use crate::logs::Changes;
 pub use crate::logs::Stream;
 
 /// supervisord's process states, with its numeric codes (reference 2.2).
@@ -351,6 +354,15 @@ pub trait Engine {
     /// `clearLog`: `NoFile` when the main log is not a file or the file does not exist.
     async fn clear_main_log(&self) -> Result<(), EngineError>;
 
+    /// A signal that the process's `stream` log (what [`Engine::read_log`] reads) changed, so a
+    /// follower waits for output instead of polling; `None` for an unknown process or once the
+    /// supervisor is gone. It fires too when the process is removed, and `changed()` fails once the
+    /// log's writer is gone (reload): either way the next read says the log is gone.
+    async fn log_changes(&self, id: ProcessId, stream: Stream) -> Option<Changes>;
+
+    /// The same for the main log; `None` when it is not a file.
+    async fn main_log_changes(&self) -> Option<Changes>;
+
     /// Re-read the configuration and compare it with the active groups; nothing is applied.
     async fn reread(&self) -> Result<GroupChanges, EngineError>;
 
@@ -465,6 +477,11 @@ pub enum Request {
     ClearMainLog {
         reply: Reply<()>,
     },
+    /// A change signal of a process's stream log, or (`None`) of the main log.
+    LogChanges {
+        log: Option<(ProcessId, Stream)>,
+        reply: oneshot::Sender<Option<Changes>>,
+    },
     /// `sendRemoteCommEvent`: a `REMOTE_COMMUNICATION` event for the listeners.
     RemoteComm {
         kind: String,
@@ -495,7 +512,8 @@ impl Request {
             | Request::ClearLogs { .. }
             | Request::ReadMainLog { .. }
             | Request::TailMainLog { .. }
-            | Request::ClearMainLog { .. } => false,
+            | Request::ClearMainLog { .. }
+            | Request::LogChanges { .. } => false,
         }
     }
 }
@@ -649,6 +667,19 @@ impl Engine for Handle {
 
     async fn clear_main_log(&self) -> Result<(), EngineError> {
         self.ask(|reply| Request::ClearMainLog { reply }).await
+    }
+
+    async fn log_changes(&self, id: ProcessId, stream: Stream) -> Option<Changes> {
+        let log = Some((id, stream));
+        self.get(|reply| Request::LogChanges { log, reply })
+            .await
+            .flatten()
+    }
+
+    async fn main_log_changes(&self) -> Option<Changes> {
+        self.get(|reply| Request::LogChanges { log: None, reply })
+            .await
+            .flatten()
     }
 
     async fn reread(&self) -> Result<GroupChanges, EngineError> {

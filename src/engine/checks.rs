@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 use crate::config::model::{Check, ProcessSpec};
 use crate::engine::api::{ProcessId, ProcessState, Stream};
 use crate::engine::process::ExitStatus;
-use crate::logs::Logs;
+use crate::logs::{Changes, Logs};
 
 /// A compiled `log:` pattern. regex-lite rather than regex: the same syntax for what a readiness line
 /// needs at a small part of the binary size; Unicode classes (`\p{L}`) are refused and `\w`, `\d`,
@@ -417,18 +417,33 @@ impl Checks {
     }
 }
 
-/// Wait until a new line of the process's output (stdout or stderr) matches `pattern`. Polls the
-/// stream's tail (its file or in-memory buffer) only while the process is STARTING.
+/// How long `log:` waits before looking at a stream that has no change signal (only a process the
+/// logs do not know); every other stream wakes the check when it is written.
+const LOG_FALLBACK: Duration = Duration::from_secs(1);
+/// While a program keeps writing in small pieces, `log:` reads at most this often: a read per write
+/// of a chatty program would cost more than the check is worth. The first write after a quiet spell
+/// is read at once.
+const LOG_MIN_GAP: Duration = Duration::from_millis(10);
+
+/// Wait until a new line of the process's output (stdout or stderr) matches `pattern`. Reads the
+/// stream's tail (its file or in-memory buffer) only while the process is STARTING, and only when the
+/// stream was written: the writer's signal ([`crate::logs::Signal`]) wakes it.
 async fn watch_log(logs: &Logs, namespec: &str, pattern: &Pattern) {
-    const POLL: Duration = Duration::from_millis(50);
     const CHUNK: i64 = 1 << 16;
     let streams = [Stream::Stdout, Stream::Stderr];
+    // Subscribed before the first read: a write after it is either read or signalled.
+    let mut changes: [Option<Changes>; 2] = streams.map(|s| logs.changes(namespec, s));
     let mut offsets: Vec<u64> = streams
         .iter()
         .map(|s| logs.tail(namespec, *s, 0, 0).1)
         .collect();
     let mut partial: Vec<String> = vec![String::new(); streams.len()];
+    let mut last_wake: Option<tokio::time::Instant> = None;
     loop {
+        let mut backlog = false;
+        for c in changes.iter_mut().flatten() {
+            c.borrow_and_update();
+        }
         for (i, s) in streams.iter().enumerate() {
             // The stream's size; smaller than where we were: rotated or cleared, start over.
             let size = logs.tail(namespec, *s, 0, 0).1;
@@ -455,8 +470,39 @@ async fn watch_log(logs: &Logs, namespec: &str, pattern: &Pattern) {
             if !partial[i].is_empty() && pattern.matches(&partial[i]) {
                 return;
             }
+            // More than one chunk waiting: read on without waiting for another write.
+            if bytes.len() as i64 == CHUNK {
+                backlog = true;
+                if let Some(c) = &mut changes[i] {
+                    c.mark_changed();
+                }
+            }
         }
-        tokio::time::sleep(POLL).await;
+        any_changed(&mut changes, LOG_FALLBACK).await;
+        if let Some(next) = last_wake.map(|t| t + LOG_MIN_GAP) {
+            if !backlog && next > tokio::time::Instant::now() {
+                tokio::time::sleep_until(next).await;
+            }
+        }
+        last_wake = Some(tokio::time::Instant::now());
+    }
+}
+
+/// Wait until one of `changes` fires; a log without a signal, or whose writer is gone (dropped as
+/// `None`), is looked at again after `fallback`.
+async fn any_changed(changes: &mut [Option<Changes>; 2], fallback: Duration) {
+    let [a, b] = changes;
+    let poll = a.is_none() || b.is_none();
+    let (gone_a, gone_b) = tokio::select! {
+        r = async { a.as_mut()?.changed().await.err() }, if a.is_some() => (r.is_some(), false),
+        r = async { b.as_mut()?.changed().await.err() }, if b.is_some() => (false, r.is_some()),
+        _ = tokio::time::sleep(fallback), if poll => (false, false),
+    };
+    if gone_a {
+        *a = None;
+    }
+    if gone_b {
+        *b = None;
     }
 }
 
@@ -601,6 +647,58 @@ mod tests {
             let err = probe(&tcp, t, &waits).await.unwrap_err();
             assert!(err.contains("refused"), "{err}");
         });
+    }
+
+    /// With the clock paused, a poll would only see the line once the runtime moved time on to its
+    /// next tick; the check sees it at the instant the pump writes it, at virtual time zero. Once
+    /// through a file (the splice path) and once through an in-memory tail (no file).
+    #[test]
+    fn a_log_check_sees_its_line_when_written_not_at_a_poll() {
+        use crate::config::LogTarget;
+        use crate::logs::tests::{config, log_spec, process};
+        let dir = tempfile::tempdir().unwrap();
+        let file = log_spec(LogTarget::File(dir.path().join("p.log")), 0, 0);
+        let memory = log_spec(LogTarget::None, 0, 0);
+        for (stream, spec) in [
+            (Stream::Stdout, process("p", file.clone(), memory.clone())),
+            (Stream::Stderr, process("p", file, memory)),
+        ] {
+            let config = config(dir.path(), vec![spec.clone()]);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let waited = rt.block_on(async {
+                let logs = Logs::new(&config);
+                let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+                let pump = logs.pump_tapped(&spec, stream, r, None).unwrap();
+                let start = tokio::time::Instant::now();
+                let watcher = tokio::spawn({
+                    let logs = logs.clone();
+                    async move {
+                        let pattern = Pattern::new("^ready$").unwrap();
+                        watch_log(&logs, "p", &pattern).await;
+                        tokio::time::Instant::now()
+                    }
+                });
+                // The watcher reads the empty log and waits; only then comes the line.
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+                assert!(!watcher.is_finished());
+                nix::unistd::write(&w, b"starting\nready\n").unwrap();
+                let seen = watcher.await.unwrap();
+                drop(w);
+                pump.await.unwrap();
+                seen - start
+            });
+            assert_eq!(
+                waited,
+                Duration::ZERO,
+                "{stream}: the check waited for a poll"
+            );
+        }
     }
 
     #[test]

@@ -971,6 +971,16 @@ impl Supervisor {
                 };
                 let _ = reply.send(tail);
             }
+            Request::LogChanges { log, reply } => {
+                let changes = match log {
+                    Some((id, stream)) => self
+                        .row(id)
+                        .ok()
+                        .and_then(|id| self.logs.changes(&self.table[id].spec.namespec(), stream)),
+                    None => self.main_log.changes(),
+                };
+                let _ = reply.send(changes);
+            }
             Request::ClearMainLog { reply } => {
                 // supervisord's clearLog: NO_FILE unless there is a file to clear.
                 let answer = match self.main_log.path() {
@@ -1221,7 +1231,8 @@ fn refuse(req: Request, error: EngineError) {
         | Request::Processes { .. }
         | Request::RemoteComm { .. }
         | Request::ConfigInfo { .. }
-        | Request::Metrics { .. } => {}
+        | Request::Metrics { .. }
+        | Request::LogChanges { .. } => {}
     }
 }
 

@@ -116,6 +116,11 @@ impl MainLog {
         tail::read_file(&p, offset, length)
     }
 
+    /// A signal that the log file changed (`/mainlogtail`); `None` when the log is not a file.
+    pub fn changes(&self) -> Option<super::Changes> {
+        self.inner.file.as_ref().map(|f| lock(f).subscribe())
+    }
+
     /// `clearLog`.
     pub fn clear(&self) -> Option<Report> {
         self.inner.file.as_ref().and_then(|f| lock(f).clear())

@@ -14,6 +14,7 @@
 //! | readProcess*Log / tailProcess*Log / clearProcessLogs | [`Logs::read`] / [`Logs::tail`] / [`Logs::clear`] |
 //! | getProcessInfo's log paths (AUTO resolved) | [`Logs::logfile`] |
 //! | readLog / clearLog | [`MainLog::read`] / [`MainLog::clear`] |
+//! | `/logtail`, `/mainlogtail`, a `log:` ready check: wait for output | [`Logs::changes`] / [`MainLog::changes`] ([`Signal`]) |
 //! | exit | [`Logs::flush`], then `engine::mainlog::flush` |
 //!
 //! `namespec` is [`ProcessSpec::namespec`]. [`ReadError`] maps to supervisord's faults `NO_FILE`,
@@ -158,6 +159,37 @@ pub(crate) fn log_report(r: &Report) {
     match r {
         Report::Failed { .. } => tracing::warn!("{r}"),
         Report::Recovered { .. } => tracing::info!("{r}"),
+    }
+}
+
+/// Tells a reader that a log (a file or an in-memory tail) changed, so it can wait for output instead
+/// of polling: the ready check `log:` and the `/logtail` streams.
+///
+/// Bumped by the writer after each write, clear, reopen, always under the lock that guards the log;
+/// subscribing takes the same lock. So a reader that subscribes, then reads, then waits on
+/// `changed()` (after `borrow_and_update`) misses nothing, and a bump with no subscriber is one
+/// atomic load.
+#[derive(Debug)]
+pub struct Signal(tokio::sync::watch::Sender<u64>);
+
+/// The reading end of a [`Signal`]; `changed()` fails once the log is gone (removed, reloaded).
+pub type Changes = tokio::sync::watch::Receiver<u64>;
+
+impl Default for Signal {
+    fn default() -> Signal {
+        Signal(tokio::sync::watch::Sender::new(0))
+    }
+}
+
+impl Signal {
+    pub fn bump(&self) {
+        if self.0.receiver_count() > 0 {
+            self.0.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    pub fn subscribe(&self) -> Changes {
+        self.0.subscribe()
     }
 }
 
@@ -383,7 +415,17 @@ impl Logs {
     /// Forget a process (group removed). Its running pumps finish normally; shared files stay open for
     /// other users.
     pub fn remove_process(&self, namespec: &str) {
-        lock(&self.inner.procs).remove(namespec);
+        let removed = lock(&self.inner.procs).remove(namespec);
+        // Its followers look again and find it gone: the file may live on (a pump still draining,
+        // another program writing to it), and with it the signal they wait on.
+        for sl in removed.iter().flat_map(|p| [&p.stdout, &p.stderr]) {
+            match (sl.files.first(), &sl.tail) {
+                (Some(f), _) => lock(f).wake_followers(),
+                (None, Some(t)) => lock(t).wake_followers(),
+                (None, None) => {}
+            }
+        }
+        drop(removed);
         lock(&self.inner.files).retain(|_, f| Arc::strong_count(f) > 1);
     }
 
@@ -538,6 +580,17 @@ impl Logs {
     /// The stream's log file (what getProcessInfo reports as `stdout_logfile`), if it has one.
     pub fn logfile(&self, namespec: &str, s: Stream) -> Option<PathBuf> {
         self.stream(namespec, s)?.path.clone()
+    }
+
+    /// A signal that the stream's log (what [`Logs::read`] reads: its first file, or its in-memory
+    /// tail) changed; `None` for an unknown process or a stream with nothing to read.
+    pub fn changes(&self, namespec: &str, s: Stream) -> Option<Changes> {
+        let sl = self.stream(namespec, s)?;
+        match (sl.files.first(), &sl.tail) {
+            (Some(f), _) => Some(lock(f).subscribe()),
+            (None, Some(t)) => Some(lock(t).subscribe()),
+            (None, None) => None,
+        }
     }
 
     /// `readProcessStdoutLog` / `readProcessStderrLog`.

@@ -65,6 +65,8 @@ pub struct RotatingFile {
     dropped: u64,
     /// Whether an open was ever attempted: a lazy writer stays unopened (no file, no fd) until then.
     opened: bool,
+    /// Bumped after every write, clear and reopen.
+    signal: super::Signal,
 }
 
 /// The most supervisord reads from a child's pipe at once, and so the most it writes past `maxbytes`
@@ -112,7 +114,19 @@ impl RotatingFile {
             splice_unsupported: false,
             dropped: 0,
             opened: false,
+            signal: super::Signal::default(),
         }
+    }
+
+    /// Told after every write, [`clear`](Self::clear) and [`reopen`](Self::reopen) (see
+    /// [`super::Signal`]).
+    pub fn subscribe(&self) -> super::Changes {
+        self.signal.subscribe()
+    }
+
+    /// Tell the subscribers to look again though nothing was written (the log is going away).
+    pub fn wake_followers(&self) {
+        self.signal.bump();
     }
 
     /// Create the file now if this writer never opened it (someone is about to read it).
@@ -244,6 +258,7 @@ impl RotatingFile {
                     if self.maxbytes > 0 && self.size >= self.maxbytes {
                         report = self.rotate();
                     }
+                    self.signal.bump();
                     return Splice::Moved(n, report);
                 }
                 Err(Errno::EINTR) => {}
@@ -263,6 +278,12 @@ impl RotatingFile {
     /// On failure (missing directory, ENOSPC, EIO…) what could not be written is dropped and the writer
     /// stays usable: the next call tries again, reopening the file if needed.
     pub fn write_all(&mut self, data: &[u8]) -> Option<Report> {
+        let report = self.write_then_rotate(data);
+        self.signal.bump();
+        report
+    }
+
+    fn write_then_rotate(&mut self, data: &[u8]) -> Option<Report> {
         let mut report = None;
         if self.file.is_none() {
             if let Err(r) = self.try_open(false) {
@@ -370,7 +391,7 @@ impl RotatingFile {
         if !self.opened {
             return None;
         }
-        match self.try_open(false) {
+        let report = match self.try_open(false) {
             Ok(()) if self.failing => {
                 self.failing = false;
                 Some(Report::Recovered {
@@ -379,11 +400,19 @@ impl RotatingFile {
             }
             Ok(()) => None,
             Err(r) => r,
-        }
+        };
+        self.signal.bump();
+        report
     }
 
     /// `clearProcessLogs`: remove the live file and start an empty one (backups stay).
     pub fn clear(&mut self) -> Option<Report> {
+        let report = self.remove_and_open();
+        self.signal.bump();
+        report
+    }
+
+    fn remove_and_open(&mut self) -> Option<Report> {
         self.file = None;
         if self.regular {
             if let Err(e) = std::fs::remove_file(&self.path) {

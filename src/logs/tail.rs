@@ -78,6 +78,7 @@ pub struct TailBuffer {
     len: usize,
     /// Bytes ever written: the stream's "file size".
     end: u64,
+    signal: super::Signal,
 }
 
 impl TailBuffer {
@@ -87,7 +88,18 @@ impl TailBuffer {
             head: 0,
             len: 0,
             end: 0,
+            signal: super::Signal::default(),
         }
+    }
+
+    /// Told after every [`push`](Self::push) and [`clear`](Self::clear).
+    pub fn subscribe(&self) -> super::Changes {
+        self.signal.subscribe()
+    }
+
+    /// Tell the subscribers to look again though nothing was written (the log is going away).
+    pub fn wake_followers(&self) {
+        self.signal.bump();
     }
 
     /// Total bytes ever written (what a log file's size would be).
@@ -111,6 +123,7 @@ impl TailBuffer {
         self.ring[..rest.len()].copy_from_slice(rest);
         self.head = (self.head + data.len()) % cap;
         self.len = (self.len + data.len()).min(cap);
+        self.signal.bump();
     }
 
     /// `clearProcessLogs`: forget the content; offsets restart at 0 like a removed file.
@@ -118,6 +131,7 @@ impl TailBuffer {
         self.head = 0;
         self.len = 0;
         self.end = 0;
+        self.signal.bump();
     }
 
     /// Bytes `[from, to)` of the stream, clipped to what is still held.

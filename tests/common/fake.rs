@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use steward::config::model::{ConsolePrefix, LogSpec, LogTarget, ProcessSpec};
 use steward::engine::api::{
-    ConfigInfo, Engine, EngineError, GroupChanges, Metrics, ProcessId, ProcessInfo, ProcessState,
-    Stream, SupervisorState, Tail,
+    Changes, ConfigInfo, Engine, EngineError, GroupChanges, Metrics, ProcessId, ProcessInfo,
+    ProcessState, Stream, SupervisorState, Tail,
 };
 use steward::logs::tail::{self, ReadError, TailBuffer};
 
@@ -384,6 +384,19 @@ impl Engine for FakeEngine {
             }
         }
         Ok(())
+    }
+
+    // Only an in-memory tail has a writer here ([`FakeEngine::output`]); nobody writes the files, so
+    // their followers poll, as for a log without a signal.
+    async fn log_changes(&self, id: ProcessId, stream: Stream) -> Option<Changes> {
+        match log_source(&mut self.inner.borrow_mut(), id, stream).ok()? {
+            Source::Memory(t) => Some(t.subscribe()),
+            Source::File(_) | Source::Nothing => None,
+        }
+    }
+
+    async fn main_log_changes(&self) -> Option<Changes> {
+        None
     }
 
     async fn read_main_log(&self, offset: i64, length: i64) -> Result<Vec<u8>, EngineError> {
