@@ -215,7 +215,8 @@ fn start_starts_what_a_program_needs_first() {
     });
     let out = ctl(dir.path(), &["start", "web"]);
     assert!(text(&out).contains("web: started"), "{}", text(&out));
-    let log = p.stdout();
+    // The log reaches stdout through steward's console queue, maybe after ctl's answer.
+    let log = p.wait_stdout("spawned: 'web'", T);
     assert!(
         pos(&log, "success: db entered RUNNING") < pos(&log, "spawned: 'web'"),
         "{log}"
@@ -477,7 +478,8 @@ fn a_daemon_is_followed_through_its_pidfile() {
     // Stopping the program stops the daemon.
     let out = ctl(dir.path(), &["stop", "d"]);
     assert!(text(&out).contains("d: stopped"), "{}", text(&out));
-    assert!(p.stdout().contains("stopped: d (terminated by SIGTERM)"));
+    // The log line reaches stdout through steward's console queue, maybe after ctl's answer.
+    p.wait_stdout("stopped: d (terminated by SIGTERM)", T);
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(T), Some(0));
     assert!(!p.stdout().contains("left behind"), "{}", p.stdout());
