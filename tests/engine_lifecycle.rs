@@ -250,7 +250,12 @@ fn child_environment_credentials_and_hygiene() {
     // Without user= and umask the program is started by posix_spawn; directory= still applies.
     assert_eq!(wait_for_text(&dir.path().join("cwd"), "\n", T), "/usr\n");
     p.wait_stdout("exited: fds", T);
-    let fds = std::fs::read_to_string(dir.path().join("fds")).unwrap();
+    // The exit can be logged before the pump has written ls's output to the file.
+    let fds = wait_for(T, "ls's output in fds", || {
+        std::fs::read_to_string(dir.path().join("fds"))
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    });
     // 3 is the directory ls itself opened.
     assert_eq!(
         fds.split_whitespace().collect::<Vec<_>>(),
@@ -405,9 +410,9 @@ fn user_gives_the_program_its_home_user_logname_and_shell_unless_environment_set
     for name in ["plain", "custom", "root"] {
         p.wait_stdout(&format!("exited: {name}"), T);
     }
+    // The exit can be logged before the pump has written the last output to the file.
     let read = |name: &str| {
-        std::fs::read_to_string(dir.path().join(name))
-            .unwrap()
+        wait_for_text(&dir.path().join(name), "]", T)
             .trim()
             .to_string()
     };
