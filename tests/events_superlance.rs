@@ -62,8 +62,13 @@ fn both(programs: &str) -> (String, String) {
             let mail = wait_for(T, "supervisord's listener to mail", || {
                 std::fs::read_to_string(dir.path().join("mail")).ok()
             });
-            let _ = sv.kill();
-            let _ = sv.wait();
+            // SIGTERM, so supervisord stops its programs: a SIGKILL left them running.
+            // SAFETY: kill(2) on our own child's pid; it is reaped just below.
+            unsafe { libc::kill(sv.id() as libc::pid_t, libc::SIGTERM) };
+            let ended = wait_for(T, "supervisord to stop its programs and exit", || {
+                sv.try_wait().ok().flatten()
+            });
+            assert!(ended.success(), "supervisord: {ended:?}");
             mail
         })
     };
