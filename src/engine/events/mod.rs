@@ -698,8 +698,6 @@ fn handle_result(handler: Handler, body: &[u8]) -> Result<(), Rejected> {
     }
 }
 
-/// A task writing what it is sent to a listener's stdin, without ever blocking the supervisor.
-/// Ends when the sender goes (the listener exited) or the pipe breaks.
 /// How long a reaped listener's answer may take to be read from its pipe before its event is given
 /// back anyway.
 const DRAIN: Duration = Duration::from_millis(200);
@@ -715,6 +713,8 @@ fn give_back(inner: &mut Inner, id: ProcessId) {
     }
 }
 
+/// A task writing what it is sent to a listener's stdin, without ever blocking the supervisor.
+/// Ends when the sender goes (the listener exited) or the pipe breaks.
 fn writer(fd: OwnedFd) -> Option<UnboundedSender<Vec<u8>>> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     let flags = fcntl(fd.as_fd(), FcntlArg::F_GETFL).ok()?;
