@@ -641,8 +641,8 @@ impl Supervisor {
         e.stop_epoch = epoch();
         e.stdin = None;
         // What its pumps already read comes first, as in supervisord, whose loop handles the
-        // readable pipes before reaping: a listener that answers `RESULT` and exits at once has
-        // answered, it did not die busy.
+        // readable pipes before reaping: its log and communication events precede its exit's state
+        // events. (A listener's unread answer is waited for by `events.exited` itself.)
         while let Ok(t) = self.tapped.try_recv() {
             self.on_tapped(t);
         }
